@@ -1,0 +1,159 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config holds the server's limits. Every limit is explicit and named with
+// its unit; the zero value of a field means "use the default" (see
+// DefaultConfig), except IdleTimeout where a negative value disables it.
+type Config struct {
+	Framing Framing
+
+	// FrameBytesMax is the largest frame body accepted, not counting the
+	// newline or the 8-byte header. A longer frame is a protocol error for its
+	// sender alone.
+	FrameBytesMax int
+	// QueueBytesMax bounds the broadcast bytes owed to one connection. A
+	// connection that would fall further behind is closed (reason
+	// queue-limit); the others lose nothing. It must hold at least one
+	// largest frame.
+	QueueBytesMax int
+	// ConnsMax bounds open connections (members and those still leaving). A
+	// connection accepted past it gets a one-line error and is closed.
+	ConnsMax int
+	// IdleTimeout closes a member that has sent nothing for this long.
+	// Negative disables it.
+	IdleTimeout time.Duration
+	// LingerTimeout bounds how long a leaving connection may take to read
+	// what it is owed before it is closed anyway.
+	LingerTimeout time.Duration
+	// ShutdownTimeout bounds graceful shutdown: after it, every connection is
+	// closed whatever it is still owed.
+	ShutdownTimeout time.Duration
+	// AcceptBackoffMin and AcceptBackoffMax bound the pause after an accept
+	// error that more accepting cannot fix (EMFILE, ENFILE, ENOBUFS, ENOMEM).
+	// The pause doubles from min to max while the error persists.
+	AcceptBackoffMin time.Duration
+	AcceptBackoffMax time.Duration
+
+	// Fairness budgets, per tick. Work left over is remembered by the server
+	// (it does not rely on a new edge) and continued on the next tick.
+	EventsPerTickMax      int // events taken from one Poll
+	AcceptsPerTickMax     int // connections accepted per tick
+	ReadBytesPerTickMax   int // bytes read from one connection per tick
+	WriteCallsPerTickMax  int // write calls to one connection per tick
+	ReadBufferBytes       int // size of the shared read buffer
+	PartialKeepBytesMax   int // a partial-frame buffer larger than this is freed once empty
+
+	// Logger receives connection-level events. Nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults: line framing, 64 KiB frames, 1 MiB
+// queue per connection, 10,000 connections, 5 minute idle timeout.
+func DefaultConfig() Config {
+	return Config{
+		Framing:              FramingLine,
+		FrameBytesMax:        64 << 10,
+		QueueBytesMax:        1 << 20,
+		ConnsMax:             10_000,
+		IdleTimeout:          5 * time.Minute,
+		LingerTimeout:        5 * time.Second,
+		ShutdownTimeout:      5 * time.Second,
+		AcceptBackoffMin:     10 * time.Millisecond,
+		AcceptBackoffMax:     time.Second,
+		EventsPerTickMax:     256,
+		AcceptsPerTickMax:    128,
+		ReadBytesPerTickMax:  256 << 10,
+		WriteCallsPerTickMax: 8,
+		ReadBufferBytes:      64 << 10,
+		PartialKeepBytesMax:  1 << 10,
+	}
+}
+
+// withDefaults fills zero fields from DefaultConfig and checks the result.
+func (c Config) withDefaults() (Config, error) {
+	d := DefaultConfig()
+	setInt := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	if c.Framing == 0 {
+		c.Framing = d.Framing
+	}
+	setInt(&c.FrameBytesMax, d.FrameBytesMax)
+	setInt(&c.QueueBytesMax, d.QueueBytesMax)
+	setInt(&c.ConnsMax, d.ConnsMax)
+	setDur(&c.IdleTimeout, d.IdleTimeout)
+	setDur(&c.LingerTimeout, d.LingerTimeout)
+	setDur(&c.ShutdownTimeout, d.ShutdownTimeout)
+	setDur(&c.AcceptBackoffMin, d.AcceptBackoffMin)
+	setDur(&c.AcceptBackoffMax, d.AcceptBackoffMax)
+	setInt(&c.EventsPerTickMax, d.EventsPerTickMax)
+	setInt(&c.AcceptsPerTickMax, d.AcceptsPerTickMax)
+	setInt(&c.ReadBytesPerTickMax, d.ReadBytesPerTickMax)
+	setInt(&c.WriteCallsPerTickMax, d.WriteCallsPerTickMax)
+	setInt(&c.ReadBufferBytes, d.ReadBufferBytes)
+	setInt(&c.PartialKeepBytesMax, d.PartialKeepBytesMax)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, c.check()
+}
+
+func (c Config) check() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Framing != FramingLine && c.Framing != FramingMob {
+		bad("framing %v is not line or mob", c.Framing)
+	}
+	positive := []struct {
+		name string
+		v    int
+	}{
+		{"FrameBytesMax", c.FrameBytesMax}, {"QueueBytesMax", c.QueueBytesMax},
+		{"ConnsMax", c.ConnsMax}, {"EventsPerTickMax", c.EventsPerTickMax},
+		{"AcceptsPerTickMax", c.AcceptsPerTickMax}, {"ReadBytesPerTickMax", c.ReadBytesPerTickMax},
+		{"WriteCallsPerTickMax", c.WriteCallsPerTickMax}, {"ReadBufferBytes", c.ReadBufferBytes},
+		{"PartialKeepBytesMax", c.PartialKeepBytesMax},
+	}
+	for _, p := range positive {
+		if p.v < 0 {
+			bad("%s is %d; it must be positive", p.name, p.v)
+		}
+	}
+	if c.FrameBytesMax > 1<<30 {
+		bad("FrameBytesMax is %d; the largest allowed is %d", c.FrameBytesMax, 1<<30)
+	}
+	if c.QueueBytesMax > 1<<40 {
+		bad("QueueBytesMax is %d; the largest allowed is %d", c.QueueBytesMax, 1<<40)
+	}
+	if frame := c.FrameBytesMax + c.Framing.headerBytes(); c.QueueBytesMax < frame {
+		bad("QueueBytesMax (%d) must hold one largest frame (%d bytes with framing)", c.QueueBytesMax, frame)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"LingerTimeout", c.LingerTimeout}, {"ShutdownTimeout", c.ShutdownTimeout},
+		{"AcceptBackoffMin", c.AcceptBackoffMin}, {"AcceptBackoffMax", c.AcceptBackoffMax},
+	} {
+		if d.v < 0 {
+			bad("%s is %v; it must be positive", d.name, d.v)
+		}
+	}
+	if c.AcceptBackoffMax < c.AcceptBackoffMin {
+		bad("AcceptBackoffMax (%v) is below AcceptBackoffMin (%v)", c.AcceptBackoffMax, c.AcceptBackoffMin)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,31 @@
+// Package server is the multi-echo server core: every frame a client sends
+// goes to every connected client, the sender included, in one global order.
+//
+// It is a single-threaded, edge-triggered event loop written only against the
+// seam in poller.go, so the same code runs on real sockets (package netpoll)
+// and on a deterministic fake kernel (package netfake). It starts no
+// goroutines, reads no wall clock and draws no random numbers: given the
+// same kernel behaviour it makes the same calls.
+//
+// What it guarantees:
+//
+//   - Tokens are (slot, generation). An event naming an unknown, freed or
+//     reused slot is dropped and counted (Stats.StaleEvents), never a panic.
+//   - A member is a connection accepted and not yet leaving. Each member
+//     receives exactly the frames read while it was a member, in the order
+//     the server read them, with no gap or duplicate; a connection that was
+//     closed received a prefix of them.
+//   - Frames a peer sent before its FIN are read and broadcast, and the peer
+//     is still sent what it is owed before the server closes.
+//   - Memory is bounded: no connection is ever owed more than QueueBytesMax
+//     (it is closed first, with a logged reason), frames longer than
+//     FrameBytesMax are refused, and at most ConnsMax connections are open.
+//   - Reads and accepts drain to would-block; work a per-tick budget cuts
+//     short is remembered, never left waiting for an edge the contract does
+//     not promise. Output is coalesced: each tick makes at most one write
+//     (writev) per connection unless the kernel takes less.
+//   - Accept errors never crash or spin: resource exhaustion pauses accepting
+//     on a timer with exponential back-off; the backlog waits.
+//   - Shutdown stops accepting, flushes what was accepted within
+//     ShutdownTimeout, and closes everything.
+package server

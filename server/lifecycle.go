@@ -1,0 +1,102 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+)
+
+// pendingAll is everything c is still owed: ring bytes and its tail.
+func (c *conn) pendingAll(end uint64) uint64 { return c.pending(end) + uint64(len(c.tail)) }
+
+// leave ends c's membership: it receives no frame read from now on, is
+// flushed what it is owed (then msg, if any), and is closed after that.
+func (s *Server) leave(c *conn, reason CloseReason, msg []byte) {
+	if c.state != stateMember {
+		return
+	}
+	s.removeMember(c)
+	s.idle.unlink(c)
+	c.state = stateLeaving
+	c.reason = reason
+	c.stop = s.ring.end
+	c.tail = msg
+	c.partial = nil
+	if c.cursor >= c.stop {
+		s.lag.remove(c)
+	}
+	s.linger.pushBack(c, s.now)
+	s.queueFlush(c)
+}
+
+// finishLeaving runs once a leaving connection has been flushed. If its peer
+// already sent FIN the connection closes now. Otherwise the server sends FIN
+// and waits (at most LingerTimeout) for the peer's, reading and dropping
+// anything before it: closing with unread data would reset the connection
+// and could destroy the output it was just sent.
+func (s *Server) finishLeaving(c *conn) {
+	if c.eof {
+		s.closeConn(c, c.reason, nil)
+		return
+	}
+	if !c.wclosed {
+		c.wclosed = true
+		if err := c.stream.CloseWrite(); err != nil {
+			s.closeConn(c, c.reason, err)
+			return
+		}
+	}
+	s.readDiscard(c)
+}
+
+// protocolError tells c what was wrong with its input and lets it leave.
+func (s *Server) protocolError(c *conn, err error) {
+	reason := ReasonBadHeader
+	if errors.Is(err, ErrFrameTooLarge) {
+		reason = ReasonFrameTooLarge
+	}
+	s.log.Info("protocol error", "conn", c.stream, "err", err)
+	s.leave(c, reason, s.cfg.Framing.Encode(nil, fmt.Appendf(nil, "error: %v", err)))
+}
+
+// closeConn releases c at once. Events still in this batch for its token
+// find the slot freed (or reused under a new generation) and are dropped.
+func (s *Server) closeConn(c *conn, reason CloseReason, err error) {
+	switch c.state {
+	case stateClosed:
+		return
+	case stateMember:
+		s.removeMember(c)
+		s.idle.unlink(c)
+	case stateLeaving:
+		s.linger.unlink(c)
+	}
+	if c.heapIdx >= 0 {
+		s.lag.remove(c)
+	}
+	c.state = stateClosed
+	c.partial, c.tail = nil, nil
+	s.tab.remove(c.tok)
+	s.stats.Closed[reason]++
+	if cerr := c.stream.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.log.Debug("closed", "conn", c.stream, "reason", reason, "err", err)
+	} else {
+		s.log.Debug("closed", "conn", c.stream, "reason", reason)
+	}
+	if len(s.lag) == 0 {
+		s.ring.release(s.ring.end)
+	}
+}
+
+// removeMember drops c from the member list in O(1); order among members
+// does not matter for delivery (every member gets the same ring).
+func (s *Server) removeMember(c *conn) {
+	i, last := c.memberIdx, len(s.members)-1
+	s.members[i] = s.members[last]
+	s.members[i].memberIdx = i
+	s.members[last] = nil
+	s.members = s.members[:last]
+	c.memberIdx = -1
+}

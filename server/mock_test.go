@@ -1,0 +1,120 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"syscall"
+	"time"
+)
+
+// A minimal scripted kernel for unit tests of the core: tests put bytes in
+// streams and events in the poller by hand, so each test controls exactly
+// which edges the server sees. The fake kernel (netfake) is the real model;
+// this one only keeps the core's unit tests independent of it.
+
+type mockPoller struct {
+	now   time.Duration
+	ready []Event
+	regs  int
+	// advance makes an empty Poll jump the clock by its timeout, as a
+	// blocking poll that timed out would.
+	advance bool
+}
+
+func (p *mockPoller) Register(Source, Token, Interest) error   { p.regs++; return nil }
+func (p *mockPoller) Reregister(Source, Token, Interest) error { return nil }
+func (p *mockPoller) Deregister(Source) error                  { p.regs--; return nil }
+func (p *mockPoller) Now() time.Duration                       { return p.now }
+func (p *mockPoller) Poll(ev []Event, timeout time.Duration) (int, error) {
+	if p.advance && len(p.ready) == 0 && timeout > 0 {
+		p.now += timeout
+	}
+	n := copy(ev, p.ready)
+	p.ready = p.ready[n:]
+	return n, nil
+}
+
+type mockStream struct {
+	name    string
+	in      []byte
+	inEOF   bool
+	readErr error
+	out     []byte
+	outCap  int // bytes the peer's side can take before would-block; <0 unlimited
+	closed  bool
+	wclosed bool
+	writes  int
+}
+
+func (m *mockStream) String() string { return m.name }
+
+func (m *mockStream) Read(p []byte) (int, error) {
+	if m.closed {
+		return 0, syscall.EBADF
+	}
+	if len(m.in) == 0 {
+		if m.readErr != nil {
+			return 0, m.readErr
+		}
+		if m.inEOF {
+			return 0, io.EOF
+		}
+		return 0, ErrWouldBlock
+	}
+	n := copy(p, m.in)
+	m.in = m.in[n:]
+	return n, nil
+}
+
+func (m *mockStream) Write(p []byte) (int, error) {
+	if m.closed {
+		return 0, syscall.EBADF
+	}
+	m.writes++
+	n := len(p)
+	if m.outCap >= 0 {
+		n = min(n, m.outCap-len(m.out))
+	}
+	if n == 0 && len(p) > 0 {
+		return 0, ErrWouldBlock
+	}
+	m.out = append(m.out, p[:n]...)
+	return n, nil
+}
+
+func (m *mockStream) Writev(bufs [][]byte) (int, error) {
+	var all []byte
+	for _, b := range bufs {
+		all = append(all, b...)
+	}
+	return m.Write(all)
+}
+
+func (m *mockStream) CloseWrite() error { m.wclosed = true; return nil }
+func (m *mockStream) Close() error {
+	if m.closed {
+		return errors.New("already closed")
+	}
+	m.closed = true
+	return nil
+}
+
+type mockListener struct {
+	pending []Stream
+	err     error
+	closed  bool
+}
+
+func (l *mockListener) Accept() (Stream, error) {
+	if l.err != nil {
+		return nil, l.err
+	}
+	if len(l.pending) == 0 {
+		return nil, ErrWouldBlock
+	}
+	s := l.pending[0]
+	l.pending = l.pending[1:]
+	return s, nil
+}
+
+func (l *mockListener) Close() error { l.closed = true; return nil }

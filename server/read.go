@@ -1,0 +1,170 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"io"
+)
+
+// readReady handles read readiness for c according to its state.
+func (s *Server) readReady(c *conn) {
+	switch c.state {
+	case stateMember:
+		s.readFrames(c)
+	case stateLeaving:
+		s.readDiscard(c)
+	}
+}
+
+// resumeReads continues reads a budget cut short on an earlier tick.
+func (s *Server) resumeReads() {
+	q := s.readQ
+	s.readQ, s.readSpare = s.readSpare[:0], nil
+	for i, c := range q {
+		q[i] = nil
+		c.readAgain = false
+		s.readReady(c)
+	}
+	s.readSpare = q[:0]
+}
+
+func (s *Server) queueRead(c *conn) {
+	if !c.readAgain {
+		c.readAgain = true
+		s.readQ = append(s.readQ, c)
+	}
+}
+
+// readFrames reads until would-block (edge-triggered: stopping early
+// strands data) and broadcasts every complete frame. It reads at most
+// ReadBytesPerTickMax per tick and remembers the rest of the work.
+func (s *Server) readFrames(c *conn) {
+	for budget := s.cfg.ReadBytesPerTickMax; budget > 0; {
+		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), budget)])
+		s.stats.ReadCalls++
+		if n > 0 {
+			budget -= n
+			s.stats.BytesIn += uint64(n)
+			s.idle.unlink(c)
+			s.idle.pushBack(c, s.now)
+			if perr := s.consume(c, s.rbuf[:n]); perr != nil {
+				s.protocolError(c, perr)
+				return
+			}
+			if c.state != stateMember { // fell behind its own echo
+				return
+			}
+		}
+		switch {
+		case err == nil && n > 0:
+			continue
+		case err == nil || errors.Is(err, ErrWouldBlock):
+			return
+		case errors.Is(err, io.EOF):
+			c.eof = true
+			s.leave(c, ReasonEOF, nil)
+			return
+		default:
+			s.closeConn(c, ReasonReset, err)
+			return
+		}
+	}
+	s.queueRead(c)
+}
+
+// readDiscard reads and drops what a leaving connection sends, to see its
+// FIN: closing a socket with unread data resets it, and a reset can destroy
+// output the peer has not read yet.
+func (s *Server) readDiscard(c *conn) {
+	for budget := s.cfg.ReadBytesPerTickMax; budget > 0; {
+		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), budget)])
+		s.stats.ReadCalls++
+		budget -= n
+		switch {
+		case err == nil && n > 0:
+			continue
+		case err == nil || errors.Is(err, ErrWouldBlock):
+			return
+		case errors.Is(err, io.EOF):
+			c.eof = true
+			if c.wclosed || c.pendingAll(s.ring.end) == 0 {
+				s.closeConn(c, c.reason, nil)
+			}
+			return
+		default:
+			s.closeConn(c, c.reason, err)
+			return
+		}
+	}
+	s.queueRead(c)
+}
+
+// consume cuts data into frames, completing c's partial frame first, and
+// broadcasts each. Bytes after a protocol error are dropped with the
+// connection; frames before it are already out.
+func (s *Server) consume(c *conn, data []byte) error {
+	if len(c.partial) > 0 {
+		n, err := s.completePartial(c, data)
+		if err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	for len(data) > 0 {
+		n, err := s.cfg.Framing.Scan(data, s.cfg.FrameBytesMax)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			c.partial = append(c.partial, data...)
+			return nil
+		}
+		s.broadcast(data[:n], nil)
+		data = data[n:]
+	}
+	return nil
+}
+
+// completePartial extends c's partial frame from data and broadcasts it once
+// complete. It returns how many bytes of data it used.
+func (s *Server) completePartial(c *conn, data []byte) (int, error) {
+	f, bodyMax := s.cfg.Framing, s.cfg.FrameBytesMax
+	used := 0
+	if f == FramingMob && len(c.partial) < MobHeaderBytes {
+		used = min(MobHeaderBytes-len(c.partial), len(data))
+		c.partial = append(c.partial, data[:used]...)
+		if len(c.partial) < MobHeaderBytes {
+			return used, nil
+		}
+	}
+	rest := data[used:]
+	var need int
+	if f == FramingMob {
+		size, err := mobBodySize(c.partial, bodyMax)
+		if err != nil {
+			return used, err
+		}
+		need = MobHeaderBytes + size - len(c.partial)
+	} else {
+		// The partial line holds no newline; find the one that ends it.
+		room := bodyMax - len(c.partial)
+		if i := bytes.IndexByte(rest[:min(len(rest), room+1)], '\n'); i >= 0 {
+			need = i + 1
+		} else if len(rest) > room {
+			return used, errLineTooLong(bodyMax)
+		} else {
+			need = len(rest) + 1 // not complete yet
+		}
+	}
+	if len(rest) < need {
+		c.partial = append(c.partial, rest...)
+		return len(data), nil
+	}
+	s.broadcast(c.partial, rest[:need])
+	if cap(c.partial) > s.cfg.PartialKeepBytesMax {
+		c.partial = nil
+	} else {
+		c.partial = c.partial[:0]
+	}
+	return used + need, nil
+}

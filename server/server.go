@@ -1,0 +1,230 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Server is the multi-echo server core. It is single-threaded: every method
+// must be called from one goroutine, and it starts none.
+type Server struct {
+	cfg    Config
+	poller Poller
+	ln     Listener
+	log    *slog.Logger
+
+	tab     table
+	members []*conn // receive every broadcast, in join order
+	lag     lagHeap // connections holding ring bytes, furthest behind first
+	ring    ring
+	idle    timerList // members by last read
+	linger  timerList // leaving connections by when they left
+
+	events []Event
+	rbuf   []byte
+	iov    [3][]byte
+
+	// Work the server remembers instead of waiting for an edge the contract
+	// does not promise: reads and writes cut short by a budget.
+	readQ, readSpare   []*conn
+	flushQ, flushSpare []*conn
+	appended           bool // a frame was appended this tick: flush members
+	acceptAgain        bool // accept budget ran out before would-block
+
+	acceptPaused  bool
+	acceptResume  time.Duration
+	acceptBackoff time.Duration
+
+	now        time.Duration
+	shutdown   bool
+	shutdownAt time.Duration
+	lnClosed   bool
+
+	stats Stats
+}
+
+// New builds a server on poller that accepts from ln, and registers ln.
+func New(poller Poller, ln Listener, cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	s := &Server{
+		cfg:    cfg,
+		poller: poller,
+		ln:     ln,
+		log:    cfg.Logger,
+		events: make([]Event, cfg.EventsPerTickMax),
+		rbuf:   make([]byte, cfg.ReadBufferBytes),
+		now:    poller.Now(),
+	}
+	if err := poller.Register(ln, listenerToken, InterestRead); err != nil {
+		return nil, fmt.Errorf("register listener: %w", err)
+	}
+	return s, nil
+}
+
+// Config returns the configuration in force, defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	st := s.stats
+	st.Conns = s.tab.live
+	st.Members = len(s.members)
+	st.QueuedBytes = s.ring.used()
+	return st
+}
+
+// Run ticks until shutdown completes. stop is asked before every tick; the
+// first time it returns true, graceful shutdown starts. The loop has no other
+// exit: an event loop must not end while it has connections to serve.
+func (s *Server) Run(stop func() bool) error {
+	for !s.Done() {
+		if !s.shutdown && stop != nil && stop() {
+			s.Shutdown()
+			continue
+		}
+		if err := s.Tick(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Done reports whether a shutdown has finished: every connection is closed.
+func (s *Server) Done() bool { return s.shutdown && s.tab.live == 0 }
+
+// Tick polls once, handles the batch, runs due timers and flushes output.
+func (s *Server) Tick() error {
+	s.stats.Ticks++
+	n, err := s.poller.Poll(s.events, s.pollTimeout())
+	if errors.Is(err, ErrInterrupted) {
+		s.stats.PollErrors++
+		n, err = 0, nil
+	}
+	if err != nil {
+		return fmt.Errorf("poll: %w", err)
+	}
+	s.now = s.poller.Now()
+	for _, ev := range s.events[:n] {
+		s.handle(ev)
+	}
+	s.resumeReads()
+	if s.acceptAgain {
+		s.acceptAgain = false
+		s.accept()
+	}
+	s.runTimers()
+	s.flushAll()
+	return nil
+}
+
+// pollTimeout is 0 while remembered work waits, else the time to the next
+// timer, else -1.
+func (s *Server) pollTimeout() time.Duration {
+	if len(s.readQ) > 0 || len(s.flushQ) > 0 || s.acceptAgain {
+		return 0
+	}
+	next := time.Duration(-1)
+	consider := func(at time.Duration) {
+		d := max(at-s.now, 0)
+		if next < 0 || d < next {
+			next = d
+		}
+	}
+	if c := s.idle.head; c != nil && s.cfg.IdleTimeout > 0 {
+		consider(c.since + s.cfg.IdleTimeout)
+	}
+	if c := s.linger.head; c != nil {
+		consider(c.since + s.cfg.LingerTimeout)
+	}
+	if s.acceptPaused {
+		consider(s.acceptResume)
+	}
+	if s.shutdown {
+		consider(s.shutdownAt)
+	}
+	return next
+}
+
+// handle dispatches one event. The token is checked first: an event may name
+// a connection closed earlier in this batch, or a slot since reused.
+func (s *Server) handle(ev Event) {
+	s.stats.Events++
+	if ev.Token == listenerToken {
+		if s.lnClosed {
+			s.stats.StaleEvents++
+			return
+		}
+		if ev.Readable() {
+			s.accept()
+		}
+		return
+	}
+	c := s.tab.get(ev.Token)
+	if c == nil {
+		s.stats.StaleEvents++
+		return
+	}
+	// Read first: a FIN or error hint comes with data sent before it.
+	if ev.Readable() {
+		s.readReady(c)
+	}
+	if ev.Writable() && c.state != stateClosed {
+		c.wblocked = false
+		s.queueFlush(c)
+	}
+}
+
+// Shutdown starts a graceful shutdown: the listener closes, every member
+// stops receiving new frames, and what each is owed is flushed within
+// ShutdownTimeout. Run returns once all are closed.
+func (s *Server) Shutdown() {
+	if s.shutdown {
+		return
+	}
+	s.now = s.poller.Now()
+	s.shutdown = true
+	s.shutdownAt = s.now + s.cfg.ShutdownTimeout
+	s.closeListener()
+	for len(s.members) > 0 {
+		s.leave(s.members[len(s.members)-1], ReasonShutdown, nil)
+	}
+	s.log.Info("shutting down", "conns", s.tab.live, "deadline", s.cfg.ShutdownTimeout)
+}
+
+func (s *Server) closeListener() {
+	if s.lnClosed {
+		return
+	}
+	s.lnClosed = true
+	if err := s.ln.Close(); err != nil {
+		s.log.Warn("close listener", "err", err)
+	}
+}
+
+// runTimers closes idle members, leaving connections past their linger
+// time, everything at the shutdown deadline, and resumes a paused accept.
+func (s *Server) runTimers() {
+	if s.cfg.IdleTimeout > 0 {
+		for c := s.idle.head; c != nil && s.now-c.since >= s.cfg.IdleTimeout; c = s.idle.head {
+			s.log.Info("idle timeout", "conn", c.stream, "idle", s.now-c.since)
+			s.leave(c, ReasonIdle, nil)
+		}
+	}
+	for c := s.linger.head; c != nil && s.now-c.since >= s.cfg.LingerTimeout; c = s.linger.head {
+		s.closeConn(c, ReasonLingerTimeout, nil)
+	}
+	if s.shutdown && s.now >= s.shutdownAt {
+		for c := s.linger.head; c != nil; c = s.linger.head {
+			s.closeConn(c, ReasonShutdown, nil)
+		}
+	}
+	if s.acceptPaused && s.now >= s.acceptResume {
+		s.acceptPaused = false
+		s.accept()
+	}
+}

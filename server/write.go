@@ -1,0 +1,136 @@
+package server
+
+import (
+	"errors"
+)
+
+// broadcast appends one frame (a then b) to the ring for every member. A
+// connection that would then be owed more than QueueBytesMax is closed
+// first, so the ring never holds more than that.
+func (s *Server) broadcast(a, b []byte) {
+	n := uint64(len(a) + len(b))
+	end := s.ring.end + n
+	limit := uint64(s.cfg.QueueBytesMax)
+	for len(s.lag) > 0 && end-s.lag[0].cursor > limit {
+		c := s.lag[0]
+		s.log.Info("queue limit", "conn", c.stream, "owed", s.ring.end-c.cursor, "queue_bytes_max", limit)
+		s.closeConn(c, ReasonQueueLimit, nil)
+	}
+	if len(s.lag) > 0 {
+		s.ring.release(s.lag[0].cursor)
+	} else {
+		s.ring.release(s.ring.end)
+	}
+	s.ring.reserve(int(n))
+	s.ring.append(a)
+	s.ring.append(b)
+	s.stats.FramesIn++
+	s.stats.FramesOut += uint64(len(s.members))
+	if len(s.lag) > 0 {
+		s.stats.QueuedBytesHi = max(s.stats.QueuedBytesHi, end-s.lag[0].cursor)
+	}
+	s.appended = true
+}
+
+func (s *Server) queueFlush(c *conn) {
+	if !c.flushAgain {
+		c.flushAgain = true
+		s.flushQ = append(s.flushQ, c)
+	}
+}
+
+// flushAll writes out what the tick produced: to every member when frames
+// were appended (one coalesced write each for the whole batch), then to the
+// connections that asked (writable events, leaving, budget cuts).
+func (s *Server) flushAll() {
+	if s.appended {
+		s.appended = false
+		for i := 0; i < len(s.members); {
+			c := s.members[i]
+			s.flush(c)
+			if i < len(s.members) && s.members[i] == c {
+				i++
+			}
+		}
+	}
+	q := s.flushQ
+	s.flushQ, s.flushSpare = s.flushSpare[:0], nil
+	for i, c := range q {
+		q[i] = nil
+		c.flushAgain = false
+		s.flush(c)
+	}
+	s.flushSpare = q[:0]
+}
+
+// flush writes what c is owed until done, would-block (a writable edge is
+// then guaranteed), or the per-tick budget (then remembered for next tick).
+func (s *Server) flush(c *conn) {
+	if c.state == stateClosed || c.wblocked {
+		return
+	}
+	for calls := 0; ; calls++ {
+		to := min(s.ring.end, c.stop)
+		a, b := s.ring.slices(c.cursor, to)
+		if len(a)+len(b)+len(c.tail) == 0 {
+			break
+		}
+		if calls == s.cfg.WriteCallsPerTickMax {
+			s.queueFlush(c)
+			return
+		}
+		n, err := s.write(c, a, b)
+		if n > 0 {
+			s.advance(c, uint64(n), to)
+		}
+		if err != nil {
+			if errors.Is(err, ErrWouldBlock) {
+				c.wblocked = true
+				return
+			}
+			s.closeConn(c, ReasonWriteError, err)
+			return
+		}
+	}
+	if c.state == stateLeaving {
+		s.finishLeaving(c)
+	}
+}
+
+// write makes one write call for a, b and c's tail, using writev when the
+// stream has it.
+func (s *Server) write(c *conn, a, b []byte) (int, error) {
+	iov := s.iov[:0]
+	for _, p := range [...][]byte{a, b, c.tail} {
+		if len(p) > 0 {
+			iov = append(iov, p)
+		}
+	}
+	var n int
+	var err error
+	if vw, ok := c.stream.(VectorWriter); ok && len(iov) > 1 {
+		n, err = vw.Writev(iov)
+	} else {
+		n, err = c.stream.Write(iov[0])
+	}
+	clear(s.iov[:])
+	s.stats.WriteCalls++
+	s.stats.BytesOut += uint64(max(n, 0))
+	return n, err
+}
+
+// advance records n bytes written to c: ring bytes up to `to` first, then
+// its tail.
+func (s *Server) advance(c *conn, n, to uint64) {
+	k := min(n, to-c.cursor)
+	c.cursor += k
+	c.tail = c.tail[n-k:]
+	if c.heapIdx < 0 {
+		return
+	}
+	if c.state == stateLeaving && c.cursor >= c.stop {
+		s.lag.remove(c) // owes nothing more from the ring
+		return
+	}
+	s.lag.fix(c.heapIdx)
+}
