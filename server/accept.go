@@ -69,6 +69,9 @@ func (s *Server) admit(st Stream) {
 		s.tab.remove(c.tok)
 		c.state = stateClosed
 		s.stats.Closed[ReasonRegisterError]++
+		if s.cfg.Observer != nil {
+			s.cfg.Observer.Closed(st, ReasonRegisterError)
+		}
 		s.log.Warn("register", "conn", st, "err", err)
 		if err := st.Close(); err != nil {
 			s.log.Debug("close", "conn", st, "err", err)
@@ -79,6 +82,9 @@ func (s *Server) admit(st Stream) {
 	s.members = append(s.members, c)
 	s.lag.push(c)
 	s.idle.pushBack(c, s.now)
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Joined(st)
+	}
 	s.log.Debug("accepted", "conn", st, "members", len(s.members))
 }
 
@@ -91,9 +97,12 @@ func (s *Server) reject(st Stream) {
 	if err := st.CloseWrite(); err != nil && werr == nil {
 		werr = err
 	}
+	s.stats.Closed[ReasonConnsLimit]++
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Closed(st, ReasonConnsLimit)
+	}
 	if err := st.Close(); err != nil && werr == nil {
 		werr = err
 	}
-	s.stats.Closed[ReasonConnsLimit]++
 	s.log.Info("rejected: connection limit", "conn", st, "conns_max", s.cfg.ConnsMax, "err", werr)
 }

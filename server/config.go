@@ -42,15 +42,29 @@ type Config struct {
 
 	// Fairness budgets, per tick. Work left over is remembered by the server
 	// (it does not rely on a new edge) and continued on the next tick.
-	EventsPerTickMax      int // events taken from one Poll
-	AcceptsPerTickMax     int // connections accepted per tick
-	ReadBytesPerTickMax   int // bytes read from one connection per tick
-	WriteCallsPerTickMax  int // write calls to one connection per tick
-	ReadBufferBytes       int // size of the shared read buffer
-	PartialKeepBytesMax   int // a partial-frame buffer larger than this is freed once empty
+	EventsPerTickMax     int // events taken from one Poll
+	AcceptsPerTickMax    int // connections accepted per tick
+	ReadBytesPerTickMax  int // bytes read from one connection per tick
+	WriteCallsPerTickMax int // write calls to one connection per tick
+	ReadBufferBytes      int // size of the shared read buffer
+	PartialKeepBytesMax  int // a partial-frame buffer larger than this is freed once empty
 
 	// Logger receives connection-level events. Nil discards them.
 	Logger *slog.Logger
+	// Observer, if set, is told of membership changes as they happen. The
+	// simulator's oracle uses it to check each claim against the kernel's
+	// record; operators may use it for metrics.
+	Observer Observer
+}
+
+// Observer is told, synchronously and on the server's goroutine, when a
+// connection joins (becomes a member), leaves (stops receiving new frames;
+// what it is owed is still flushed) and is closed. Leave and close carry the
+// reason. A connection turned away at ConnsMax is only Closed.
+type Observer interface {
+	Joined(Stream)
+	Left(Stream, CloseReason)
+	Closed(Stream, CloseReason)
 }
 
 // DefaultConfig returns the defaults: line framing, 64 KiB frames, 1 MiB

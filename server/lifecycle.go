@@ -21,6 +21,9 @@ func (s *Server) leave(c *conn, reason CloseReason, msg []byte) {
 	c.stop = s.ring.end
 	c.tail = msg
 	c.partial = nil
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Left(c.stream, reason)
+	}
 	if c.cursor >= c.stop {
 		s.lag.remove(c)
 	}
@@ -77,6 +80,9 @@ func (s *Server) closeConn(c *conn, reason CloseReason, err error) {
 	c.partial, c.tail = nil, nil
 	s.tab.remove(c.tok)
 	s.stats.Closed[reason]++
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Closed(c.stream, reason)
+	}
 	if cerr := c.stream.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

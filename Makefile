@@ -1,0 +1,79 @@
+# mobsim: a multi-echo server on an edge-triggered event loop, and the
+# deterministic simulation that proves it. `make` runs the tests.
+SHELL := bash
+.SHELLFLAGS := -o pipefail -euc
+.DEFAULT_GOAL := test
+.PHONY: test test-long lint vet cross tidy run sim sim-long fuzz bugs soak bench staticcheck
+
+GO          ?= go
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
+# Packages whose tests start goroutines run under the race detector.
+RACE_PKGS   := ./netpoll/... ./cmd/...
+SEEDS       ?= 10000
+FUZZTIME    ?= 30s
+
+# Everything CI checks: format, vet, staticcheck, the cross builds, all tests.
+test: lint cross
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+# Property and seed sweeps at full size.
+test-long:
+	MOBSIM_SEEDS=20000 $(GO) test -count=1 -timeout 60m ./sim/...
+	$(GO) test -count=1 -timeout 60m ./properties/... -rapid.checks=10000
+
+# gofmt, go vet and staticcheck (installed on demand at the pinned version).
+lint: vet staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# The kqueue backend must at least build and vet on the BSDs.
+cross:
+	GOOS=darwin  GOARCH=amd64 $(GO) vet ./...
+	GOOS=darwin  GOARCH=arm64 $(GO) vet ./...
+	GOOS=freebsd GOARCH=amd64 $(GO) vet ./...
+	GOOS=netbsd  GOARCH=amd64 $(GO) build ./...
+	GOOS=openbsd GOARCH=amd64 $(GO) build ./...
+	GOOS=dragonfly GOARCH=amd64 $(GO) build ./...
+
+# Fails if go.mod or go.sum would change.
+tidy:
+	$(GO) mod tidy -diff
+
+# Run the live server on loopback with line framing (try two `nc 127.0.0.1 7777`).
+run:
+	$(GO) run ./cmd/mob -addr 127.0.0.1:7777
+
+# Sweep $(SEEDS) simulator seeds with a progress line.
+sim:
+	$(GO) run ./cmd/mobsim -seeds $(SEEDS)
+
+# A long sweep on every core.
+sim-long:
+	$(GO) run ./cmd/mobsim -seeds 200000
+
+# Native fuzzing of the frame decoders and the simulator's knobs.
+fuzz:
+	$(GO) test ./properties -run '^$$' -fuzz FuzzLineDecoder -fuzztime $(FUZZTIME)
+	$(GO) test ./properties -run '^$$' -fuzz FuzzMobDecoder -fuzztime $(FUZZTIME)
+	$(GO) test ./properties -run '^$$' -fuzz FuzzSimSeed -fuzztime $(FUZZTIME)
+
+# The bug catalog: every re-introduced event-loop bug must be caught.
+bugs:
+	$(GO) test -count=1 -tags mobbugs -timeout 30m ./sim -run TestBugCatalog -v
+
+# Live soak test on loopback (bounded; SOAK_DURATION, SOAK_CLIENTS).
+soak:
+	$(GO) run ./cmd/mobsoak -duration $${SOAK_DURATION:-60s} -clients $${SOAK_CLIENTS:-500}
+
+# Short benchmark run against the peers (see BENCHMARKS.md).
+bench:
+	$(MAKE) -C bench bench
