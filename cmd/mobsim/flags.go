@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+var errHelp = errors.New("help")
+
+type options struct {
+	seed     uint64
+	seedSet  bool
+	seeds    uint64
+	start    uint64
+	parallel int
+	shard    shard
+	json     bool
+	trace    bool
+	traceOut string
+	quiet    bool
+}
+
+// shard i/n takes every seed whose index in the range is i modulo n.
+type shard struct{ i, n uint64 }
+
+func parseShard(s string) (shard, error) {
+	a, b, ok := strings.Cut(s, "/")
+	if !ok {
+		return shard{}, fmt.Errorf("shard %q: want i/n, e.g. 0/4", s)
+	}
+	i, err1 := strconv.ParseUint(a, 10, 64)
+	n, err2 := strconv.ParseUint(b, 10, 64)
+	if err1 != nil || err2 != nil || n == 0 || i >= n {
+		return shard{}, fmt.Errorf("shard %q: want i/n with 0 <= i < n", s)
+	}
+	return shard{i, n}, nil
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	o := options{shard: shard{0, 1}}
+	fs := flag.NewFlagSet("mobsim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `mobsim: deterministic simulation of the mob multi-echo server.
+
+  mobsim -seed N [-trace] [-trace-out FILE]   replay one seed
+  mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json]   sweep seeds S..S+N-1
+
+Exit status: 0 all seeds passed, 1 a violation, 2 usage.
+
+`)
+		fs.PrintDefaults()
+	}
+	seed := fs.String("seed", "", "replay this one seed (decimal or 0x hex)")
+	fs.Uint64Var(&o.seeds, "seeds", 0, "sweep this many seeds")
+	fs.Uint64Var(&o.start, "start", 1, "first seed of a sweep")
+	fs.IntVar(&o.parallel, "parallel", runtime.GOMAXPROCS(0), "seeds run at once in a sweep")
+	sh := fs.String("shard", "0/1", "run only shard i of n (seeds whose index is i mod n)")
+	fs.BoolVar(&o.json, "json", false, "print the sweep summary (or the replay report) as JSON on stdout")
+	fs.BoolVar(&o.trace, "trace", false, "print the replayed seed's timeline on stdout")
+	fs.StringVar(&o.traceOut, "trace-out", "", "write the replayed seed's trace as Chrome trace-event JSON (opens in Perfetto)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, errHelp
+		}
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *seed != "" {
+		v, err := strconv.ParseUint(*seed, 0, 64)
+		if err != nil {
+			return o, fmt.Errorf("-seed %q: %w", *seed, err)
+		}
+		o.seed, o.seedSet = v, true
+	}
+	var err error
+	if o.shard, err = parseShard(*sh); err != nil {
+		return o, err
+	}
+	switch {
+	case o.seedSet && o.seeds > 0:
+		return o, errors.New("give -seed or -seeds, not both")
+	case !o.seedSet && o.seeds == 0:
+		return o, errors.New("give -seed N to replay or -seeds N to sweep")
+	case !o.seedSet && (o.trace || o.traceOut != ""):
+		return o, errors.New("-trace and -trace-out need -seed")
+	case o.parallel < 1:
+		return o, errors.New("-parallel must be at least 1")
+	}
+	return o, nil
+}

@@ -1,0 +1,168 @@
+package sim
+
+import (
+	"encoding/binary"
+
+	"github.com/mobsim/mobsim/server"
+)
+
+// act runs one step of c's script. In the drain phase (drain true) clients
+// start nothing new: they finish writing what they queued, send a FIN they
+// owe, and read everything.
+func (r *run) act(c *client, drain bool) {
+	if c.gone {
+		return
+	}
+	if c.conn == nil {
+		if drain || c.finished || r.step < c.spec.Start || r.step < c.again {
+			return
+		}
+		r.connect(c)
+		return
+	}
+	framing := r.srv.Config().Framing
+	if !drain {
+		r.script(c, framing)
+		if c.gone || c.conn == nil {
+			return
+		}
+	}
+	if err := c.writeSome(r.rng); isGone(err) {
+		r.tracef("client", c.id, "client %d write: %v", c.idx, err)
+		c.gone = true
+		return
+	}
+	if drain {
+		for len(c.out) > 0 {
+			w := len(c.out)
+			if err := c.writeSome(r.rng); isGone(err) {
+				c.gone = true
+				return
+			}
+			if len(c.out) == w {
+				break // flow control: the rest next step
+			}
+		}
+		if c.spec.Kind == HalfCloser && len(c.out) == 0 && !c.finSent {
+			r.shutWrite(c)
+		}
+	}
+	limit := -1
+	if !drain {
+		switch c.spec.Kind {
+		case NeverReader:
+			return
+		case SlowReader:
+			if r.rng.IntN(5) != 0 {
+				return
+			}
+			limit = 1 + r.rng.IntN(16)
+		}
+	}
+	err := c.readSome(limit, func(p []byte) {
+		r.o.clientRead(c.id, p)
+		c.recv += uint64(len(p))
+	})
+	if isGone(err) {
+		r.tracef("client", c.id, "client %d read: %v", c.idx, err)
+		c.gone = true
+		return
+	}
+	if c.gotEOF {
+		// Like nc: the server is done with us, so close our side too.
+		r.tracef("client", c.id, "client %d got EOF after %d bytes; closes", c.idx, c.recv)
+		_ = c.conn.Close()
+		c.gone = true
+	}
+}
+
+func (r *run) connect(c *client) {
+	conn, err := r.k.Connect(r.ln)
+	if err != nil {
+		c.refused++
+		c.again = r.step + 1 + r.rng.IntN(10)
+		r.tracef("client", 0, "client %d connect refused: %v", c.idx, err)
+		return
+	}
+	c.conn, c.id = conn, conn.ID()
+	c.sent, c.out, c.recv, c.wrote, c.finSent, c.gotEOF = 0, nil, 0, 0, false, false
+	r.tracef("client", c.id, "client %d (%v) connects", c.idx, c.spec.Kind)
+}
+
+func (r *run) shutWrite(c *client) {
+	c.finSent = true
+	r.tracef("client", c.id, "client %d sends FIN after %d frames", c.idx, c.sent)
+	if err := c.conn.ShutdownWrite(); isGone(err) {
+		c.gone = true
+	}
+}
+
+// script decides what c sends this step, by kind.
+func (r *run) script(c *client, f server.Framing) {
+	rng := r.rng
+	more := c.sent < c.spec.Frames
+	switch c.spec.Kind {
+	case Chatty, SlowReader, NeverReader:
+		if more && rng.IntN(2) == 0 {
+			c.queueFrame(rng, f)
+		}
+	case Bursty:
+		if more && rng.IntN(10) == 0 {
+			for n := 5 + rng.IntN(30); n > 0 && c.sent < c.spec.Frames; n-- {
+				c.queueFrame(rng, f)
+			}
+		}
+	case HalfCloser:
+		if more && rng.IntN(2) == 0 {
+			c.queueFrame(rng, f)
+		}
+		if !more && len(c.out) == 0 && !c.finSent {
+			r.shutWrite(c)
+		}
+	case Resetter:
+		if more && rng.IntN(2) == 0 {
+			c.queueFrame(rng, f)
+		}
+		if c.sent >= max(1, c.spec.Frames/2) && rng.IntN(10) == 0 {
+			r.tracef("client", c.id, "client %d resets with %d bytes unsent", c.idx, len(c.out))
+			_ = c.conn.Reset()
+			c.gone = true
+		}
+	case Reconnecter:
+		if more && rng.IntN(2) == 0 {
+			c.queueFrame(rng, f)
+		}
+		if !more && len(c.out) == 0 && rng.IntN(3) == 0 {
+			r.tracef("client", c.id, "client %d closes to reconnect", c.idx)
+			_ = c.conn.Close()
+			c.conn = nil
+			c.rounds++
+			c.again = r.step + 1 + rng.IntN(20)
+			if c.rounds >= 3 {
+				c.finished = true
+			}
+		}
+	case Oversized:
+		if more && rng.IntN(2) == 0 {
+			if c.sent == c.spec.Frames/2 {
+				r.queueBad(c, f)
+			} else {
+				c.queueFrame(rng, f)
+			}
+		}
+	case Idler:
+	}
+}
+
+// queueBad queues a frame the server must refuse: one byte over the limit,
+// or for mob framing sometimes a header with the sign bit set.
+func (r *run) queueBad(c *client, f server.Framing) {
+	bodyMax := r.srv.Config().FrameBytesMax
+	if f == server.FramingMob && r.rng.IntN(2) == 0 {
+		c.out = binary.BigEndian.AppendUint64(c.out, 1<<63|uint64(r.rng.IntN(100)))
+	} else {
+		c.out = f.Encode(c.out, c.body(r.rng, f, bodyMax+1+r.rng.IntN(50)))
+	}
+	c.sent++
+	r.tracef("client", c.id, "client %d queues a bad frame", c.idx)
+}

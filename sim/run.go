@@ -1,0 +1,325 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/mobsim/mobsim/netfake"
+	"github.com/mobsim/mobsim/server"
+)
+
+// Report is the outcome of one seed.
+type Report struct {
+	Seed      uint64       `json:"seed"`
+	World     string       `json:"world"`
+	Violation *Violation   `json:"violation,omitempty"`
+	Steps     int          `json:"steps"`
+	Events    uint64       `json:"events"` // kernel trace records: syscalls and readiness events
+	Frames    int          `json:"frames"` // frames the server read
+	TraceHash uint64       `json:"trace_hash"`
+	Stats     server.Stats `json:"-"`
+}
+
+// OK reports whether every invariant held.
+func (r Report) OK() bool { return r.Violation == nil }
+
+// ReplayCommand is the one command that replays seed with a readable trace.
+func ReplayCommand(seed uint64) string {
+	return fmt.Sprintf("go run ./cmd/mobsim -seed %d -trace", seed)
+}
+
+// Options are per-run switches that do not change behaviour.
+type Options struct {
+	// Trace, if set, receives every kernel record, client action and server
+	// membership event as it happens.
+	Trace func(TraceEvent)
+}
+
+// RunSeed runs seed in the world Swarm(seed) draws for it.
+func RunSeed(seed uint64, opt Options) Report { return Run(seed, Swarm(seed), opt) }
+
+type run struct {
+	seed    uint64
+	cfg     Config
+	rng     *rand.Rand
+	k       *netfake.Kernel
+	ln      *netfake.Listener
+	srv     *server.Server
+	o       *oracle
+	clients []*client
+	step    int
+	trace   func(TraceEvent)
+}
+
+// Run runs one simulation: a fault phase, a drain phase with faults off and
+// clients only finishing what they started and reading everything, then a
+// teardown (clients close, or a graceful shutdown) with leak checks. Every
+// choice comes from one PRNG seeded with seed; the same seed and config give
+// the same trace hash.
+func Run(seed uint64, cfg Config, opt Options) (rep Report) {
+	r := &run{
+		seed:  seed,
+		cfg:   cfg,
+		rng:   rand.New(rand.NewPCG(seed, 0x6d6f6273696d)),
+		trace: opt.Trace,
+	}
+	rep = Report{Seed: seed, World: cfg.String()}
+	defer func() {
+		if p := recover(); p != nil {
+			v := &Violation{Invariant: InvPanic, Step: r.step, Detail: fmt.Sprintf("%v\n%s", p, trimStack(debug.Stack()))}
+			if r.o != nil && r.o.violation == nil {
+				r.o.violation = v
+			}
+			rep.Violation = v
+		}
+		if r.k != nil {
+			rep.TraceHash, rep.Events = r.k.Hash(), r.k.Records()
+		}
+		if r.srv != nil {
+			rep.Stats = r.srv.Stats()
+		}
+		if r.o != nil {
+			rep.Frames = r.o.frames
+			if rep.Violation == nil {
+				rep.Violation = r.o.violation
+			}
+		}
+		rep.Steps = r.step
+	}()
+	if err := r.setup(); err != nil {
+		rep.Violation = &Violation{Invariant: "setup", Detail: err.Error()}
+		return rep
+	}
+	phases := []func(){r.faultPhase, r.drainPhase, r.checkLiveness, r.teardown}
+	for _, phase := range phases {
+		if r.o.violation != nil {
+			break
+		}
+		phase()
+	}
+	return rep
+}
+
+func (r *run) setup() error {
+	r.k = netfake.New(r.rng, r.cfg.Kernel)
+	ln, err := r.k.Listen(max(r.cfg.Backlog, 1))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	r.ln = ln
+	scfg := r.cfg.Server
+	scfg.Logger = nil
+	r.o = newOracle(scfg, r.k.Now, &r.step)
+	scfg.Observer = serverObserver{r}
+	r.k.SetObserver(kernelObserver{r})
+	// The oracle learns of EOF reads from the kernel's trace records.
+	r.k.SetTracer(func(rec netfake.Record) {
+		if rec.Kind == netfake.KindRead && rec.Err == netfake.EOF {
+			r.o.readEOF(rec.Conn)
+		}
+		if r.trace != nil {
+			r.trace(TraceEvent{Time: rec.Time, Step: r.step, Who: "kernel", Conn: rec.Conn, What: rec.String()})
+		}
+	})
+	srv, err := server.New(r.k, ln, scfg)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	r.srv = srv
+	r.o.cfg = srv.Config()
+	for i, spec := range r.cfg.Clients {
+		r.clients = append(r.clients, &client{idx: i, spec: spec})
+	}
+	return nil
+}
+
+func (r *run) tracef(who string, conn uint64, format string, args ...any) {
+	if r.trace != nil {
+		r.trace(TraceEvent{Time: r.k.Now(), Step: r.step, Who: who, Conn: conn, What: fmt.Sprintf(format, args...)})
+	}
+}
+
+// tick runs one server tick and the checks that hold between ticks.
+func (r *run) tick() {
+	if err := r.srv.Tick(); err != nil {
+		r.o.fail(InvCore, "tick: %v", err)
+		return
+	}
+	if err := r.srv.Check(); err != nil {
+		r.o.fail(InvCore, "%v", err)
+		return
+	}
+	r.o.afterTick()
+}
+
+func (r *run) advance(d time.Duration) {
+	if d > 0 {
+		r.k.Advance(time.Duration(r.rng.Int64N(int64(d) + 1)))
+	}
+}
+
+func (r *run) faultPhase() {
+	for ; r.step < r.cfg.FaultSteps && r.o.violation == nil; r.step++ {
+		for _, c := range r.clients {
+			r.act(c, false)
+		}
+		r.k.Step()
+		r.tick()
+		r.advance(r.cfg.StepTime)
+	}
+}
+
+// drainPhase turns faults off; clients finish the frames they started,
+// half-closers send their FIN, and everyone reads everything. It ends when
+// the world is quiet or at the step bound.
+func (r *run) drainPhase() {
+	r.k.SetFaults(netfake.FaultPlan{})
+	r.tracef("sim", 0, "drain: faults off")
+	quiet := 0
+	for i := 0; i < r.cfg.DrainSteps && r.o.violation == nil; i, r.step = i+1, r.step+1 {
+		for _, c := range r.clients {
+			r.act(c, true)
+		}
+		r.k.Flush()
+		r.tick()
+		if r.quiet() {
+			if quiet++; quiet >= 3 {
+				return
+			}
+		} else {
+			quiet = 0
+			r.advance(r.cfg.StepTime)
+		}
+	}
+}
+
+// quiet: every live client has written all it meant to, the server has read
+// it all and written every member all it is owed, and no connection is
+// still leaving.
+func (r *run) quiet() bool {
+	for _, c := range r.clients {
+		if c.conn == nil || c.gone {
+			continue
+		}
+		if len(c.out) > 0 {
+			return false
+		}
+		oc := r.o.conns[c.id]
+		if oc == nil || !oc.accepted {
+			return false
+		}
+		if oc.joined && !oc.closed && !oc.left {
+			if oc.readBytes < c.wrote || oc.ringW < uint64(len(r.o.all))-oc.join || c.recv < oc.ringW {
+				return false
+			}
+		}
+	}
+	for _, oc := range r.o.list {
+		if oc.left && !oc.closed {
+			return false
+		}
+	}
+	return true
+}
+
+// checkLiveness runs after the drain: every member has everything, every
+// accepted client's input was read, and no connection is stuck leaving.
+func (r *run) checkLiveness() {
+	for _, c := range r.clients {
+		if c.conn == nil || c.gone {
+			continue
+		}
+		oc := r.o.conns[c.id]
+		switch {
+		case oc == nil || !oc.accepted:
+			if r.k.OpenFDs() < r.k.Config().FDMax {
+				r.o.fail(InvLiveness, "client %d (%v) is still in the backlog after the drain with fds free (%d of %d open)", c.idx, c.spec.Kind, r.k.OpenFDs(), r.k.Config().FDMax)
+			}
+		case oc.joined && !oc.left && !oc.closed:
+			if oc.readBytes < c.wrote {
+				r.o.fail(InvLiveness, "client %d (%v): server read %d of the %d bytes it sent (data stranded)", c.idx, c.spec.Kind, oc.readBytes, c.wrote)
+			} else if owed := uint64(len(r.o.all)) - oc.join; oc.ringW < owed {
+				r.o.fail(InvLiveness, "client %d (%v): server wrote %d of the %d bytes it owes (output stranded)", c.idx, c.spec.Kind, oc.ringW, owed)
+			} else if c.recv < oc.ringW {
+				r.o.fail(InvLiveness, "client %d (%v): received %d of %d bytes written", c.idx, c.spec.Kind, c.recv, oc.ringW)
+			}
+		case oc.left && !oc.closed:
+			r.o.fail(InvLiveness, "client %d (%v): connection left (%v) and was never closed", c.idx, c.spec.Kind, oc.reason)
+		}
+		if r.o.violation != nil {
+			return
+		}
+	}
+}
+
+// teardown ends the run and checks nothing leaked: with a graceful shutdown
+// the server must finish within its deadline and release everything; else
+// the clients close and the server must release every connection.
+func (r *run) teardown() {
+	if r.cfg.Shutdown {
+		r.o.shutdown = true
+		r.tracef("sim", 0, "graceful shutdown")
+		r.srv.Shutdown()
+	} else {
+		r.tracef("sim", 0, "clients close")
+		for _, c := range r.clients {
+			if c.conn != nil && !c.gone {
+				_ = c.conn.Close()
+				c.gone = true
+			}
+		}
+	}
+	deadline := r.k.Now() + r.srv.Config().ShutdownTimeout + r.srv.Config().LingerTimeout + r.srv.Config().AcceptBackoffMax + time.Second
+	for i := 0; r.o.violation == nil && i < 100000; i, r.step = i+1, r.step+1 {
+		done := r.srv.Stats().Conns == 0 && r.ln.Pending() == 0
+		if r.cfg.Shutdown {
+			done = r.srv.Done()
+		}
+		if done {
+			break
+		}
+		if r.k.Now() > deadline {
+			r.o.fail(InvLeak, "%d connections still open %v after teardown began", r.srv.Stats().Conns, r.k.Now()-deadline)
+			return
+		}
+		for _, c := range r.clients {
+			if c.conn != nil && !c.gone {
+				r.act(c, true)
+			}
+		}
+		r.k.Flush()
+		r.tick()
+		r.k.Advance(time.Millisecond)
+	}
+	if r.o.violation != nil {
+		return
+	}
+	wantFDs := 1
+	if r.cfg.Shutdown {
+		wantFDs = 0
+	}
+	if fds, regs := r.k.OpenFDs(), r.k.Registrations(); fds != wantFDs || regs != wantFDs {
+		r.o.fail(InvLeak, "after teardown: %d fds open, %d registrations; want %d", fds, regs, wantFDs)
+	}
+	if st := r.srv.Stats(); st.Conns != 0 || st.Members != 0 || st.QueuedBytes != 0 {
+		r.o.fail(InvLeak, "after teardown: server holds %d conns, %d members, %d queued bytes", st.Conns, st.Members, st.QueuedBytes)
+	}
+}
+
+func trimStack(s []byte) string {
+	lines := strings.Split(string(s), "\n")
+	if len(lines) > 24 {
+		lines = lines[:24]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// isGone reports errors after which a client's connection is finished.
+func isGone(err error) bool {
+	return err != nil && !errors.Is(err, server.ErrWouldBlock) && !errors.Is(err, io.EOF)
+}
