@@ -25,12 +25,18 @@ func (s *Server) accept() {
 				s.log.Debug("accept", "err", err)
 				continue
 			}
+			if s.bugs.has(bugEMFILEStrandsBacklog) {
+				return // and wait for an edge that will not come
+			}
 			s.pauseAccept(err)
 			return
 		}
 		s.stats.Accepted++
 		s.acceptBackoff = 0
 		s.admit(st)
+		if s.bugs.has(bugNoDrainAccept) {
+			return
+		}
 	}
 	s.acceptAgain = true
 }
@@ -65,7 +71,11 @@ func (s *Server) admit(st Stream) {
 	}
 	c := &conn{stream: st, state: stateMember, stop: noStop, heapIdx: -1, cursor: s.ring.end}
 	c.tok = s.tab.add(c)
-	if err := s.poller.Register(st, c.tok, InterestRead|InterestWrite); err != nil {
+	interest := InterestRead | InterestWrite
+	if s.bugs.has(bugNoWritableInterest) {
+		interest = InterestRead
+	}
+	if err := s.poller.Register(st, c.tok, interest); err != nil {
 		s.tab.remove(c.tok)
 		c.state = stateClosed
 		s.stats.Closed[ReasonRegisterError]++

@@ -67,6 +67,10 @@ type Observer interface {
 	Closed(Stream, CloseReason)
 }
 
+// connsMaxLimit keeps connection slots far below 2^32-1, the slot of
+// ReservedToken.
+const connsMaxLimit = 1 << 24
+
 // DefaultConfig returns the defaults: line framing, 64 KiB frames, 1 MiB
 // queue per connection, 10,000 connections, 5 minute idle timeout.
 func DefaultConfig() Config {
@@ -146,11 +150,14 @@ func (c Config) check() error {
 			bad("%s is %d; it must be positive", p.name, p.v)
 		}
 	}
-	if c.FrameBytesMax > 1<<30 {
+	if c.ConnsMax > connsMaxLimit {
+		bad("ConnsMax is %d; the largest allowed is %d", c.ConnsMax, connsMaxLimit)
+	}
+	if int64(c.FrameBytesMax) > 1<<30 {
 		bad("FrameBytesMax is %d; the largest allowed is %d", c.FrameBytesMax, 1<<30)
 	}
-	if c.QueueBytesMax > 1<<40 {
-		bad("QueueBytesMax is %d; the largest allowed is %d", c.QueueBytesMax, 1<<40)
+	if int64(c.QueueBytesMax) > 1<<40 {
+		bad("QueueBytesMax is %d; the largest allowed is %d", c.QueueBytesMax, int64(1)<<40)
 	}
 	if frame := c.FrameBytesMax + c.Framing.headerBytes(); c.QueueBytesMax < frame {
 		bad("QueueBytesMax (%d) must hold one largest frame (%d bytes with framing)", c.QueueBytesMax, frame)

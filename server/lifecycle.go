@@ -25,7 +25,7 @@ func (s *Server) leave(c *conn, reason CloseReason, msg []byte) {
 		s.cfg.Observer.Left(c.stream, reason)
 	}
 	if c.cursor >= c.stop {
-		s.lag.remove(c)
+		s.unlag(c)
 	}
 	s.linger.pushBack(c, s.now)
 	s.queueFlush(c)
@@ -44,6 +44,8 @@ func (s *Server) finishLeaving(c *conn) {
 	if !c.wclosed {
 		c.wclosed = true
 		if err := c.stream.CloseWrite(); err != nil {
+			// Everything owed was written; the peer is already gone
+			// (ENOTCONN after its reset). Nothing more to wait for.
 			s.closeConn(c, c.reason, err)
 			return
 		}
@@ -74,7 +76,7 @@ func (s *Server) closeConn(c *conn, reason CloseReason, err error) {
 		s.linger.unlink(c)
 	}
 	if c.heapIdx >= 0 {
-		s.lag.remove(c)
+		s.unlag(c)
 	}
 	c.state = stateClosed
 	c.partial, c.tail = nil, nil
@@ -91,7 +93,15 @@ func (s *Server) closeConn(c *conn, reason CloseReason, err error) {
 	} else {
 		s.log.Debug("closed", "conn", c.stream, "reason", reason)
 	}
-	if len(s.lag) == 0 {
+}
+
+// unlag removes c from the lag heap: it holds no more ring bytes. The ring
+// then forgets what nobody is owed any more.
+func (s *Server) unlag(c *conn) {
+	s.lag.remove(c)
+	if len(s.lag) > 0 {
+		s.ring.release(s.lag[0].cursor)
+	} else {
 		s.ring.release(s.ring.end)
 	}
 }

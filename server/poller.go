@@ -50,7 +50,8 @@ import (
 //     guaranteed once the send side has room again, as long as write interest
 //     is registered. Nothing else about writable events is guaranteed.
 //   - Tokens come back exactly as registered. The kernel attaches no meaning to
-//     them.
+//     them, except that it may reserve ReservedToken for itself (netpoll's
+//     wake-up uses it); callers must not register that value.
 //
 // # What is not guaranteed
 //
@@ -73,6 +74,9 @@ import (
 
 // Token is the caller's name for a registered source, returned in its events.
 type Token uint64
+
+// ReservedToken is the one token value a kernel may keep for itself.
+const ReservedToken Token = 1<<64 - 1
 
 // Interest is the set of readiness kinds a registration asks for.
 type Interest uint8

@@ -54,6 +54,9 @@ func (s *Server) readFrames(c *conn) {
 			if c.state != stateMember { // fell behind its own echo
 				return
 			}
+			if s.bugs.has(bugNoDrainRead) {
+				return
+			}
 		}
 		switch {
 		case err == nil && n > 0:
@@ -92,7 +95,7 @@ func (s *Server) readDiscard(c *conn) {
 			}
 			return
 		default:
-			s.closeConn(c, c.reason, err)
+			s.closeConn(c, ReasonReset, err)
 			return
 		}
 	}
@@ -116,9 +119,12 @@ func (s *Server) consume(c *conn, data []byte) error {
 			return err
 		}
 		if n == 0 {
-			c.partial = append(c.partial, data...)
+			if !s.bugs.has(bugSplitFrame) {
+				c.partial = append(c.partial, data...)
+			}
 			return nil
 		}
+		s.bugs.noteSender(c)
 		s.broadcast(data[:n], nil)
 		data = data[n:]
 	}
@@ -160,6 +166,7 @@ func (s *Server) completePartial(c *conn, data []byte) (int, error) {
 		c.partial = append(c.partial, rest...)
 		return len(data), nil
 	}
+	s.bugs.noteSender(c)
 	s.broadcast(c.partial, rest[:need])
 	if cap(c.partial) > s.cfg.PartialKeepBytesMax {
 		c.partial = nil

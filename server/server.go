@@ -43,6 +43,7 @@ type Server struct {
 	lnClosed   bool
 
 	stats Stats
+	bugs  bugSet // empty unless built with -tags mobbugs
 }
 
 // New builds a server on poller that accepts from ln, and registers ln.
@@ -165,15 +166,34 @@ func (s *Server) handle(ev Event) {
 		return
 	}
 	c := s.tab.get(ev.Token)
+	stale := false
+	if s.bugs.has(bugMissingToken) {
+		c = s.tab.conns[ev.Token.slot()] // no liveness check: may be nil
+	} else if s.bugs.has(bugTokenReuse) && c == nil {
+		c, stale = s.tab.bySlot(ev.Token), true
+	}
 	if c == nil {
 		s.stats.StaleEvents++
+		return
+	}
+	hangup := ev.Ready&(ReadyReadClosed|ReadyWriteClosed|ReadyError) != 0
+	if s.bugs.has(bugHupBeforeRead) && hangup && c.state == stateMember {
+		s.closeConn(c, ReasonEOF, nil)
 		return
 	}
 	// Read first: a FIN or error hint comes with data sent before it.
 	if ev.Readable() {
 		s.readReady(c)
 	}
+	if s.bugs.has(bugTokenReuse) && stale && hangup && c.state != stateClosed {
+		s.closeConn(c, ReasonReset, nil) // the old connection's hang-up, believed
+		return
+	}
 	if ev.Writable() && c.state != stateClosed {
+		if s.bugs.has(bugSpuriousWritableCloses) && c.state == stateMember && c.pendingAll(s.ring.end) == 0 {
+			s.closeConn(c, ReasonWriteError, nil)
+			return
+		}
 		c.wblocked = false
 		s.queueFlush(c)
 	}
@@ -220,7 +240,7 @@ func (s *Server) runTimers() {
 	}
 	if s.shutdown && s.now >= s.shutdownAt {
 		for c := s.linger.head; c != nil; c = s.linger.head {
-			s.closeConn(c, ReasonShutdown, nil)
+			s.closeConn(c, ReasonShutdownTimeout, nil)
 		}
 	}
 	if s.acceptPaused && s.now >= s.acceptResume {

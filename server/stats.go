@@ -5,24 +5,25 @@ type CloseReason uint8
 
 // Close reasons, counted in Stats.Closed.
 const (
-	ReasonNone          CloseReason = iota
-	ReasonEOF                       // the peer sent FIN; its frames were broadcast first
-	ReasonReset                     // a read failed (ECONNRESET and the like)
-	ReasonWriteError                // a write failed (EPIPE, ECONNRESET)
-	ReasonFrameTooLarge             // protocol error: frame over FrameBytesMax
-	ReasonBadHeader                 // protocol error: malformed mob header
-	ReasonQueueLimit                // fell more than QueueBytesMax behind
-	ReasonConnsLimit                // accepted while ConnsMax were open
-	ReasonIdle                      // sent nothing for IdleTimeout
-	ReasonLingerTimeout             // did not take what it was owed within LingerTimeout
-	ReasonShutdown                  // server shut down
-	ReasonRegisterError             // the kernel refused to register it
+	ReasonNone            CloseReason = iota
+	ReasonEOF                         // the peer sent FIN; its frames were broadcast first
+	ReasonReset                       // a read failed (ECONNRESET and the like)
+	ReasonWriteError                  // a write failed (EPIPE, ECONNRESET)
+	ReasonFrameTooLarge               // protocol error: frame over FrameBytesMax
+	ReasonBadHeader                   // protocol error: malformed mob header
+	ReasonQueueLimit                  // fell more than QueueBytesMax behind
+	ReasonConnsLimit                  // accepted while ConnsMax were open
+	ReasonIdle                        // sent nothing for IdleTimeout
+	ReasonLingerTimeout               // did not take what it was owed within LingerTimeout
+	ReasonShutdown                    // server shut down, after flushing what it owed
+	ReasonShutdownTimeout             // shut down before the peer took all it was owed
+	ReasonRegisterError               // the kernel refused to register it
 	reasonCount
 )
 
 var reasonNames = [reasonCount]string{
 	"none", "eof", "reset", "write-error", "frame-too-large", "bad-header",
-	"queue-limit", "conns-limit", "idle", "linger-timeout", "shutdown", "register-error",
+	"queue-limit", "conns-limit", "idle", "linger-timeout", "shutdown", "shutdown-timeout", "register-error",
 }
 
 func (r CloseReason) String() string {

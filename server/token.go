@@ -31,6 +31,8 @@ func (t *table) add(c *conn) Token {
 		slot = t.free[n-1]
 		t.free = t.free[:n-1]
 	} else {
+		// Slots never exceed ConnsMax (at most 2^24), so no token can
+		// equal ReservedToken.
 		slot = uint32(len(t.conns))
 		t.conns = append(t.conns, nil)
 		t.gens = append(t.gens, 1)

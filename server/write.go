@@ -11,7 +11,7 @@ func (s *Server) broadcast(a, b []byte) {
 	n := uint64(len(a) + len(b))
 	end := s.ring.end + n
 	limit := uint64(s.cfg.QueueBytesMax)
-	for len(s.lag) > 0 && end-s.lag[0].cursor > limit {
+	for len(s.lag) > 0 && end-s.lag[0].cursor > limit && !s.bugs.has(bugUnboundedQueue) {
 		c := s.lag[0]
 		s.log.Info("queue limit", "conn", c.stream, "owed", s.ring.end-c.cursor, "queue_bytes_max", limit)
 		s.closeConn(c, ReasonQueueLimit, nil)
@@ -28,6 +28,8 @@ func (s *Server) broadcast(a, b []byte) {
 	s.stats.FramesOut += uint64(len(s.members))
 	if len(s.lag) > 0 {
 		s.stats.QueuedBytesHi = max(s.stats.QueuedBytesHi, end-s.lag[0].cursor)
+	} else {
+		s.ring.release(end) // nobody to deliver to
 	}
 	s.appended = true
 }
@@ -48,6 +50,12 @@ func (s *Server) flushAll() {
 		for i := 0; i < len(s.members); {
 			c := s.members[i]
 			s.flush(c)
+			if s.bugs.takeFanoutFailed() {
+				if snd := s.bugs.sender(); snd != nil && snd.state != stateClosed {
+					s.closeConn(snd, ReasonWriteError, nil)
+				}
+				break // and skip the rest of the fan-out
+			}
 			if i < len(s.members) && s.members[i] == c {
 				i++
 			}
@@ -79,15 +87,26 @@ func (s *Server) flush(c *conn) {
 			s.queueFlush(c)
 			return
 		}
+		if s.bugs.has(bugLIFOQueue) {
+			a, b = s.lifo(a, b)
+		}
 		n, err := s.write(c, a, b)
+		if s.bugs.has(bugPartialWriteTail) && n > 0 {
+			n = len(a) + len(b) + len(c.tail)
+		}
 		if n > 0 {
 			s.advance(c, uint64(n), to)
 		}
 		if err != nil {
 			if errors.Is(err, ErrWouldBlock) {
+				if s.bugs.has(bugDropOnWouldBlock) {
+					s.advance(c, uint64(len(a)+len(b)+len(c.tail)), to)
+					return
+				}
 				c.wblocked = true
 				return
 			}
+			s.bugs.setFanoutFailed()
 			s.closeConn(c, ReasonWriteError, err)
 			return
 		}
@@ -129,7 +148,7 @@ func (s *Server) advance(c *conn, n, to uint64) {
 		return
 	}
 	if c.state == stateLeaving && c.cursor >= c.stop {
-		s.lag.remove(c) // owes nothing more from the ring
+		s.unlag(c) // owed nothing more from the ring
 		return
 	}
 	s.lag.fix(c.heapIdx)

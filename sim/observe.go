@@ -55,4 +55,4 @@ func (o kernelObserver) Read(id uint64, p []byte)  { o.r.o.read(id, p) }
 func (o kernelObserver) Wrote(id uint64, p []byte) { o.r.o.wrote(id, p) }
 func (o kernelObserver) ClosedWrite(id uint64)     { o.r.o.shutWrite(id) }
 func (o kernelObserver) Closed(uint64)             {}
-func (o kernelObserver) Reset(uint64)              {}
+func (o kernelObserver) Reset(id uint64)           { o.r.o.kernelReset(id) }

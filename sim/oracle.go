@@ -60,6 +60,7 @@ type oconn struct {
 	lastData   time.Duration
 	clientRecv uint64 // bytes the client has read, checked against what was written
 	readBytes  uint64 // bytes the server read from it
+	reset      bool   // the kernel reported the connection reset
 }
 
 type oracle struct {
@@ -170,6 +171,8 @@ func (o *oracle) wrote(id uint64, p []byte) {
 
 func (o *oracle) shutWrite(id uint64) { o.conn(id).shut = true }
 
+func (o *oracle) kernelReset(id uint64) { o.conn(id).reset = true }
+
 // Server side: membership claims, each checked against the kernel's record.
 
 func (o *oracle) joined(id uint64) {
@@ -249,6 +252,9 @@ func (o *oracle) closed(id uint64, r server.CloseReason) {
 		return // register failure
 	}
 	o.open--
+	if (r == server.ReasonReset || r == server.ReasonWriteError) && !c.reset {
+		o.fail(InvMembership, "conn %d closed for %v, but the kernel reported no error on it", id, r)
+	}
 	if c.dec.err != "" && !c.left && r != server.ReasonQueueLimit && r != server.ReasonReset && r != server.ReasonWriteError {
 		o.fail(InvMembership, "conn %d sent a malformed frame (%s) and was closed for %v", id, c.dec.err, r)
 	}

@@ -38,6 +38,9 @@ type Options struct {
 	// Trace, if set, receives every kernel record, client action and server
 	// membership event as it happens.
 	Trace func(TraceEvent)
+	// Bugs switches on re-introduced bugs from the catalog by name (builds
+	// with -tags mobbugs only).
+	Bugs []string
 }
 
 // RunSeed runs seed in the world Swarm(seed) draws for it.
@@ -54,6 +57,7 @@ type run struct {
 	clients []*client
 	step    int
 	trace   func(TraceEvent)
+	bugs    []string
 }
 
 // Run runs one simulation: a fault phase, a drain phase with faults off and
@@ -131,6 +135,9 @@ func (r *run) setup() error {
 		return fmt.Errorf("server: %w", err)
 	}
 	r.srv = srv
+	if err := enableBugs(srv, r.bugs); err != nil {
+		return err
+	}
 	r.o.cfg = srv.Config()
 	for i, spec := range r.cfg.Clients {
 		r.clients = append(r.clients, &client{idx: i, spec: spec})
@@ -181,7 +188,7 @@ func (r *run) drainPhase() {
 	r.k.SetFaults(netfake.FaultPlan{})
 	r.tracef("sim", 0, "drain: faults off")
 	quiet := 0
-	for i := 0; i < r.cfg.DrainSteps && r.o.violation == nil; i, r.step = i+1, r.step+1 {
+	for i, bound := 0, r.drainBound(); i < bound && r.o.violation == nil; i, r.step = i+1, r.step+1 {
 		for _, c := range r.clients {
 			r.act(c, true)
 		}
@@ -196,6 +203,19 @@ func (r *run) drainPhase() {
 			r.advance(r.cfg.StepTime)
 		}
 	}
+}
+
+// drainBound is the drain phase's step bound: DrainSteps, plus room for a
+// server whose per-tick read budget is tiny to read every byte the clients
+// could have sent (each tick reads at least one byte from each ready
+// connection).
+func (r *run) drainBound() int {
+	total := 0
+	for _, c := range r.cfg.Clients {
+		total += (c.Frames + 1) * (c.BodyMax + server.MobHeaderBytes) * 3 // reconnecters send up to 3 rounds
+	}
+	perTick := max(1, min(r.srv.Config().ReadBytesPerTickMax, r.srv.Config().ReadBufferBytes))
+	return r.cfg.DrainSteps + 2*total/perTick
 }
 
 // quiet: every live client has written all it meant to, the server has read

@@ -1,0 +1,61 @@
+// Package netpoll is mobsim's real kernel: the server.Poller, server.Listener
+// and server.Stream seam implemented on real TCP sockets, with epoll on Linux
+// and kqueue on macOS, FreeBSD, NetBSD, OpenBSD and DragonFly BSD, through
+// golang.org/x/sys/unix. cmd/mob runs the server on it; netfake is checked
+// against it.
+//
+// What it guarantees, beyond the contract in server/poller.go:
+//
+//   - Edge-triggered registrations: EPOLLET|EPOLLRDHUP on Linux, EV_CLEAR on
+//     kqueue. Registering or reregistering with write interest re-arms the
+//     write side, so a socket with room yields the initial writable edge.
+//   - Every descriptor it creates (sockets, accepted sockets, the epoll or
+//     kqueue descriptor, the wake-up eventfd or pipe) is non-blocking and
+//     close-on-exec.
+//   - No SIGPIPE: Linux sends with MSG_NOSIGNAL; darwin, FreeBSD, NetBSD and
+//     DragonFly set SO_NOSIGPIPE on every socket. OpenBSD has neither, and
+//     relies on the Go runtime, which discards SIGPIPE for descriptors other
+//     than stdout and stderr unless os/signal asks for it.
+//   - EINTR never reaches the caller: reads, writes, accepts and connects are
+//     retried, and Poll retries its wait with the remaining timeout, so it
+//     never returns server.ErrInterrupted.
+//   - Poll fills at most 256 events per call (a fixed array in the Poller, so
+//     polling does not allocate). A positive timeout below a millisecond is
+//     rounded up to one on Linux (epoll counts in milliseconds), and timeouts
+//     are capped at about 24 days.
+//   - Wake may be called from any goroutine; it makes a blocked Poll, or the
+//     next one, return. Its own event never reaches the caller, which is why
+//     ReservedToken cannot be registered.
+//   - Conn.Writev writes up to 16 buffers without allocating; more buffers
+//     make a short write. It is one system call (sendmsg on Linux, writev on
+//     FreeBSD, NetBSD and DragonFly); on darwin and OpenBSD, whose system
+//     calls go through libc and x/sys/unix exports no writev, it is one
+//     write per buffer.
+//   - Errors other than would-block carry context and wrap the syscall.Errno,
+//     so errors.Is(err, syscall.ECONNRESET) and the like work.
+//
+// Reregister re-arms the edges it keeps: on Linux EPOLL_CTL_MOD re-reports
+// whatever is ready now (readable too); on kqueue the write filter is added
+// again (a new writable edge) and the read filter only if it was not there.
+//
+// What Linux reports (observed on loopback, kept here for netfake's Linux
+// mode; none of it beyond the seam's contract is promised to callers):
+//
+//   - Every arrival re-arms EPOLLIN, read or not; each event carries the
+//     whole current mask, so with write interest an arrival reports
+//     EPOLLIN|EPOLLOUT. A listener re-arms on each new pending connection.
+//   - A peer's FIN: EPOLLIN|EPOLLRDHUP (plus EPOLLOUT with write interest).
+//   - A peer's RST (Abort, or close with unread data):
+//     EPOLLIN|EPOLLRDHUP|EPOLLHUP|EPOLLERR, plus EPOLLOUT with write
+//     interest, in one event. The first Read or Write returns
+//     ECONNRESET; after it, Read returns io.EOF and Write EPIPE.
+//   - The first Write after a peer's plain close succeeds (the peer answers
+//     with an RST); later ones fail.
+//   - Our own CloseWrite makes an EPOLLOUT event; FIN both ways adds
+//     EPOLLHUP.
+//   - With SO_SNDBUF 4096 on the sender and SO_RCVBUF 4096 on the receiver,
+//     Write returns would-block after about 9 KiB.
+//
+// A Poller is used by one goroutine (the event loop), except for Wake. A
+// Listener or Conn is not safe for concurrent use.
+package netpoll

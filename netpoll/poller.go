@@ -1,0 +1,75 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package netpoll
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/mobsim/mobsim/server"
+)
+
+// Compile-time proof that the real kernel fits the seam.
+var (
+	_ server.Poller       = (*Poller)(nil)
+	_ server.Listener     = (*Listener)(nil)
+	_ server.Stream       = (*Conn)(nil)
+	_ server.VectorWriter = (*Conn)(nil)
+)
+
+// ReservedToken is the one token a caller may not register: the epoll
+// poller tags its own wake-up eventfd with it (the event's data word is all
+// that tells events apart) and filters its events out of every batch. The
+// kqueue poller rejects it too, so that code behaves the same everywhere.
+const ReservedToken = server.ReservedToken
+
+// ErrReservedToken is returned by Register and Reregister for ReservedToken.
+var ErrReservedToken = errors.New("netpoll: token is reserved for the poller's wake-up")
+
+// errEmptyBatch is returned by Poll when events has no room: the kernels
+// reject a zero-length event array, and waiting could then never report.
+var errEmptyBatch = errors.New("netpoll: poll: events slice is empty")
+
+// pollBatchMax is the size of the Poller's fixed array of raw events, and so
+// the most events one Poll returns.
+const pollBatchMax = 256
+
+// pollTimeoutMax caps a Poll timeout. epoll_wait takes an int of
+// milliseconds; the same cap keeps kqueue's timespec in range on 32-bit
+// systems. A caller that waits longer just polls again.
+const pollTimeoutMax = math.MaxInt32 * time.Millisecond
+
+// fder is implemented by every source this package creates.
+type fder interface{ FD() int }
+
+// sourceFD returns the descriptor behind src, which must come from this
+// package (a *Listener or a *Conn).
+func sourceFD(src server.Source) (int, error) {
+	f, ok := src.(fder)
+	if !ok {
+		return -1, fmt.Errorf("netpoll: source %T has no file descriptor", src)
+	}
+	fd := f.FD()
+	if fd < 0 {
+		return -1, fmt.Errorf("netpoll: source %v is closed", src)
+	}
+	return fd, nil
+}
+
+// Now returns the time since the Poller was created, from the monotonic
+// clock. netpoll is the real kernel, so it may read the real clock.
+func (p *Poller) Now() time.Duration {
+	return time.Since(p.start)
+}
+
+// remaining returns what is left of a Poll timeout after an interrupted wait
+// that began at began. A negative timeout (wait without limit) stays
+// negative; an expired one becomes 0.
+func remaining(timeout time.Duration, began time.Time) time.Duration {
+	if timeout < 0 {
+		return timeout
+	}
+	return max(timeout-time.Since(began), 0)
+}
