@@ -61,10 +61,17 @@ type Config struct {
 // connection joins (becomes a member), leaves (stops receiving new frames;
 // what it is owed is still flushed) and is closed. Leave and close carry the
 // reason. A connection turned away at ConnsMax is only Closed.
+//
+// Frame reports each frame as it enters the global order: read from `from`,
+// its bytes are head followed by tail (either may be empty), valid only
+// during the call. A close for reason eof, frame-too-large, bad-header,
+// idle or shutdown promises that everything the connection was owed was
+// written before it.
 type Observer interface {
 	Joined(Stream)
 	Left(Stream, CloseReason)
 	Closed(Stream, CloseReason)
+	Frame(from Stream, head, tail []byte)
 }
 
 // connsMaxLimit keeps connection slots far below 2^32-1, the slot of

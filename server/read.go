@@ -124,8 +124,7 @@ func (s *Server) consume(c *conn, data []byte) error {
 			}
 			return nil
 		}
-		s.bugs.noteSender(c)
-		s.broadcast(data[:n], nil)
+		s.broadcast(c, data[:n], nil)
 		data = data[n:]
 	}
 	return nil
@@ -166,8 +165,7 @@ func (s *Server) completePartial(c *conn, data []byte) (int, error) {
 		c.partial = append(c.partial, rest...)
 		return len(data), nil
 	}
-	s.bugs.noteSender(c)
-	s.broadcast(c.partial, rest[:need])
+	s.broadcast(c, c.partial, rest[:need])
 	if cap(c.partial) > s.cfg.PartialKeepBytesMax {
 		c.partial = nil
 	} else {

@@ -4,10 +4,14 @@ import (
 	"errors"
 )
 
-// broadcast appends one frame (a then b) to the ring for every member. A
-// connection that would then be owed more than QueueBytesMax is closed
-// first, so the ring never holds more than that.
-func (s *Server) broadcast(a, b []byte) {
+// broadcast appends one frame (a then b), read from `from`, to the ring for
+// every member. A connection that would then be owed more than
+// QueueBytesMax is closed first, so the ring never holds more than that.
+func (s *Server) broadcast(from *conn, a, b []byte) {
+	s.bugs.noteSender(from)
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Frame(from.stream, a, b)
+	}
 	n := uint64(len(a) + len(b))
 	end := s.ring.end + n
 	limit := uint64(s.cfg.QueueBytesMax)

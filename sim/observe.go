@@ -56,3 +56,7 @@ func (o kernelObserver) Wrote(id uint64, p []byte) { o.r.o.wrote(id, p) }
 func (o kernelObserver) ClosedWrite(id uint64)     { o.r.o.shutWrite(id) }
 func (o kernelObserver) Closed(uint64)             {}
 func (o kernelObserver) Reset(id uint64)           { o.r.o.kernelReset(id) }
+
+func (o serverObserver) Frame(st server.Stream, head, tail []byte) {
+	o.r.o.frameClaim(idOf(st), head, tail)
+}

@@ -73,7 +73,10 @@ type oracle struct {
 	list      []*oconn
 	all       []byte
 	frames    int
-	open      int // joined and not closed: what the server counts against ConnsMax
+	claimed   uint64   // bytes of all the server has claimed (Observer.Frame)
+	senders   []uint64 // sender of each frame in all, in order
+	claimedN  int      // frames claimed
+	open      int      // joined and not closed: what the server counts against ConnsMax
 	violation *Violation
 }
 
@@ -128,6 +131,7 @@ func (o *oracle) read(id uint64, p []byte) {
 	c.dec.feed(p, func(f []byte) {
 		o.all = append(o.all, f...)
 		o.frames++
+		o.senders = append(o.senders, id)
 	})
 }
 
@@ -174,6 +178,25 @@ func (o *oracle) shutWrite(id uint64) { o.conn(id).shut = true }
 func (o *oracle) kernelReset(id uint64) { o.conn(id).reset = true }
 
 // Server side: membership claims, each checked against the kernel's record.
+
+// frameClaim checks the server's claim that the next frame in the global
+// order is head+tail from conn id, against the frames the oracle cut from
+// the kernel's reads.
+func (o *oracle) frameClaim(id uint64, head, tail []byte) {
+	n := uint64(len(head) + len(tail))
+	if o.claimedN >= len(o.senders) || o.claimed+n > uint64(len(o.all)) {
+		o.fail(InvDelivery, "server broadcast a frame from conn %d that no read delivered whole (%q)", id, clip(append(append([]byte(nil), head...), tail...)))
+		return
+	}
+	want := o.all[o.claimed : o.claimed+n]
+	if o.senders[o.claimedN] != id || !bytes.Equal(want[:len(head)], head) || !bytes.Equal(want[len(head):], tail) {
+		o.fail(InvDelivery, "server's frame %d is %q from conn %d; the reads give %q from conn %d",
+			o.claimedN, clip(append(append([]byte(nil), head...), tail...)), id, clip(want), o.senders[o.claimedN])
+		return
+	}
+	o.claimed += n
+	o.claimedN++
+}
 
 func (o *oracle) joined(id uint64) {
 	c := o.conn(id)
@@ -298,6 +321,9 @@ func (o *oracle) isErrorFrame(b []byte) bool {
 // afterTick checks the memory bound: between ticks no connection with
 // broadcast bytes outstanding is more than QueueBytesMax behind the stream.
 func (o *oracle) afterTick() {
+	if o.claimedN != len(o.senders) {
+		o.fail(InvDelivery, "the server read %d frames but broadcast %d", len(o.senders), o.claimedN)
+	}
 	limit := uint64(o.cfg.QueueBytesMax)
 	for _, c := range o.list {
 		if !c.joined || c.closed {

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"expvar"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/mobsim/mobsim/server"
+)
+
+// statsWait bounds how long /debug/vars waits for the event loop to publish
+// a fresh snapshot before serving the previous one.
+const statsWait = 250 * time.Millisecond
+
+// debugServer serves /debug/vars and /debug/pprof/ for one loop.
+type debugServer struct {
+	ln   net.Listener
+	http *http.Server
+	done chan struct{}
+}
+
+// startDebug listens on addr and serves in a goroutine. The handlers sit on
+// a private mux, and the server's counters are added to /debug/vars by the
+// handler instead of expvar.Publish: the global registry allows one name
+// once per process, and tests run several servers in one.
+func startDebug(addr string, l *loop, log *slog.Logger) (*debugServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("debug server: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/vars", func(w http.ResponseWriter, _ *http.Request) {
+		writeVars(w, l.Stats(statsWait))
+	})
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	d := &debugServer{
+		ln:   ln,
+		http: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(d.done)
+		if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("debug server", "err", err)
+		}
+	}()
+	return d, nil
+}
+
+// Addr is the address the debug server listens on.
+func (d *debugServer) Addr() string { return d.ln.Addr().String() }
+
+// Close stops the debug server and waits for its goroutine.
+func (d *debugServer) Close() error {
+	err := d.http.Close()
+	<-d.done
+	return err
+}
+
+// writeVars writes what expvar's own handler would (every published
+// variable: cmdline, memstats, ...) plus "mob", the server's counters.
+func writeVars(w http.ResponseWriter, st server.Stats) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	fmt.Fprint(w, "{\n")
+	expvar.Do(func(kv expvar.KeyValue) {
+		fmt.Fprintf(w, "%q: %s,\n", kv.Key, kv.Value)
+	})
+	mob, err := json.Marshal(statsVars(st))
+	if err != nil {
+		mob = []byte("null") // cannot happen: plain numbers and strings
+	}
+	fmt.Fprintf(w, "%q: %s\n}\n", "mob", mob)
+}
+
+// mobVars is the JSON shape of server.Stats under "mob" in /debug/vars.
+type mobVars struct {
+	Accepted      uint64            `json:"accepted"`
+	Closed        map[string]uint64 `json:"closed"` // by reason name: eof, queue-limit, ...
+	ClosedTotal   uint64            `json:"closed_total"`
+	FramesIn      uint64            `json:"frames_in"`
+	FramesOut     uint64            `json:"frames_out"`
+	BytesIn       uint64            `json:"bytes_in"`
+	BytesOut      uint64            `json:"bytes_out"`
+	ReadCalls     uint64            `json:"read_calls"`
+	WriteCalls    uint64            `json:"write_calls"`
+	StaleEvents   uint64            `json:"stale_events"`
+	Events        uint64            `json:"events"`
+	Ticks         uint64            `json:"ticks"`
+	AcceptErrors  uint64            `json:"accept_errors"`
+	AcceptPauses  uint64            `json:"accept_pauses"`
+	PollErrors    uint64            `json:"poll_errors"`
+	Conns         int               `json:"conns"`
+	Members       int               `json:"members"`
+	QueuedBytes   uint64            `json:"queued_bytes"`
+	QueuedBytesHi uint64            `json:"queued_bytes_hi"`
+}
+
+func statsVars(st server.Stats) mobVars {
+	closed := make(map[string]uint64, len(st.Closed))
+	for _, r := range server.Reasons() {
+		closed[r.String()] = st.Closed[r]
+	}
+	return mobVars{
+		Accepted: st.Accepted, Closed: closed, ClosedTotal: st.ClosedTotal(),
+		FramesIn: st.FramesIn, FramesOut: st.FramesOut, BytesIn: st.BytesIn, BytesOut: st.BytesOut,
+		ReadCalls: st.ReadCalls, WriteCalls: st.WriteCalls, StaleEvents: st.StaleEvents,
+		Events: st.Events, Ticks: st.Ticks, AcceptErrors: st.AcceptErrors, AcceptPauses: st.AcceptPauses,
+		PollErrors: st.PollErrors, Conns: st.Conns, Members: st.Members,
+		QueuedBytes: st.QueuedBytes, QueuedBytesHi: st.QueuedBytesHi,
+	}
+}

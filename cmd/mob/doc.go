@@ -1,0 +1,28 @@
+// Command mob is the multi-echo (chat broadcast) server on real sockets:
+// every frame a client sends goes to every connected client, the sender
+// included, in one global order. It runs the single-threaded event loop of
+// package server on package netpoll (epoll on Linux, kqueue on the BSDs).
+//
+// With -framing line (the default) a frame is a line, so two nc sessions
+// can chat through it:
+//
+//	mob -addr 127.0.0.1:7777 &
+//	nc 127.0.0.1 7777
+//
+// With -framing mob a frame is an 8-byte big-endian length and then that
+// many bytes, the wire format of the original Rust mob.
+//
+// What it guarantees, beyond package server's guarantees:
+//
+//   - It listens on loopback unless -addr says otherwise, and logs the
+//     address it actually bound (useful with port 0).
+//   - SIGINT or SIGTERM starts a graceful shutdown: no new connections, what
+//     was read is flushed to every client within -shutdown-timeout, and the
+//     process exits 0. A second signal kills it at once.
+//   - Exit status 2 for bad flags (with usage), 1 for a setup or event-loop
+//     failure (with the error logged), 0 otherwise.
+//   - With -debug-addr it serves expvar counters at /debug/vars (the
+//     server's Stats under "mob", close reasons by name) and net/http/pprof
+//     at /debug/pprof/. The counters are a snapshot the event loop publishes
+//     on request, so no other goroutine ever touches the server.
+package main

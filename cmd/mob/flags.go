@@ -1,0 +1,182 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/mobsim/mobsim/netpoll"
+	"github.com/mobsim/mobsim/server"
+)
+
+// addrDefault is loopback: a chat relay with no authentication should not
+// listen on every interface unless asked to.
+const addrDefault = "127.0.0.1:7777"
+
+// options is everything the command line sets.
+type options struct {
+	addr      string
+	debugAddr string
+	logLevel  slog.Level
+	listen    netpoll.ListenConfig
+	cfg       server.Config // Logger is set later, by run
+}
+
+// errUsage marks a command line that parsed but does not make sense. The
+// message and the usage have already been printed.
+var errUsage = errors.New("usage")
+
+// framingValue adapts server.Framing to flag.Value.
+type framingValue struct{ f *server.Framing }
+
+func (v framingValue) String() string {
+	if v.f == nil {
+		return ""
+	}
+	return v.f.String()
+}
+
+func (v framingValue) Set(s string) error {
+	f, err := server.ParseFraming(s)
+	if err != nil {
+		return err
+	}
+	*v.f = f
+	return nil
+}
+
+// parseFlags parses args (without the program name). On -h it prints the
+// usage and returns flag.ErrHelp; on a bad command line it prints the
+// problem and the usage to stderr and returns an error.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	o := options{cfg: server.DefaultConfig()}
+	fs := newFlagSet(&o, stderr)
+	if err := fs.Parse(args); err != nil {
+		return o, err // the flag package printed it, with the usage
+	}
+	if err := o.check(fs.NArg()); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "mob: %s\n", line)
+		}
+		fs.Usage()
+		return o, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if o.cfg.IdleTimeout == 0 {
+		o.cfg.IdleTimeout = -1 // 0 on the command line disables it; -1 says so to the server
+	}
+	return o, nil
+}
+
+// newFlagSet declares every flag, with units in its name or help and the
+// server's defaults as its defaults.
+func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("mob", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHead)
+		fs.PrintDefaults()
+	}
+	c := &o.cfg
+	fs.StringVar(&o.addr, "addr", addrDefault, "`host:port` to listen on; port 0 picks a free port (the log says which)")
+	fs.Var(framingValue{&c.Framing}, "framing", "frame format: `line` (newline-terminated, for nc) or mob (8-byte big-endian length, then the body)")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "`host:port` for an HTTP server with expvar counters at /debug/vars and pprof at /debug/pprof/; empty: none")
+
+	fs.IntVar(&c.FrameBytesMax, "frame-bytes-max", c.FrameBytesMax, "largest frame body in `bytes`, not counting the newline or 8-byte header; a longer frame closes its sender")
+	fs.IntVar(&c.QueueBytesMax, "queue-bytes-max", c.QueueBytesMax, "`bytes` one client may be owed before it is disconnected (reason queue-limit); must hold one largest frame")
+	fs.IntVar(&c.ConnsMax, "conns-max", c.ConnsMax, "`count` of open connections allowed; one more gets a one-line error and is closed")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "disconnect a client that has sent nothing for this long (a `duration`); 0 disables")
+	fs.DurationVar(&c.LingerTimeout, "linger-timeout", c.LingerTimeout, "time (a `duration`) a leaving client may take to read what it is owed and send its FIN")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGINT/SIGTERM, time (a `duration`) allowed for flushing before every connection is closed")
+	fs.DurationVar(&c.AcceptBackoffMin, "accept-backoff-min", c.AcceptBackoffMin, "first pause (a `duration`) of accepting after EMFILE, ENFILE or ENOBUFS; it doubles while the error lasts")
+	fs.DurationVar(&c.AcceptBackoffMax, "accept-backoff-max", c.AcceptBackoffMax, "longest accept pause (a `duration`)")
+
+	fs.IntVar(&o.listen.Backlog, "backlog", 0, "listen(2) backlog, a `count` of pending connections; 0 means 4096 (the kernel clamps it to somaxconn)")
+	fs.IntVar(&o.listen.RecvBufBytes, "recv-buf-bytes", 0, "SO_RCVBUF of accepted sockets in `bytes` (Linux doubles it); 0: kernel default with autotuning")
+	fs.IntVar(&o.listen.SendBufBytes, "send-buf-bytes", 0, "SO_SNDBUF of accepted sockets in `bytes` (Linux doubles it); 0: kernel default with autotuning")
+
+	fs.IntVar(&c.EventsPerTickMax, "events-per-tick-max", c.EventsPerTickMax, "`count` of readiness events taken from one poll")
+	fs.IntVar(&c.AcceptsPerTickMax, "accepts-per-tick-max", c.AcceptsPerTickMax, "`count` of connections accepted per event-loop tick")
+	fs.IntVar(&c.ReadBytesPerTickMax, "read-bytes-per-tick-max", c.ReadBytesPerTickMax, "`bytes` read from one connection per tick, for fairness")
+	fs.IntVar(&c.WriteCallsPerTickMax, "write-calls-per-tick-max", c.WriteCallsPerTickMax, "`count` of write system calls to one connection per tick")
+	fs.IntVar(&c.ReadBufferBytes, "read-buffer-bytes", c.ReadBufferBytes, "size of the shared read buffer in `bytes`")
+	fs.IntVar(&c.PartialKeepBytesMax, "partial-keep-bytes-max", c.PartialKeepBytesMax, "a client's partial-frame buffer larger than this many `bytes` is freed once empty")
+	return fs
+}
+
+const usageHead = `Usage: mob [flags]
+
+mob is a multi-echo (chat) server: every frame a client sends goes to every
+connected client, the sender included, in one order. With the default line
+framing, two "nc 127.0.0.1 7777" sessions can chat through it.
+SIGINT or SIGTERM shuts it down gracefully (exit status 0).
+Sizes are in bytes; durations are written like 500ms, 5s or 2m.
+
+Flags:
+`
+
+// check reports a command line the server would refuse or misread, in
+// terms of flags. The server checks its Config again; this gives the
+// message in the user's words.
+func (o *options) check(nargs int) error {
+	c := &o.cfg
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if nargs > 0 {
+		bad("unexpected arguments: mob takes only flags")
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{
+		{"frame-bytes-max", c.FrameBytesMax}, {"queue-bytes-max", c.QueueBytesMax},
+		{"conns-max", c.ConnsMax}, {"events-per-tick-max", c.EventsPerTickMax},
+		{"accepts-per-tick-max", c.AcceptsPerTickMax}, {"read-bytes-per-tick-max", c.ReadBytesPerTickMax},
+		{"write-calls-per-tick-max", c.WriteCallsPerTickMax}, {"read-buffer-bytes", c.ReadBufferBytes},
+		{"partial-keep-bytes-max", c.PartialKeepBytesMax},
+	} {
+		if p.v < 1 {
+			bad("-%s is %d; it must be at least 1", p.name, p.v)
+		}
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{
+		{"backlog", o.listen.Backlog}, {"recv-buf-bytes", o.listen.RecvBufBytes}, {"send-buf-bytes", o.listen.SendBufBytes},
+	} {
+		if p.v < 0 {
+			bad("-%s is %d; it must be 0 (default) or more", p.name, p.v)
+		}
+	}
+	if c.IdleTimeout < 0 {
+		bad("-idle-timeout is %v; use 0 to disable it", c.IdleTimeout)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"linger-timeout", c.LingerTimeout}, {"shutdown-timeout", c.ShutdownTimeout},
+		{"accept-backoff-min", c.AcceptBackoffMin}, {"accept-backoff-max", c.AcceptBackoffMax},
+	} {
+		if d.v <= 0 {
+			bad("-%s is %v; it must be positive", d.name, d.v)
+		}
+	}
+	if c.AcceptBackoffMax < c.AcceptBackoffMin {
+		bad("-accept-backoff-max (%v) is below -accept-backoff-min (%v)", c.AcceptBackoffMax, c.AcceptBackoffMin)
+	}
+	header := 1 // the newline
+	if c.Framing == server.FramingMob {
+		header = server.MobHeaderBytes
+	}
+	if c.FrameBytesMax > 0 && c.QueueBytesMax < c.FrameBytesMax+header {
+		bad("-queue-bytes-max (%d) must hold one largest frame: -frame-bytes-max (%d) + %d bytes of %s framing",
+			c.QueueBytesMax, c.FrameBytesMax, header, c.Framing)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+
+	"github.com/mobsim/mobsim/server"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1 // setup failed or the event loop failed
+	exitUsage = 2 // bad command line
+)
+
+// run is the whole command minus the process: it parses args, serves until
+// ctx is done, shuts down gracefully and returns the exit status. Logs go
+// to stderr. ready, if not nil, is called with the running loop once it
+// listens (tests use it for the address and the stats); it runs on run's
+// goroutine and must not block.
+func run(ctx context.Context, args []string, stderr io.Writer, ready func(*loop)) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
+
+	l, err := newLoop(o, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return exitError
+	}
+	cfg := l.srv.Config()
+	log.Info("listening", "addr", l.Addr(), "framing", cfg.Framing,
+		"frame_bytes_max", cfg.FrameBytesMax, "queue_bytes_max", cfg.QueueBytesMax, "conns_max", cfg.ConnsMax)
+
+	var dbg *debugServer
+	if o.debugAddr != "" {
+		if dbg, err = startDebug(o.debugAddr, l, log); err != nil {
+			log.Error("cannot start", "err", err)
+			l.Stop()
+			_ = l.serve() // no connection yet: closes the listener and the poller at once
+			return exitError
+		}
+		log.Info("debug server", "addr", dbg.Addr(), "vars", "/debug/vars", "pprof", "/debug/pprof/")
+	}
+	if ready != nil {
+		ready(l)
+	}
+
+	// The watcher turns ctx's end into a stop request; served tells it to
+	// go away when the loop ended on its own (a poller failure).
+	served := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-ctx.Done():
+			log.Info("stop requested", "cause", context.Cause(ctx))
+			l.Stop()
+		case <-served:
+		}
+	}()
+	err = l.serve()
+	close(served)
+	<-watched
+	if dbg != nil {
+		if cerr := dbg.Close(); cerr != nil {
+			log.Warn("close debug server", "err", cerr)
+		}
+	}
+	st := l.Stats(0)
+	log.Info("stopped", statsAttrs(st)...)
+	if err != nil {
+		log.Error("event loop failed", "err", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// statsAttrs lays out the counters for the final log line: totals, then
+// close reasons that occurred, by name.
+func statsAttrs(st server.Stats) []any {
+	attrs := []any{
+		"accepted", st.Accepted, "frames_in", st.FramesIn, "frames_out", st.FramesOut,
+		"bytes_in", st.BytesIn, "bytes_out", st.BytesOut,
+		"read_calls", st.ReadCalls, "write_calls", st.WriteCalls,
+		"events", st.Events, "stale_events", st.StaleEvents, "ticks", st.Ticks,
+		"accept_errors", st.AcceptErrors, "queued_bytes_hi", st.QueuedBytesHi,
+	}
+	var closed []any
+	for _, r := range server.Reasons() {
+		if n := st.Closed[r]; n > 0 {
+			closed = append(closed, slog.Uint64(r.String(), n))
+		}
+	}
+	return append(attrs, slog.Group("closed", closed...))
+}

@@ -1,0 +1,502 @@
+package netfake_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mobsim/mobsim/netfake"
+	"github.com/mobsim/mobsim/server"
+)
+
+const (
+	rd = server.ReadyRead
+	wr = server.ReadyWrite
+	rc = server.ReadyReadClosed
+	wc = server.ReadyWriteClosed
+	er = server.ReadyError
+
+	inR  = server.InterestRead
+	inW  = server.InterestWrite
+	inRW = server.InterestRead | server.InterestWrite
+)
+
+var modes = []netfake.EdgeMode{netfake.EdgeStrict, netfake.EdgeLinux}
+
+// expectEvent polls once and checks the readiness reported for tok (0 means
+// "no event for tok").
+func expectEvent(t *testing.T, k *netfake.Kernel, tok server.Token, want server.Ready, what string) {
+	t.Helper()
+	got, _ := merged(poll(t, k), tok)
+	if got != want {
+		t.Fatalf("%s: token %d got %s, want %s", what, tok, rs(got), rs(want))
+	}
+}
+
+func rs(r server.Ready) string { return netfake.ReadyString(r) }
+
+// TestInitialWritableEdge checks the contract's one unconditional edge:
+// registering or reregistering with write interest reports writable, in
+// both modes, once.
+func TestInitialWritableEdge(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) {
+			k := newKernel(1, netfake.Config{Edge: m})
+			_, _, s := pair(t, k)
+			if err := k.Register(s, 7, inRW); err != nil {
+				t.Fatal(err)
+			}
+			expectEvent(t, k, 7, wr, "register")
+			expectEvent(t, k, 7, 0, "second poll")
+			if err := k.Reregister(s, 8, inW); err != nil {
+				t.Fatal(err)
+			}
+			expectEvent(t, k, 8, wr, "reregister")
+			if err := k.Reregister(s, 9, inR); err != nil {
+				t.Fatal(err)
+			}
+			expectEvent(t, k, 9, 0, "reregister without write interest")
+		})
+	}
+}
+
+// TestReadableEdges checks the readable edges of both modes: the first
+// arrival gives one; nothing while the data stays unread; a new arrival on
+// a non-empty buffer gives one on Linux only; after a drain, one again.
+// Data already there at registration is reported on Linux only.
+func TestReadableEdges(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) {
+			linux := m == netfake.EdgeLinux
+			k := newKernel(2, netfake.Config{Edge: m})
+			_, c, s := pair(t, k)
+			_, _ = c.Write([]byte("early"))
+			k.Flush()
+			_ = k.Register(s, 1, inR)
+			expectEvent(t, k, 1, map[bool]server.Ready{false: 0, true: rd}[linux], "data before register")
+			_, _ = readAll(s)
+			_, _ = c.Write([]byte("a"))
+			k.Flush()
+			expectEvent(t, k, 1, rd, "first arrival")
+			expectEvent(t, k, 1, 0, "nothing new")
+			_, _ = c.Write([]byte("b"))
+			k.Flush()
+			expectEvent(t, k, 1, map[bool]server.Ready{false: 0, true: rd}[linux], "arrival on unread data")
+			got, _ := readAll(s)
+			if string(got) != "ab" {
+				t.Fatalf("read %q", got)
+			}
+			expectEvent(t, k, 1, 0, "after drain")
+			_, _ = c.Write([]byte("c"))
+			k.Flush()
+			expectEvent(t, k, 1, rd, "arrival after drain")
+		})
+	}
+}
+
+// TestLinuxArrivalCarriesWritable checks what epoll does on Linux with read
+// and write interest: a data arrival reports the whole current mask, so a
+// writable socket says writable too. Strict mode reports only the read edge.
+func TestLinuxArrivalCarriesWritable(t *testing.T) {
+	for _, m := range modes {
+		k := newKernel(3, netfake.Config{Edge: m})
+		_, c, s := pair(t, k)
+		_ = k.Register(s, 1, inRW)
+		poll(t, k)
+		_, _ = c.Write([]byte("x"))
+		k.Flush()
+		want := rd
+		if m == netfake.EdgeLinux {
+			want = rd | wr
+		}
+		expectEvent(t, k, 1, want, m.String()+" arrival")
+	}
+}
+
+// TestWritableEdgeAfterWouldBlock checks the contract's writable guarantee
+// and Linux's threshold: after ErrWouldBlock, no edge while the send buffer
+// is still more than two thirds full, one edge once it drains below, and
+// none again without another ErrWouldBlock.
+func TestWritableEdgeAfterWouldBlock(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) {
+			k := newKernel(4, netfake.Config{Edge: m, SendBufBytes: 90, ClientRecvBufBytes: 1000})
+			_, c, s := pair(t, k)
+			_ = k.Register(s, 1, inW)
+			expectEvent(t, k, 1, wr, "register")
+			if n, err := s.Write(make([]byte, 100)); n != 90 || err != nil {
+				t.Fatalf("write: %d, %v; want a short write of 90", n, err)
+			}
+			if _, err := s.Write([]byte("x")); err != server.ErrWouldBlock {
+				t.Fatalf("write on full buffer: %v", err)
+			}
+			// Move 20 bytes: 70 queued, 20 free: 2*20 < 70, not writable.
+			moveServerToClient(t, k, c, s, 20)
+			expectEvent(t, k, 1, 0, "free 20 of 90")
+			// Move 10 more: 60 queued, 30 free: 2*30 >= 60, writable.
+			moveServerToClient(t, k, c, s, 10)
+			expectEvent(t, k, 1, wr, "free 30 of 90")
+			k.Flush()
+			expectEvent(t, k, 1, 0, "more room, no new ErrWouldBlock")
+		})
+	}
+}
+
+// moveServerToClient transmits exactly n of the server's queued bytes, by
+// shrinking the room the client has: it reads what is pending first so
+// that only n bytes fit. The client's buffer is large, so this steps until
+// n more bytes arrived.
+func moveServerToClient(t *testing.T, k *netfake.Kernel, c *netfake.Client, s *netfake.Socket, n int) {
+	t.Helper()
+	info, _ := k.Conn(c.ID())
+	target := info.ServerUnsent - n
+	for i := 0; i < 1000; i++ {
+		info, _ = k.Conn(c.ID())
+		if info.ServerUnsent == target {
+			return
+		}
+		if info.ServerUnsent < target {
+			t.Fatalf("moved too much: %d unsent, want %d", info.ServerUnsent, target)
+		}
+		k.Transmit(c.ID(), 1)
+	}
+	t.Fatalf("could not move %d bytes", n)
+}
+
+// TestShortWriteEdge checks the one difference between the modes on the
+// write side: Linux arms the writable edge after a short write (tcp_sendmsg
+// sets SOCK_NOSPACE), strict mode only after ErrWouldBlock, as the contract
+// says.
+func TestShortWriteEdge(t *testing.T) {
+	for _, m := range modes {
+		k := newKernel(5, netfake.Config{Edge: m, SendBufBytes: 10})
+		_, _, s := pair(t, k)
+		_ = k.Register(s, 1, inW)
+		poll(t, k)
+		if n, _ := s.Write(make([]byte, 15)); n != 10 {
+			t.Fatalf("short write took %d", n)
+		}
+		k.Flush()
+		want := server.Ready(0)
+		if m == netfake.EdgeLinux {
+			want = wr
+		}
+		expectEvent(t, k, 1, want, m.String()+" after a short write and a drain")
+	}
+}
+
+// TestFINAndRSTEvents checks the hints: a FIN gives read-closed (with
+// readable on Linux, where EPOLLIN comes with EPOLLRDHUP), an RST gives
+// error and both closed (plus readable and writable on Linux).
+func TestFINAndRSTEvents(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) {
+			linux := m == netfake.EdgeLinux
+			k := newKernel(6, netfake.Config{Edge: m})
+			l, c, s := pair(t, k)
+			_ = k.Register(s, 1, inRW)
+			poll(t, k)
+			_ = c.ShutdownWrite()
+			k.Flush()
+			want := rc
+			if linux {
+				want = rd | wr | rc
+			}
+			expectEvent(t, k, 1, want, "FIN")
+			c2, s2 := connectAccept(t, k, l)
+			_ = k.Register(s2, 2, inRW)
+			poll(t, k)
+			_ = c2.Reset()
+			k.Flush()
+			want = er | rc | wc
+			if linux {
+				want |= rd | wr
+			}
+			expectEvent(t, k, 2, want, "RST")
+		})
+	}
+}
+
+// TestListenerEdges checks accept readiness: strict gives one edge when the
+// queue becomes non-empty, Linux one per connection; both report a queue
+// that stays non-empty only once.
+func TestListenerEdges(t *testing.T) {
+	for _, m := range modes {
+		k := newKernel(7, netfake.Config{Edge: m})
+		l, err := k.Listen(8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = k.Register(l, 100, inR)
+		expectEvent(t, k, 100, 0, "empty queue")
+		_, _ = k.Connect(l)
+		expectEvent(t, k, 100, rd, "first connection")
+		_, _ = k.Connect(l)
+		want := server.Ready(0)
+		if m == netfake.EdgeLinux {
+			want = rd
+		}
+		expectEvent(t, k, 100, want, m.String()+" second connection")
+		if l.Pending() != 2 {
+			t.Fatalf("pending %d", l.Pending())
+		}
+	}
+}
+
+// TestKqueueShape checks that the kqueue shape reports read and write
+// readiness as two events with the same token, and epoll as one.
+func TestKqueueShape(t *testing.T) {
+	for _, shape := range []netfake.BatchShape{netfake.BatchEpoll, netfake.BatchKqueue} {
+		k := newKernel(8, netfake.Config{Edge: netfake.EdgeLinux, Batch: shape})
+		_, c, s := pair(t, k)
+		_, _ = c.Write([]byte("x"))
+		k.Flush()
+		_ = k.Register(s, 5, inRW)
+		evs := poll(t, k)
+		var kinds []server.Ready
+		for _, e := range evs {
+			if e.Token == 5 {
+				kinds = append(kinds, e.Ready)
+			}
+		}
+		slices.Sort(kinds)
+		want := []server.Ready{rd | wr}
+		if shape == netfake.BatchKqueue {
+			want = []server.Ready{rd, wr}
+		}
+		if !slices.Equal(kinds, want) {
+			t.Fatalf("%s: events for the token %v, want %v", shape, kinds, want)
+		}
+	}
+}
+
+// TestCloseRemovesRegistration checks that Close drops the registration and
+// any edge it had pending, and that the registration count and fd count
+// come back down.
+func TestCloseRemovesRegistration(t *testing.T) {
+	k := newKernel(9, netfake.Config{Edge: netfake.EdgeLinux})
+	_, c, s := pair(t, k)
+	_ = k.Register(s, 1, inRW)
+	if k.Registrations() != 1 || k.OpenFDs() != 2 {
+		t.Fatalf("registrations %d, fds %d", k.Registrations(), k.OpenFDs())
+	}
+	_, _ = c.Write([]byte("x"))
+	k.Flush()
+	if k.PendingEdges() != 1 {
+		t.Fatalf("pending edges %d, want 1", k.PendingEdges())
+	}
+	_ = s.Close()
+	if k.Registrations() != 0 || k.OpenFDs() != 1 {
+		t.Fatalf("after close: registrations %d, fds %d", k.Registrations(), k.OpenFDs())
+	}
+	if evs := poll(t, k); len(evs) != 0 {
+		t.Fatalf("events after close: %v", evs)
+	}
+	if err := k.Deregister(s); !isErrno(err, syscall.EBADF) {
+		t.Fatalf("deregister after close: %v", err)
+	}
+}
+
+// TestRegisterErrors checks epoll_ctl's errors: EEXIST, ENOENT, and EINVAL
+// for a source from elsewhere.
+func TestRegisterErrors(t *testing.T) {
+	k := newKernel(10, netfake.Config{})
+	other := newKernel(10, netfake.Config{})
+	_, _, s := pair(t, k)
+	_, _, foreign := pair(t, other)
+	if err := k.Reregister(s, 1, inR); !isErrno(err, syscall.ENOENT) {
+		t.Fatalf("reregister unregistered: %v", err)
+	}
+	if err := k.Deregister(s); !isErrno(err, syscall.ENOENT) {
+		t.Fatalf("deregister unregistered: %v", err)
+	}
+	_ = k.Register(s, 1, inR)
+	if err := k.Register(s, 1, inR); !isErrno(err, syscall.EEXIST) {
+		t.Fatalf("register twice: %v", err)
+	}
+	if err := k.Register(foreign, 1, inR); !isErrno(err, syscall.EINVAL) {
+		t.Fatalf("register foreign: %v", err)
+	}
+	if err := k.Deregister(s); err != nil || k.Registrations() != 0 {
+		t.Fatalf("deregister: %v, %d left", err, k.Registrations())
+	}
+}
+
+// TestPollBatchLimit checks that Poll returns at most len(events) and keeps
+// the rest for the next call, each edge reported exactly once.
+func TestPollBatchLimit(t *testing.T) {
+	k := newKernel(11, netfake.Config{})
+	l, _ := k.Listen(16)
+	for i := 0; i < 10; i++ {
+		_, s := connectAccept(t, k, l)
+		_ = k.Register(s, server.Token(i), inW)
+	}
+	seen := map[server.Token]int{}
+	events := make([]server.Event, 3)
+	for round := 0; round < 4; round++ {
+		n, err := k.Poll(events, 0)
+		if err != nil || n > 3 {
+			t.Fatalf("poll: %d, %v", n, err)
+		}
+		for _, e := range events[:n] {
+			seen[e.Token]++
+		}
+	}
+	if len(seen) != 10 {
+		t.Fatalf("saw %d tokens, want 10", len(seen))
+	}
+	for tok, n := range seen {
+		if n != 1 {
+			t.Fatalf("token %d reported %d times", tok, n)
+		}
+	}
+}
+
+// TestPollTimeout checks the virtual clock: with nothing ready a positive
+// timeout advances it by the timeout, a negative or zero one returns at
+// once and leaves it alone, and an edge returns without advancing.
+func TestPollTimeout(t *testing.T) {
+	k := newKernel(12, netfake.Config{Epoch: time.Hour})
+	events := make([]server.Event, 4)
+	start := k.Now()
+	if n, err := k.Poll(events, 250*time.Millisecond); n != 0 || err != nil || k.Now() != start+250*time.Millisecond {
+		t.Fatalf("poll with timeout: %d, %v, clock moved %v", n, err, k.Now()-start)
+	}
+	if n, _ := k.Poll(events, -1); n != 0 || k.Now() != start+250*time.Millisecond {
+		t.Fatalf("poll with negative timeout moved the clock or returned %d", n)
+	}
+	k.Advance(time.Second)
+	if k.Now() != start+1250*time.Millisecond {
+		t.Fatalf("advance: %v", k.Now()-start)
+	}
+	_, _, s := pair(t, k)
+	_ = k.Register(s, 1, inW)
+	before := k.Now()
+	if n, _ := k.Poll(events, time.Second); n != 1 || k.Now() != before {
+		t.Fatalf("poll with an edge: %d events, clock moved %v", n, k.Now()-before)
+	}
+	if n, err := k.Poll(nil, 0); n != 0 || !isErrno(err, syscall.EINVAL) {
+		t.Fatalf("poll with no room: %d, %v", n, err)
+	}
+}
+
+// TestShuffleDependsOnSeed checks that batch order comes from the rng: the
+// same seed gives the same order, and different seeds give different ones.
+func TestShuffleDependsOnSeed(t *testing.T) {
+	order := func(seed uint64) string {
+		k := newKernel(seed, netfake.Config{})
+		l, _ := k.Listen(32)
+		for i := 0; i < 12; i++ {
+			_, s := connectAccept(t, k, l)
+			_ = k.Register(s, server.Token(i), inW)
+		}
+		return fmt.Sprint(poll(t, k))
+	}
+	if order(1) != order(1) {
+		t.Fatal("same seed, different order")
+	}
+	distinct := map[string]bool{}
+	for seed := uint64(0); seed < 10; seed++ {
+		distinct[order(seed)] = true
+	}
+	if len(distinct) < 5 {
+		t.Fatalf("only %d distinct orders over 10 seeds", len(distinct))
+	}
+}
+
+// TestStrictSubsetOfLinux checks the modes' relation over random scripts:
+// every event strict mode reports, Linux reports too, with at least the
+// same bits, in both batch shapes. Method: run the same script on a strict
+// and a Linux kernel, with Flush as the only transmission (it draws nothing
+// from the rng, so both kernels hold the same bytes), and compare each
+// Poll token by token.
+func TestStrictSubsetOfLinux(t *testing.T) {
+	for seed := uint64(0); seed < 300; seed++ {
+		for _, shape := range []netfake.BatchShape{netfake.BatchEpoll, netfake.BatchKqueue} {
+			checkSubset(t, seed, shape)
+		}
+	}
+}
+
+func checkSubset(t *testing.T, seed uint64, shape netfake.BatchShape) {
+	t.Helper()
+	cfg := netfake.Config{Batch: shape, RecvBufBytes: 16, SendBufBytes: 12, ClientRecvBufBytes: 10, ClientSendBufBytes: 20}
+	var ks [2]*netfake.Kernel
+	var cs [2][]*netfake.Client
+	var ss [2][]*netfake.Socket
+	var ls [2]*netfake.Listener
+	for i, m := range modes {
+		cfg.Edge = m
+		ks[i] = newKernel(seed, cfg)
+		ls[i], _ = ks[i].Listen(8)
+		_ = ks[i].Register(ls[i], 1000, inR)
+	}
+	script := rand.New(rand.NewPCG(seed, 77))
+	buf := make([]byte, 32)
+	for step := 0; step < 200; step++ {
+		op := script.IntN(12)
+		arg := script.IntN(32)
+		var batches [2][]server.Event
+		for i := range ks {
+			k := ks[i]
+			n := len(cs[i])
+			switch {
+			case op == 0 && n < 4:
+				c, err := k.Connect(ls[i])
+				if err == nil {
+					cs[i] = append(cs[i], c)
+				}
+			case op == 1:
+				if st, err := ls[i].Accept(); err == nil {
+					s := st.(*netfake.Socket)
+					ss[i] = append(ss[i], s)
+					_ = k.Register(s, server.Token(len(ss[i])), server.Interest(1+arg%3))
+				}
+			case op == 2 && n > 0:
+				_, _ = cs[i][arg%n].Write(buf[:arg])
+			case op == 3 && n > 0:
+				_, _ = cs[i][arg%n].Read(buf[:arg])
+			case op == 4 && len(ss[i]) > 0:
+				_, _ = ss[i][arg%len(ss[i])].Read(buf[:arg])
+			case op == 5 && len(ss[i]) > 0:
+				_, _ = ss[i][arg%len(ss[i])].Write(buf[:arg])
+			case op == 6:
+				k.Flush()
+			case op == 7 && n > 0 && arg < 4:
+				switch arg {
+				case 0:
+					_ = cs[i][arg%n].ShutdownWrite()
+				case 1:
+					_ = cs[i][arg%n].Reset()
+				default:
+					_ = cs[i][arg%n].Close()
+				}
+			case op == 8 && len(ss[i]) > 0 && arg < 6:
+				s := ss[i][arg%len(ss[i])]
+				if arg < 3 {
+					_ = s.CloseWrite()
+				} else {
+					_ = s.Close()
+				}
+			case op == 9 && len(ss[i]) > 0:
+				j := arg % len(ss[i])
+				_ = k.Reregister(ss[i][j], server.Token(j+1), server.Interest(1+arg%3))
+			default:
+				evs := make([]server.Event, 64)
+				nev, _ := k.Poll(evs, 0)
+				batches[i] = evs[:nev]
+			}
+		}
+		for _, e := range batches[0] {
+			lr, ok := merged(batches[1], e.Token)
+			sr, _ := merged(batches[0], e.Token)
+			if !ok || sr&^lr != 0 {
+				t.Fatalf("seed %d %s step %d: strict reported %s for token %d, linux %s (found %v)",
+					seed, shape, step, rs(sr), e.Token, rs(lr), ok)
+			}
+		}
+	}
+}

@@ -1,0 +1,220 @@
+package netfake
+
+import (
+	"github.com/mobsim/mobsim/server"
+)
+
+var (
+	_ server.Stream       = (*Socket)(nil)
+	_ server.VectorWriter = (*Socket)(nil)
+)
+
+// Socket is the server's side of an accepted connection. Its methods are the
+// fake syscalls: they never block, and return server.ErrWouldBlock when they
+// cannot make progress.
+type Socket struct {
+	file
+}
+
+// FD returns the socket's fd number (recycled after Close).
+func (s *Socket) FD() int { return int(s.fd) }
+
+// ID returns the connection id, the same as the client's (*Client).ID().
+func (s *Socket) ID() uint64 { return s.c.id }
+
+// Read reads what has arrived, like recv(2) on a non-blocking TCP socket:
+// bytes if any (even after a FIN or an RST: Linux returns what arrived
+// first), then io.EOF after a FIN, or the pending error after an RST
+// (ECONNRESET, or EPIPE if the peer's FIN had come first; io.EOF after that).
+func (s *Socket) Read(p []byte) (int, error) {
+	k, c := s.k, s.c
+	rec := Record{Kind: KindRead, FD: s.fd, Conn: c.id}
+	if !s.open {
+		rec.Err = EBADF
+		k.record(&rec)
+		return 0, errOf(opRead, EBADF)
+	}
+	e := &c.ep[sideServer]
+	if !e.reset && k.chance(k.faults.Reset) {
+		k.faultsInjected[FaultReset]++
+		rec.Fault = FaultReset
+		k.injectReset(c, ECONNRESET)
+	}
+	n := 0
+	switch {
+	case len(p) == 0:
+	case e.rcv.n > 0:
+		m := min(len(p), e.rcv.n)
+		if m > 1 && k.chance(k.faults.ShortRead) {
+			k.faultsInjected[FaultShortRead]++
+			rec.Fault = FaultShortRead
+			m = 1 + k.rng.IntN(m-1)
+		}
+		n = e.rcv.read(p[:m])
+	case e.finRcvd:
+		rec.Err = EOF // SOCK_DONE is checked before sk_err
+	case e.err != OK:
+		rec.Err, e.err = e.err, OK
+	case e.reset:
+		rec.Err = EOF // RCV_SHUTDOWN after the error was consumed
+	default:
+		rec.Err = EAGAIN
+	}
+	rec.N = int64(n)
+	k.record(&rec)
+	if n > 0 && k.obs != nil {
+		k.obs.Read(c.id, p[:n])
+	}
+	if rec.Err == ECONNRESET || rec.Err == EPIPE {
+		k.observeReset(c)
+	}
+	return n, errOf(opRead, rec.Err)
+}
+
+// Write queues as much of p as the send buffer has room for, like send(2)
+// with MSG_NOSIGNAL: a short write when it fills up, ErrWouldBlock when it
+// is full, EPIPE after CloseWrite, and ECONNRESET or EPIPE after a reset.
+func (s *Socket) Write(p []byte) (int, error) {
+	return s.write(opWrite, KindWrite, p, nil)
+}
+
+// Writev is Write for several buffers in one call, like writev(2).
+func (s *Socket) Writev(bufs [][]byte) (int, error) {
+	return s.write(opWritev, KindWritev, nil, bufs)
+}
+
+func (s *Socket) write(o op, kind Kind, p []byte, bufs [][]byte) (int, error) {
+	k, c := s.k, s.c
+	rec := Record{Kind: kind, FD: s.fd, Conn: c.id}
+	if !s.open {
+		rec.Err = EBADF
+		k.record(&rec)
+		return 0, errOf(o, EBADF)
+	}
+	total := len(p)
+	for _, b := range bufs {
+		total += len(b)
+	}
+	e := &c.ep[sideServer]
+	if !e.reset {
+		switch {
+		case k.chance(k.faults.Reset):
+			k.faultsInjected[FaultReset]++
+			rec.Fault = FaultReset
+			k.injectReset(c, ECONNRESET)
+		case k.chance(k.faults.Pipe):
+			k.faultsInjected[FaultPipe]++
+			rec.Fault = FaultPipe
+			k.injectReset(c, EPIPE)
+		}
+	}
+	n := 0
+	switch free := e.snd.free(); {
+	case e.err != OK:
+		rec.Err, e.err = e.err, OK // sk_stream_error: sock_error() first
+	case e.sndShut():
+		rec.Err = EPIPE
+	case total == 0:
+	case free == 0:
+		rec.Err = EAGAIN
+		e.nospace = true
+	default:
+		m := min(total, free)
+		if m > 1 && k.chance(k.faults.ShortWrite) {
+			k.faultsInjected[FaultShortWrite]++
+			rec.Fault = FaultShortWrite
+			m = 1 + k.rng.IntN(m-1)
+		}
+		if m < total && k.cfg.Edge == EdgeLinux {
+			// tcp_sendmsg sets SOCK_NOSPACE when it stops short.
+			e.nospace = true
+		}
+		n = m
+		if bufs == nil {
+			e.snd.write(p[:m])
+			if k.obs != nil {
+				k.obs.Wrote(c.id, p[:m])
+			}
+		} else {
+			for _, b := range bufs {
+				if m == 0 {
+					break
+				}
+				w := e.snd.write(b[:min(len(b), m)])
+				if w > 0 && k.obs != nil {
+					k.obs.Wrote(c.id, b[:w])
+				}
+				m -= w
+			}
+		}
+	}
+	rec.N = int64(n)
+	k.record(&rec)
+	if rec.Err == ECONNRESET || rec.Err == EPIPE {
+		k.observeReset(c)
+	}
+	return n, errOf(o, rec.Err)
+}
+
+// CloseWrite queues a FIN after the bytes already written, like
+// shutdown(SHUT_WR). A second call does nothing; after a reset it fails
+// with ENOTCONN.
+func (s *Socket) CloseWrite() error {
+	k, c := s.k, s.c
+	rec := Record{Kind: KindCloseWrite, FD: s.fd, Conn: c.id}
+	e := &c.ep[sideServer]
+	switch {
+	case !s.open:
+		rec.Err = EBADF
+	case e.reset:
+		rec.Err = ENOTCONN
+	case e.finQueued:
+	default:
+		e.finQueued = true
+		e.nospace = false
+		if k.obs != nil {
+			k.obs.ClosedWrite(c.id)
+		}
+	}
+	k.record(&rec)
+	return errOf(opCloseWrite, rec.Err)
+}
+
+// Close releases the fd (the lowest free fd is reused next) and removes the
+// registration. Like Linux, it sends an RST instead of a FIN when received
+// bytes were left unread; otherwise the bytes already written still go out,
+// followed by a FIN. Closing twice fails with EBADF and never touches a
+// socket that got the same fd number since.
+func (s *Socket) Close() error {
+	k, c := s.k, s.c
+	rec := Record{Kind: KindClose, FD: s.fd, Conn: c.id}
+	if !s.open {
+		rec.Err = EBADF
+		k.record(&rec)
+		return errOf(opClose, EBADF)
+	}
+	k.unregister(&s.file)
+	s.open = false
+	k.freeFD(s.fd)
+	e := &c.ep[sideServer]
+	sentRST := false
+	switch {
+	case e.reset:
+		e.rcv.drop(e.rcv.n)
+	case e.rcv.n > 0:
+		k.sendRST(c, sideServer)
+		sentRST = true
+	default:
+		e.finQueued = true
+	}
+	e.closed = true
+	e.nospace = false
+	k.record(&rec)
+	if sentRST {
+		k.observeReset(c)
+	}
+	if k.obs != nil {
+		k.obs.Closed(c.id)
+	}
+	return nil
+}

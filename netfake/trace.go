@@ -1,0 +1,256 @@
+package netfake
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mobsim/mobsim/server"
+)
+
+// Kind says what a trace Record is about.
+type Kind uint8
+
+// Record kinds. Server syscalls first, then the simulator's client actions,
+// then what the kernel does on its own (transmission, clock).
+const (
+	KindListen Kind = iota + 1
+	KindAccept
+	KindRead
+	KindWrite
+	KindWritev
+	KindCloseWrite
+	KindClose
+	KindListenerClose
+	KindRegister
+	KindReregister
+	KindDeregister
+	KindPoll
+	KindEvent // one per event handed out by Poll, after its KindPoll
+
+	KindConnect
+	KindClientRead
+	KindClientWrite
+	KindClientShutdown
+	KindClientReset
+	KindClientClose
+
+	KindDataToServer // N bytes moved from the client's send buffer to the server's receive buffer
+	KindDataToClient
+	KindFINToServer
+	KindFINToClient
+	KindRSTToServer
+	KindRSTToClient
+	KindAdvance // the clock moved by N nanoseconds (Advance or a Poll timeout)
+)
+
+var kindNames = [...]string{
+	KindListen:         "listen",
+	KindAccept:         "accept",
+	KindRead:           "read",
+	KindWrite:          "write",
+	KindWritev:         "writev",
+	KindCloseWrite:     "shutdown(wr)",
+	KindClose:          "close",
+	KindListenerClose:  "close(listener)",
+	KindRegister:       "register",
+	KindReregister:     "reregister",
+	KindDeregister:     "deregister",
+	KindPoll:           "poll",
+	KindEvent:          "  event",
+	KindConnect:        "client connect",
+	KindClientRead:     "client read",
+	KindClientWrite:    "client write",
+	KindClientShutdown: "client shutdown(wr)",
+	KindClientReset:    "client reset",
+	KindClientClose:    "client close",
+	KindDataToServer:   "net data c->s",
+	KindDataToClient:   "net data s->c",
+	KindFINToServer:    "net FIN c->s",
+	KindFINToClient:    "net FIN s->c",
+	KindRSTToServer:    "net RST c->s",
+	KindRSTToClient:    "net RST s->c",
+	KindAdvance:        "clock",
+}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Errno is the outcome of a traced operation, as a small stable code (an
+// error value cannot be hashed or compared across processes).
+type Errno uint8
+
+// Outcomes.
+const (
+	OK Errno = iota
+	EAGAIN
+	EOF
+	ECONNRESET
+	EPIPE
+	EBADF
+	EMFILE
+	ECONNABORTED
+	ECONNREFUSED
+	EINTR
+	EEXIST
+	ENOENT
+	EINVAL
+	ENOTCONN
+)
+
+var errnoNames = [...]string{
+	OK: "ok", EAGAIN: "EAGAIN", EOF: "EOF", ECONNRESET: "ECONNRESET", EPIPE: "EPIPE",
+	EBADF: "EBADF", EMFILE: "EMFILE", ECONNABORTED: "ECONNABORTED",
+	ECONNREFUSED: "ECONNREFUSED", EINTR: "EINTR", EEXIST: "EEXIST", ENOENT: "ENOENT",
+	EINVAL: "EINVAL", ENOTCONN: "ENOTCONN",
+}
+
+func (e Errno) String() string {
+	if int(e) < len(errnoNames) {
+		return errnoNames[e]
+	}
+	return fmt.Sprintf("errno(%d)", uint8(e))
+}
+
+// Record is one line of the kernel's trace: a server syscall, a client
+// action, an event handed out by Poll, or something the kernel did on its
+// own. Fields that do not apply are zero (FD is -1 when there is none).
+type Record struct {
+	Time  time.Duration // virtual time
+	Kind  Kind
+	FD    int32        // server fd the syscall used, -1 if none
+	Conn  uint64       // connection id, 0 if none
+	Token server.Token // Register/Reregister/Event
+	N     int64        // bytes, fd accepted, events returned, nanoseconds: see Kind
+	Err   Errno        // outcome
+	Ready server.Ready // Event readiness, or Interest for (Re)Register
+	Fault Fault        // the fault injected into this syscall, if any
+}
+
+// String renders the record as one line of a readable timeline.
+func (r Record) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%12s %-20s", r.Time, r.Kind)
+	if r.FD >= 0 {
+		fmt.Fprintf(&b, " fd=%d", r.FD)
+	}
+	if r.Conn != 0 {
+		fmt.Fprintf(&b, " conn=%d", r.Conn)
+	}
+	switch r.Kind {
+	case KindRegister, KindReregister:
+		fmt.Fprintf(&b, " tok=%#x interest=%s", uint64(r.Token), interestString(server.Interest(r.Ready)))
+	case KindEvent:
+		fmt.Fprintf(&b, " tok=%#x %s", uint64(r.Token), ReadyString(r.Ready))
+	case KindDeregister, KindClose, KindCloseWrite, KindClientShutdown, KindClientReset, KindClientClose,
+		KindFINToClient, KindFINToServer, KindRSTToClient, KindRSTToServer, KindListenerClose:
+	case KindAdvance:
+		fmt.Fprintf(&b, " +%s", time.Duration(r.N))
+	default:
+		fmt.Fprintf(&b, " n=%d", r.N)
+	}
+	if r.Err != OK {
+		fmt.Fprintf(&b, " err=%s", r.Err)
+	}
+	if r.Fault != FaultNone {
+		fmt.Fprintf(&b, " fault=%s", r.Fault)
+	}
+	return b.String()
+}
+
+// ReadyString renders readiness bits as "R|W|RCLOSED|WCLOSED|ERR", or "-".
+func ReadyString(r server.Ready) string {
+	var parts []string
+	for _, f := range []struct {
+		bit  server.Ready
+		name string
+	}{
+		{server.ReadyRead, "R"}, {server.ReadyWrite, "W"}, {server.ReadyReadClosed, "RCLOSED"},
+		{server.ReadyWriteClosed, "WCLOSED"}, {server.ReadyError, "ERR"},
+	} {
+		if r&f.bit != 0 {
+			parts = append(parts, f.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, "|")
+}
+
+func interestString(in server.Interest) string {
+	switch in {
+	case server.InterestRead:
+		return "R"
+	case server.InterestWrite:
+		return "W"
+	case server.InterestRead | server.InterestWrite:
+		return "RW"
+	}
+	return fmt.Sprintf("%#x", uint8(in))
+}
+
+// FNV-1a 64-bit parameters.
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+// hashRecord folds r into h with FNV-1a over a fixed little-endian encoding:
+// time(8) kind(1) fd(4) conn(8) token(8) n(8) err(1) ready(1) fault(1).
+// The encoding never depends on pointers, maps or the process, so a seed
+// gives the same hash in every run.
+func hashRecord(h uint64, r *Record) uint64 {
+	h = hashU64(h, uint64(r.Time))
+	h = hashByte(h, byte(r.Kind))
+	v := uint32(r.FD)
+	h = hashByte(h, byte(v))
+	h = hashByte(h, byte(v>>8))
+	h = hashByte(h, byte(v>>16))
+	h = hashByte(h, byte(v>>24))
+	h = hashU64(h, r.Conn)
+	h = hashU64(h, uint64(r.Token))
+	h = hashU64(h, uint64(r.N))
+	h = hashByte(h, byte(r.Err))
+	h = hashByte(h, byte(r.Ready))
+	h = hashByte(h, byte(r.Fault))
+	return h
+}
+
+func hashByte(h uint64, b byte) uint64 {
+	return (h ^ uint64(b)) * fnvPrime64
+}
+
+func hashU64(h, v uint64) uint64 {
+	for i := 0; i < 8; i++ {
+		h = (h ^ (v & 0xff)) * fnvPrime64
+		v >>= 8
+	}
+	return h
+}
+
+// record appends r to the running hash and hands it to the tracer, if any.
+// It takes a pointer so the hot paths build the record on their stack.
+func (k *Kernel) record(r *Record) {
+	r.Time = k.now
+	k.hash = hashRecord(k.hash, r)
+	k.records++
+	if k.tracer != nil {
+		k.tracer(*r)
+	}
+}
+
+// Hash returns the FNV-1a-64 hash of every record so far. Two kernels that
+// were given the same seed, configuration and calls have the same hash.
+func (k *Kernel) Hash() uint64 { return k.hash }
+
+// Records returns how many records the trace holds so far.
+func (k *Kernel) Records() uint64 { return k.records }
+
+// SetTracer installs fn to receive every record as it happens (nil removes
+// it). The hash is kept whether or not a tracer is set.
+func (k *Kernel) SetTracer(fn func(Record)) { k.tracer = fn }
