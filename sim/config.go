@@ -51,7 +51,7 @@ type Config struct {
 	Clients []ClientSpec
 
 	FaultSteps int           // steps with faults on and clients sending
-	DrainSteps int           // bound on the drain phase (liveness)
+	DrainSteps int           // hard bound on the drain phase; a stall ends it sooner
 	StepTime   time.Duration // the clock advances by up to this per step
 	// Shutdown ends the run with a graceful server shutdown instead of the
 	// clients closing.
@@ -66,7 +66,7 @@ func Standard() Config {
 		Server:     server.Config{Framing: server.FramingLine, FrameBytesMax: 256, QueueBytesMax: 64 << 10},
 		Backlog:    16,
 		FaultSteps: 600,
-		DrainSteps: 2000,
+		DrainSteps: 2_000_000,
 		StepTime:   time.Millisecond,
 	}
 	for range 8 {
@@ -154,7 +154,7 @@ func Swarm(seed uint64) Config {
 		})
 	}
 	cfg.FaultSteps = pick(50, 150, 400)
-	cfg.DrainSteps = 5000
+	cfg.DrainSteps = 2_000_000
 	cfg.StepTime = time.Duration(pick(0, 1, 5, 20)) * time.Millisecond
 	cfg.Shutdown = chance(0.25)
 	return cfg

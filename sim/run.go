@@ -58,6 +58,23 @@ type run struct {
 	step    int
 	trace   func(TraceEvent)
 	bugs    []string
+	poller  *cappedPoller
+}
+
+// cappedPoller is the kernel as the server sees it, except that a Poll
+// waits at most cap: the clients act between ticks, so a server must not
+// sleep through them to its next timer. The kernel's Poll advances the
+// clock by the (capped) timeout when nothing is ready.
+type cappedPoller struct {
+	*netfake.Kernel
+	cap time.Duration
+}
+
+func (p *cappedPoller) Poll(events []server.Event, timeout time.Duration) (int, error) {
+	if timeout < 0 || timeout > p.cap {
+		timeout = p.cap
+	}
+	return p.Kernel.Poll(events, timeout)
 }
 
 // Run runs one simulation: a fault phase, a drain phase with faults off and
@@ -130,12 +147,13 @@ func (r *run) setup() error {
 			r.trace(TraceEvent{Time: rec.Time, Step: r.step, Who: "kernel", Conn: rec.Conn, What: rec.String()})
 		}
 	})
-	srv, err := server.New(r.k, ln, scfg)
+	r.poller = &cappedPoller{Kernel: r.k}
+	srv, err := server.New(r.poller, ln, scfg)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
 	r.srv = srv
-	if err := enableBugs(srv, r.bugs); err != nil {
+	if err := EnableBugs(srv, r.bugs); err != nil {
 		return err
 	}
 	r.o.cfg = srv.Config()
@@ -164,10 +182,12 @@ func (r *run) tick() {
 	r.o.afterTick()
 }
 
-func (r *run) advance(d time.Duration) {
-	if d > 0 {
-		r.k.Advance(time.Duration(r.rng.Int64N(int64(d) + 1)))
+// randTime draws a duration in [0, d].
+func (r *run) randTime(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
 	}
+	return time.Duration(r.rng.Int64N(int64(d) + 1))
 }
 
 func (r *run) faultPhase() {
@@ -176,19 +196,25 @@ func (r *run) faultPhase() {
 			r.act(c, false)
 		}
 		r.k.Step()
+		r.poller.cap = r.randTime(r.cfg.StepTime)
 		r.tick()
-		r.advance(r.cfg.StepTime)
 	}
 }
 
 // drainPhase turns faults off; clients finish the frames they started,
 // half-closers send their FIN, and everyone reads everything. It ends when
-// the world is quiet or at the step bound.
+// the world is quiet, or when it has stalled: no byte moved and no
+// connection changed for a while, long enough in virtual time for every
+// server timer (linger, accept back-off) to have fired. The liveness check
+// then names what is stuck.
 func (r *run) drainPhase() {
 	r.k.SetFaults(netfake.FaultPlan{})
+	r.poller.cap = max(r.cfg.StepTime, time.Millisecond) // timers must make progress
 	r.tracef("sim", 0, "drain: faults off")
-	quiet := 0
-	for i, bound := 0, r.drainBound(); i < bound && r.o.violation == nil; i, r.step = i+1, r.step+1 {
+	cfg := r.srv.Config()
+	patience := cfg.LingerTimeout + cfg.AcceptBackoffMax + cfg.ShutdownTimeout + max(cfg.IdleTimeout, 0) + 10*time.Millisecond
+	quiet, last, lastAt := 0, r.progress(), r.k.Now()
+	for i := 0; i < r.cfg.DrainSteps && r.o.violation == nil; i, r.step = i+1, r.step+1 {
 		for _, c := range r.clients {
 			r.act(c, true)
 		}
@@ -198,24 +224,32 @@ func (r *run) drainPhase() {
 			if quiet++; quiet >= 3 {
 				return
 			}
-		} else {
-			quiet = 0
-			r.advance(r.cfg.StepTime)
+			continue
+		}
+		quiet = 0
+		if p := r.progress(); p != last {
+			last, lastAt = p, r.k.Now()
+		} else if r.k.Now()-lastAt > patience {
+			r.tracef("sim", 0, "drain: stalled for %v", r.k.Now()-lastAt)
+			return
 		}
 	}
 }
 
-// drainBound is the drain phase's step bound: DrainSteps, plus room for a
-// server whose per-tick read budget is tiny to read every byte the clients
-// could have sent (each tick reads at least one byte from each ready
-// connection).
-func (r *run) drainBound() int {
-	total := 0
-	for _, c := range r.cfg.Clients {
-		total += (c.Frames + 1) * (c.BodyMax + server.MobHeaderBytes) * 3 // reconnecters send up to 3 rounds
+// progress is a signature that changes whenever bytes move or connections
+// come and go.
+type progress struct {
+	in, out, acc, closed uint64
+	client, leaves       uint64
+}
+
+func (r *run) progress() progress {
+	st := r.srv.Stats()
+	p := progress{in: st.BytesIn, out: st.BytesOut, acc: st.Accepted, closed: st.ClosedTotal(), leaves: r.o.leaves}
+	for _, c := range r.clients {
+		p.client += c.recv + c.wrote
 	}
-	perTick := max(1, min(r.srv.Config().ReadBytesPerTickMax, r.srv.Config().ReadBufferBytes))
-	return r.cfg.DrainSteps + 2*total/perTick
+	return p
 }
 
 // quiet: every live client has written all it meant to, the server has read
@@ -313,8 +347,8 @@ func (r *run) teardown() {
 			}
 		}
 		r.k.Flush()
+		r.poller.cap = time.Millisecond
 		r.tick()
-		r.k.Advance(time.Millisecond)
 	}
 	if r.o.violation != nil {
 		return
