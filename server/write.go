@@ -54,7 +54,7 @@ func (s *Server) flushAll() {
 		for i := 0; i < len(s.members); {
 			c := s.members[i]
 			s.flush(c)
-			if s.bugs.takeFanoutFailed() {
+			if s.bugs.has(bugFanoutErrorDropsSender) && s.bugs.takeFanoutFailed() {
 				if snd := s.bugs.sender(); snd != nil && snd.state != stateClosed {
 					s.closeConn(snd, ReasonWriteError, nil)
 				}
@@ -110,7 +110,9 @@ func (s *Server) flush(c *conn) {
 				c.wblocked = true
 				return
 			}
-			s.bugs.setFanoutFailed()
+			if s.bugs.has(bugFanoutErrorDropsSender) {
+				s.bugs.setFanoutFailed()
+			}
 			s.closeConn(c, ReasonWriteError, err)
 			return
 		}

@@ -28,8 +28,12 @@ type Report struct {
 // OK reports whether every invariant held.
 func (r Report) OK() bool { return r.Violation == nil }
 
-// ReplayCommand is the one command that replays seed with a readable trace.
-func ReplayCommand(seed uint64) string {
+// ReplayCommand is the one command that replays seed with a readable trace,
+// with the named catalog bugs switched on if any.
+func ReplayCommand(seed uint64, bugs ...string) string {
+	if len(bugs) > 0 {
+		return fmt.Sprintf("go run -tags mobbugs ./cmd/mobsim -seed %d -bug %s -trace", seed, strings.Join(bugs, ","))
+	}
 	return fmt.Sprintf("go run ./cmd/mobsim -seed %d -trace", seed)
 }
 
@@ -88,6 +92,7 @@ func Run(seed uint64, cfg Config, opt Options) (rep Report) {
 		cfg:   cfg,
 		rng:   rand.New(rand.NewPCG(seed, 0x6d6f6273696d)),
 		trace: opt.Trace,
+		bugs:  opt.Bugs,
 	}
 	rep = Report{Seed: seed, World: cfg.String()}
 	defer func() {
@@ -175,11 +180,12 @@ func (r *run) tick() {
 		r.o.fail(InvCore, "tick: %v", err)
 		return
 	}
+	// The oracle's own checks first: they are independent of the server's
+	// bookkeeping, which Check then verifies from the inside.
+	r.o.afterTick()
 	if err := r.srv.Check(); err != nil {
 		r.o.fail(InvCore, "%v", err)
-		return
 	}
-	r.o.afterTick()
 }
 
 // randTime draws a duration in [0, d].

@@ -23,6 +23,7 @@ type options struct {
 	trace    bool
 	traceOut string
 	quiet    bool
+	bugs     []string
 }
 
 // shard i/n takes every seed whose index in the range is i modulo n.
@@ -65,6 +66,7 @@ Exit status: 0 all seeds passed, 1 a violation, 2 usage.
 	fs.BoolVar(&o.trace, "trace", false, "print the replayed seed's timeline on stdout")
 	fs.StringVar(&o.traceOut, "trace-out", "", "write the replayed seed's trace as Chrome trace-event JSON (opens in Perfetto)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	bug := fs.String("bug", "", "switch on catalog bugs, comma-separated (needs a build with -tags mobbugs)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, errHelp
@@ -80,6 +82,9 @@ Exit status: 0 all seeds passed, 1 a violation, 2 usage.
 			return o, fmt.Errorf("-seed %q: %w", *seed, err)
 		}
 		o.seed, o.seedSet = v, true
+	}
+	if *bug != "" {
+		o.bugs = strings.Split(*bug, ",")
 	}
 	var err error
 	if o.shard, err = parseShard(*sh); err != nil {

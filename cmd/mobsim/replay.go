@@ -12,7 +12,7 @@ import (
 // replay runs one seed, optionally tracing it, and reports.
 func replay(o options, stdout, stderr io.Writer) int {
 	var events []sim.TraceEvent
-	var opt sim.Options
+	opt := sim.Options{Bugs: o.bugs}
 	if o.trace || o.traceOut != "" {
 		opt.Trace = func(e sim.TraceEvent) {
 			if o.trace {
@@ -41,7 +41,7 @@ func replay(o options, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "seed %d: %s\n  world: %s\n  steps %d, events %d, frames %d, trace hash %016x\n",
 		rep.Seed, verdict(rep), rep.World, rep.Steps, rep.Events, rep.Frames, rep.TraceHash)
 	if !rep.OK() {
-		fmt.Fprintf(stderr, "  %v\n  replay: %s\n", rep.Violation, sim.ReplayCommand(rep.Seed))
+		fmt.Fprintf(stderr, "  %v\n  replay: %s\n", rep.Violation, sim.ReplayCommand(rep.Seed, o.bugs...))
 		return 1
 	}
 	return 0

@@ -53,7 +53,7 @@ func sweep(o options, stdout, stderr io.Writer) int {
 		go func() {
 			defer wg.Done()
 			for seed := range work {
-				rep := sim.RunSeed(seed, sim.Options{})
+				rep := sim.RunSeed(seed, sim.Options{Bugs: o.bugs})
 				events.Add(rep.Events)
 				if !rep.OK() {
 					failed.Add(1)
@@ -103,7 +103,7 @@ func sweep(o options, stdout, stderr io.Writer) int {
 		Failures: failures,
 	}
 	for _, f := range failures {
-		sum.Replay = append(sum.Replay, sim.ReplayCommand(f.Seed))
+		sum.Replay = append(sum.Replay, sim.ReplayCommand(f.Seed, o.bugs...))
 	}
 	if o.json {
 		enc := json.NewEncoder(stdout)
@@ -113,7 +113,7 @@ func sweep(o options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%d seeds (%d..%d, shard %s): %d passed, %d failed in %.1fs — %.0f seeds/s, %.3g events/s\n",
 			sum.Seeds, o.start, o.start+o.seeds-1, sum.Shard, sum.Passed, sum.Failed, el, sum.SeedsPerS, sum.EventsPerS)
 		for _, f := range failures {
-			fmt.Fprintf(stdout, "seed %d: %v\n  world: %s\n  replay: %s\n", f.Seed, f.Violation, f.World, sim.ReplayCommand(f.Seed))
+			fmt.Fprintf(stdout, "seed %d: %v\n  world: %s\n  replay: %s\n", f.Seed, f.Violation, f.World, sim.ReplayCommand(f.Seed, o.bugs...))
 		}
 	}
 	if len(failures) > 0 {
