@@ -77,7 +77,8 @@ func (k *Kernel) newConn(l *Listener, b Buffers) *conn {
 // Step transmits on every live connection, in connection-id order, client
 // to server first: each direction moves an rng-chosen amount of what fits in
 // the receiver's buffer (all of it or a part, as segmentation would), then a
-// FIN once the send buffer is empty, and delivers pending RSTs.
+// FIN once the send buffer is empty (with the last bytes or at a later
+// Step, rng-chosen), and delivers pending RSTs.
 func (k *Kernel) Step() { k.transmit(false) }
 
 // Flush transmits everything that fits, repeatedly, until nothing more can
@@ -202,6 +203,11 @@ func (k *Kernel) xmit(c *conn, from int, limit int) bool {
 		}
 	}
 	if src.snd.n == 0 && src.finQueued && !src.finSent && !src.reset {
+		if moved && limit == xmitRandom && k.rng.IntN(2) == 0 {
+			// The FIN may ride with the last bytes or come in a
+			// later segment: the reader then sees two edges.
+			return true
+		}
 		src.finSent = true
 		k.record(&Record{Kind: kindFIN[from], FD: -1, Conn: c.id})
 		if !dst.reset {
@@ -213,7 +219,7 @@ func (k *Kernel) xmit(c *conn, from int, limit int) bool {
 		if from == sideServer {
 			// The FIN's ACK is a state change (FIN_WAIT1 -> FIN_WAIT2,
 			// or LAST_ACK -> CLOSE) and Linux wakes the socket for it.
-			k.wakeConn(c, wakeFINAcked)
+			k.wakeConn(c, wakeState)
 		}
 		moved = true
 	}

@@ -2,7 +2,6 @@ package netfake_test
 
 import (
 	"errors"
-	"io"
 	"math/rand/v2"
 	"syscall"
 	"testing"
@@ -81,12 +80,3 @@ func readAll(s interface{ Read([]byte) (int, error) }) ([]byte, error) {
 }
 
 func isErrno(err error, e syscall.Errno) bool { return errors.Is(err, e) }
-
-func wantErr(t *testing.T, what string, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("%s: got error %v, want %v", what, err, want)
-	}
-}
-
-var _ = io.EOF

@@ -63,6 +63,15 @@ type Config struct {
 	ClientRecvBufBytes int
 	ClientSendBufBytes int
 
+	// StrictNoInitialRead makes strict mode withhold the readable edge at
+	// (re)registration for data, connections, FINs or errors that were
+	// already there. The seam contract does not promise that edge, but
+	// epoll and kqueue both give it, so by default strict mode does too: a
+	// server that relies on it is not wrong on any real kernel. Set this
+	// to test a server against the contract's letter (it must then read
+	// after accept).
+	StrictNoInitialRead bool
+
 	// Epoch is the value of Now at start.
 	Epoch time.Duration
 

@@ -31,11 +31,11 @@ type file struct {
 type wake uint8
 
 const (
-	wakeData     wake = iota // bytes arrived (sk_data_ready), or a connection for a listener
-	wakeSpace                // send space freed after a writer ran out (sk_write_space)
-	wakeFIN                  // the peer's FIN arrived (sk_state_change)
-	wakeFINAcked             // our FIN was acknowledged (sk_state_change); Linux only
-	wakeRST                  // an RST arrived (sk_error_report)
+	wakeData  wake = iota // bytes arrived (sk_data_ready), or a connection for a listener
+	wakeSpace             // send space freed after a writer ran out (sk_write_space)
+	wakeFIN               // the peer's FIN arrived (sk_state_change)
+	wakeState             // a state change with no key (sk_state_change): our FIN was acknowledged, or shutdown(2) was called; Linux only
+	wakeRST               // an RST arrived (sk_error_report)
 )
 
 func (k *Kernel) wakeConn(c *conn, w wake) {
@@ -69,7 +69,7 @@ func (k *Kernel) wake(f *file, w wake) {
 		default:
 			return
 		}
-	case wakeFINAcked:
+	case wakeState:
 		if !linuxEpoll {
 			return
 		}
@@ -99,15 +99,15 @@ func (k *Kernel) fileOf(src server.Source) *file {
 
 // Register attaches src (a *Socket or *Listener of this kernel) with tok and
 // in. The registration is edge-triggered. In linux mode it reports the
-// current readiness at once, as EPOLL_CTL_ADD does; in strict mode only the
-// initial writable edge the contract promises.
+// current readiness at once, as EPOLL_CTL_ADD does; in strict mode the
+// initial writable edge and, unless Config.StrictNoInitialRead, a readable
+// edge if there is something to read.
 func (k *Kernel) Register(src server.Source, tok server.Token, in server.Interest) error {
 	return k.ctl(opRegister, src, tok, in)
 }
 
 // Reregister changes the token and interest of a registration. Like
-// EPOLL_CTL_MOD it re-evaluates readiness (linux mode) or gives the initial
-// writable edge again (strict mode).
+// EPOLL_CTL_MOD it re-evaluates readiness, as Register does.
 func (k *Kernel) Reregister(src server.Source, tok server.Token, in server.Interest) error {
 	return k.ctl(opReregister, src, tok, in)
 }
@@ -130,7 +130,7 @@ func (k *Kernel) ctl(o op, src server.Source, tok server.Token, in server.Intere
 	case f == nil:
 		rec.Err = EINVAL
 	case !f.open:
-		rec.FD, rec.Err = f.fd, EBADF
+		rec.Err = EBADF
 	case o == opRegister && f.regd:
 		rec.Err = EEXIST
 	case o != opRegister && !f.regd:
@@ -166,7 +166,8 @@ func (k *Kernel) ctl(o op, src server.Source, tok server.Token, in server.Intere
 
 // initialEdge gives a (re)registration its first edge. Linux polls the file
 // (ep_item_poll) and queues it if anything in the interest is ready; strict
-// mode promises only the writable edge.
+// mode gives the writable edge the contract promises and, unless
+// StrictNoInitialRead, a readable edge if something is there to read.
 func (k *Kernel) initialEdge(f *file) {
 	if k.cfg.Edge == EdgeLinux {
 		r, w, h := k.bits(f, true)
@@ -176,18 +177,27 @@ func (k *Kernel) initialEdge(f *file) {
 		f.pendR = f.pendR || r|h != 0
 		f.pendW = f.pendW || w|h != 0
 	} else {
-		if f.in&server.InterestWrite == 0 || f.c == nil {
+		// Data (or a connection, FIN or error) already there is
+		// reported at registration, as epoll and kqueue both do, unless
+		// the configuration asks for the contract's letter.
+		if f.in&server.InterestRead != 0 && !k.cfg.StrictNoInitialRead {
+			if r, _, h := k.bits(f, false); r|h != 0 {
+				f.pendR = true
+			}
+		}
+		if f.in&server.InterestWrite != 0 && f.c != nil {
+			e := &f.c.ep[sideServer]
+			switch {
+			case e.sndShut():
+			case e.writable():
+				f.pendW = true
+			default:
+				e.nospace = true // the edge comes when there is room (as on Linux)
+			}
+		}
+		if !f.pendR && !f.pendW {
 			return
 		}
-		e := &f.c.ep[sideServer]
-		if e.sndShut() {
-			return
-		}
-		if !e.writable() {
-			e.nospace = true // the edge comes when there is room (same as Linux)
-			return
-		}
-		f.pendW = true
 	}
 	if !f.queued {
 		f.queued = true

@@ -86,18 +86,6 @@ func (r *ring) moveTo(dst *ring, m int) {
 	}
 }
 
-// segments returns the stored bytes as at most two slices, for tests.
-func (r *ring) segments() (a, b []byte) {
-	if r.n == 0 {
-		return nil, nil
-	}
-	end := r.head + r.n
-	if end <= len(r.buf) {
-		return r.buf[r.head:end], nil
-	}
-	return r.buf[r.head:], r.buf[:end-len(r.buf)]
-}
-
 // release empties the ring and hands its backing array back to the pool.
 func (r *ring) release() {
 	if r.buf != nil {

@@ -66,7 +66,7 @@ func (s *Socket) Read(p []byte) (int, error) {
 		k.obs.Read(c.id, p[:n])
 	}
 	if rec.Err == ECONNRESET || rec.Err == EPIPE {
-		k.observeReset(c)
+		k.observeReset(c) // a read fails with these only after an RST
 	}
 	return n, errOf(opRead, rec.Err)
 }
@@ -150,8 +150,8 @@ func (s *Socket) write(o op, kind Kind, p []byte, bufs [][]byte) (int, error) {
 	}
 	rec.N = int64(n)
 	k.record(&rec)
-	if rec.Err == ECONNRESET || rec.Err == EPIPE {
-		k.observeReset(c)
+	if (rec.Err == ECONNRESET || rec.Err == EPIPE) && e.reset {
+		k.observeReset(c) // not for EPIPE after our own CloseWrite
 	}
 	return n, errOf(o, rec.Err)
 }
@@ -175,6 +175,11 @@ func (s *Socket) CloseWrite() error {
 		if k.obs != nil {
 			k.obs.ClosedWrite(c.id)
 		}
+	}
+	if rec.Err != EBADF {
+		// inet_shutdown ends with sk_state_change whatever happened,
+		// even for ENOTCONN, so Linux reports the socket again.
+		k.wakeConn(c, wakeState)
 	}
 	k.record(&rec)
 	return errOf(opCloseWrite, rec.Err)

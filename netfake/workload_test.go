@@ -168,13 +168,14 @@ func workload(seed uint64, trace func(netfake.Record)) (uint64, error) {
 func workloadStats(seed uint64, trace func(netfake.Record)) (uint64, int, error) {
 	r := rand.New(rand.NewPCG(seed, 1))
 	cfg := netfake.Config{
-		Edge:               netfake.EdgeMode(r.IntN(2)),
-		Batch:              netfake.BatchShape(r.IntN(2)),
-		FDMax:              2 + r.IntN(4),
-		RecvBufBytes:       1 + r.IntN(64),
-		SendBufBytes:       1 + r.IntN(64),
-		ClientRecvBufBytes: 1 + r.IntN(64),
-		ClientSendBufBytes: 1 + r.IntN(64),
+		Edge:                netfake.EdgeMode(r.IntN(2)),
+		Batch:               netfake.BatchShape(r.IntN(2)),
+		FDMax:               2 + r.IntN(4),
+		RecvBufBytes:        1 + r.IntN(64),
+		SendBufBytes:        1 + r.IntN(64),
+		ClientRecvBufBytes:  1 + r.IntN(64),
+		ClientSendBufBytes:  1 + r.IntN(64),
+		StrictNoInitialRead: r.IntN(2) == 0,
 	}
 	p := func() float64 {
 		if r.IntN(2) == 0 {

@@ -16,8 +16,10 @@ import (
 //     edge-triggered: the kernel reports a transition into readiness, not the
 //     state of readiness.
 //   - Registering (or reregistering) must report the readiness the source has
-//     at that moment as an edge: with InterestWrite on a source whose send
-//     side has room, a writable event (the initial writable edge); with
+//     at that moment as an edge: with InterestWrite on a source that is
+//     writable by the kernel's own measure (Linux: free send space at least
+//     half of what is queued), a writable event (the initial writable
+//     edge; a socket short of space gets it once it has room); with
 //     InterestRead on a source that already holds data, a FIN, an error or
 //     (for a listener) a pending connection, a readable event. epoll and
 //     kqueue both do this, and it is guaranteed to the caller.

@@ -1,0 +1,724 @@
+//go:build linux
+
+package netfake_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mobsim/mobsim/netfake"
+	"github.com/mobsim/mobsim/netpoll"
+	"github.com/mobsim/mobsim/server"
+)
+
+// The conformance suite runs the same scripted scenarios on the fake kernel
+// (linux mode, epoll shape) and on real loopback TCP under netpoll (epoll),
+// and requires the same transcript: every readiness batch and every syscall
+// result. It then runs them on the fake in strict mode and requires the
+// same syscall results and, for every batch, a subset of Linux's events.
+//
+// Timing on the real side: loopback delivers within the sending syscall in
+// practice, but the suite does not count on it. A step that expects an
+// event polls up to realWait for it and then gathers stragglers; a step
+// that expects none polls for realQuiet. A read or accept that expects
+// success retries on EAGAIN up to realWait. Wrong expectations only make
+// the suite slower, never pass wrongly: the transcripts are compared.
+
+const (
+	realWait  = 2 * time.Second
+	realQuiet = 100 * time.Millisecond
+	realStray = 30 * time.Millisecond
+	fillChunk = 1024
+	bufBytes  = 4096 // SO_RCVBUF/SO_SNDBUF on the real side, buffer sizes on the fake
+)
+
+// kut is a kernel under test, seen through the operations the scenarios
+// use. Sockets and clients are numbered in the order they were made.
+type kut interface {
+	listen(backlog int) error
+	registerListener(tok server.Token) error
+	connect() error // a new client (index = count so far)
+	accept(expect bool) error
+	register(s int, tok server.Token, in server.Interest) error
+	reregister(s int, tok server.Token, in server.Interest) error
+	sread(s, n int, expect bool) ([]byte, error)
+	swrite(s int, p []byte) (int, error)
+	scloseWrite(s int) error
+	sclose(s int) error
+	cwrite(c int, p []byte) (int, error)
+	cread(c, n int, expect bool) ([]byte, error)
+	cshutdown(c int) error
+	creset(c int) error
+	cclose(c int) error
+	events(expect bool) map[server.Token]server.Ready
+	// settleEvents discards events until none come for a while.
+	settleEvents()
+	// clientDrainUntilEvent has client c read everything, repeatedly, until
+	// the server's poller reports an event, and returns it.
+	clientDrainUntilEvent(c int) map[server.Token]server.Ready
+	shutdown()
+}
+
+// ---- fake ----
+
+type fakeKut struct {
+	k       *netfake.Kernel
+	l       *netfake.Listener
+	clients []*netfake.Client
+	socks   []*netfake.Socket
+	evs     []server.Event
+}
+
+func newFakeKut(mode netfake.EdgeMode) *fakeKut {
+	return &fakeKut{
+		k: newKernel(1, netfake.Config{Edge: mode, RecvBufBytes: bufBytes, SendBufBytes: bufBytes,
+			ClientRecvBufBytes: bufBytes, ClientSendBufBytes: bufBytes}),
+		evs: make([]server.Event, 64),
+	}
+}
+
+// settle transmits everything: loopback TCP delivers at once.
+func (f *fakeKut) settle() { f.k.Flush() }
+
+func (f *fakeKut) listen(backlog int) (err error) {
+	f.l, err = f.k.Listen(backlog)
+	return err
+}
+func (f *fakeKut) registerListener(tok server.Token) error {
+	return f.k.Register(f.l, tok, server.InterestRead)
+}
+func (f *fakeKut) connect() error {
+	c, err := f.k.Connect(f.l)
+	if err == nil {
+		f.clients = append(f.clients, c)
+	}
+	f.settle()
+	return err
+}
+func (f *fakeKut) accept(bool) error {
+	st, err := f.l.Accept()
+	if err == nil {
+		f.socks = append(f.socks, st.(*netfake.Socket))
+	}
+	return err
+}
+func (f *fakeKut) register(s int, tok server.Token, in server.Interest) error {
+	return f.k.Register(f.socks[s], tok, in)
+}
+func (f *fakeKut) reregister(s int, tok server.Token, in server.Interest) error {
+	return f.k.Reregister(f.socks[s], tok, in)
+}
+func (f *fakeKut) sread(s, n int, _ bool) ([]byte, error) {
+	p := make([]byte, n)
+	m, err := f.socks[s].Read(p)
+	f.settle()
+	return p[:m], err
+}
+func (f *fakeKut) swrite(s int, p []byte) (int, error) {
+	n, err := f.socks[s].Write(p)
+	f.settle()
+	return n, err
+}
+func (f *fakeKut) scloseWrite(s int) error { defer f.settle(); return f.socks[s].CloseWrite() }
+func (f *fakeKut) sclose(s int) error      { defer f.settle(); return f.socks[s].Close() }
+func (f *fakeKut) cwrite(c int, p []byte) (int, error) {
+	n, err := f.clients[c].Write(p)
+	f.settle()
+	return n, err
+}
+func (f *fakeKut) cread(c, n int, _ bool) ([]byte, error) {
+	p := make([]byte, n)
+	m, err := f.clients[c].Read(p)
+	f.settle()
+	return p[:m], err
+}
+func (f *fakeKut) cshutdown(c int) error { defer f.settle(); return f.clients[c].ShutdownWrite() }
+func (f *fakeKut) creset(c int) error    { defer f.settle(); return f.clients[c].Reset() }
+func (f *fakeKut) cclose(c int) error    { defer f.settle(); return f.clients[c].Close() }
+func (f *fakeKut) events(bool) map[server.Token]server.Ready {
+	n, err := f.k.Poll(f.evs, 0)
+	if err != nil {
+		panic(err)
+	}
+	return mergeEvents(f.evs[:n], nil)
+}
+func (f *fakeKut) clientDrainUntilEvent(c int) map[server.Token]server.Ready {
+	buf := make([]byte, fillChunk)
+	for i := 0; i < 10000; i++ {
+		for {
+			if _, err := f.clients[c].Read(buf); err != nil {
+				break
+			}
+		}
+		f.settle()
+		if ev := f.events(true); len(ev) > 0 {
+			return ev
+		}
+	}
+	return nil
+}
+func (f *fakeKut) shutdown() {}
+func (f *fakeKut) settleEvents() {
+	f.settle()
+	f.events(false)
+}
+
+// ---- real ----
+
+type realKut struct {
+	t       *testing.T
+	p       *netpoll.Poller
+	l       *netpoll.Listener
+	clients []*netpoll.Conn
+	socks   []*netpoll.Conn
+	evs     []server.Event
+}
+
+func newRealKut(t *testing.T) *realKut {
+	p, err := netpoll.New()
+	if err != nil {
+		t.Fatalf("netpoll: %v", err)
+	}
+	return &realKut{t: t, p: p, evs: make([]server.Event, 64)}
+}
+
+// retry calls fn until it stops returning ErrWouldBlock or, when expect
+// is false, at once.
+func retry(expect bool, fn func() error) error {
+	deadline := time.Now().Add(realWait)
+	for {
+		err := fn()
+		if !errors.Is(err, server.ErrWouldBlock) || !expect || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (r *realKut) listen(backlog int) (err error) {
+	r.l, err = netpoll.Listen("tcp4", "127.0.0.1:0", netpoll.ListenConfig{Backlog: backlog, RecvBufBytes: bufBytes, SendBufBytes: bufBytes})
+	return err
+}
+func (r *realKut) registerListener(tok server.Token) error {
+	return r.p.Register(r.l, tok, server.InterestRead)
+}
+func (r *realKut) connect() error {
+	c, err := netpoll.DialTimeout("tcp4", r.l.Addr().String(), realWait)
+	if err != nil {
+		return err
+	}
+	if err := c.SetBuffers(bufBytes, bufBytes); err != nil {
+		return err
+	}
+	r.clients = append(r.clients, c)
+	return nil
+}
+func (r *realKut) accept(expect bool) error {
+	return retry(expect, func() error {
+		st, err := r.l.Accept()
+		if err == nil {
+			r.socks = append(r.socks, st.(*netpoll.Conn))
+		}
+		return err
+	})
+}
+func (r *realKut) register(s int, tok server.Token, in server.Interest) error {
+	return r.p.Register(r.socks[s], tok, in)
+}
+func (r *realKut) reregister(s int, tok server.Token, in server.Interest) error {
+	return r.p.Reregister(r.socks[s], tok, in)
+}
+func (r *realKut) sread(s, n int, expect bool) ([]byte, error) {
+	p := make([]byte, n)
+	m := 0
+	err := retry(expect, func() (err error) { m, err = r.socks[s].Read(p); return err })
+	return p[:m], err
+}
+func (r *realKut) swrite(s int, p []byte) (int, error) { return r.socks[s].Write(p) }
+func (r *realKut) scloseWrite(s int) error             { return r.socks[s].CloseWrite() }
+func (r *realKut) sclose(s int) error                  { return r.socks[s].Close() }
+func (r *realKut) cwrite(c int, p []byte) (int, error) { return r.clients[c].Write(p) }
+func (r *realKut) cread(c, n int, expect bool) ([]byte, error) {
+	p := make([]byte, n)
+	m := 0
+	err := retry(expect, func() (err error) { m, err = r.clients[c].Read(p); return err })
+	return p[:m], err
+}
+func (r *realKut) cshutdown(c int) error { return r.clients[c].CloseWrite() }
+func (r *realKut) creset(c int) error    { return r.clients[c].Abort() }
+func (r *realKut) cclose(c int) error    { return r.clients[c].Close() }
+func (r *realKut) poll(timeout time.Duration) []server.Event {
+	n, err := r.p.Poll(r.evs, timeout)
+	if err != nil {
+		r.t.Fatalf("poll: %v", err)
+	}
+	return r.evs[:n]
+}
+func (r *realKut) events(expect bool) map[server.Token]server.Ready {
+	wait := realQuiet
+	if expect {
+		wait = realWait
+	}
+	got := mergeEvents(r.poll(wait), nil)
+	if len(got) > 0 {
+		// One action can reach the socket as two wake-ups (data, then
+		// FIN); the fake delivers them in one Flush. Merge stragglers.
+		for evs := r.poll(realStray); len(evs) > 0; evs = r.poll(realStray) {
+			got = mergeEvents(evs, got)
+		}
+	}
+	return got
+}
+func (r *realKut) clientDrainUntilEvent(c int) map[server.Token]server.Ready {
+	buf := make([]byte, fillChunk)
+	deadline := time.Now().Add(realWait)
+	for time.Now().Before(deadline) {
+		for {
+			if _, err := r.clients[c].Read(buf); err != nil {
+				break
+			}
+		}
+		if evs := r.poll(5 * time.Millisecond); len(evs) > 0 {
+			got := mergeEvents(evs, nil)
+			for evs := r.poll(realStray); len(evs) > 0; evs = r.poll(realStray) {
+				got = mergeEvents(evs, got)
+			}
+			return got
+		}
+	}
+	return nil
+}
+func (r *realKut) settleEvents() {
+	for len(r.poll(4*realStray)) > 0 {
+	}
+}
+func (r *realKut) shutdown() {
+	for _, c := range r.clients {
+		_ = c.Close()
+	}
+	for _, s := range r.socks {
+		_ = s.Close()
+	}
+	if r.l != nil {
+		_ = r.l.Close()
+	}
+	_ = r.p.Close()
+}
+
+func mergeEvents(evs []server.Event, into map[server.Token]server.Ready) map[server.Token]server.Ready {
+	if into == nil {
+		into = map[server.Token]server.Ready{}
+	}
+	for _, e := range evs {
+		into[e.Token] |= e.Ready
+	}
+	return into
+}
+
+// ---- transcripts ----
+
+// obs is one line of a transcript: a syscall result, or a batch.
+type obs struct {
+	what   string
+	result string                        // for syscalls
+	batch  map[server.Token]server.Ready // for polls; nil otherwise
+	isPoll bool
+}
+
+func (o obs) String() string {
+	if !o.isPoll {
+		return o.what + ": " + o.result
+	}
+	toks := make([]server.Token, 0, len(o.batch))
+	for tok := range o.batch {
+		toks = append(toks, tok)
+	}
+	slices.Sort(toks)
+	var parts []string
+	for _, tok := range toks {
+		parts = append(parts, fmt.Sprintf("tok%d=%s", tok, netfake.ReadyString(o.batch[tok])))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "none")
+	}
+	return o.what + ": " + strings.Join(parts, " ")
+}
+
+// script runs scenario steps on one kernel and keeps the transcript.
+type script struct {
+	k   kut
+	log []obs
+}
+
+func result(n int, data []byte, err error) string {
+	e := netfake.ErrnoOf(err)
+	if data != nil {
+		return fmt.Sprintf("%q %s", data, e)
+	}
+	return fmt.Sprintf("%d %s", n, e)
+}
+
+func (s *script) note(what, res string) { s.log = append(s.log, obs{what: what, result: res}) }
+
+func (s *script) poll(what string, expect bool) {
+	s.log = append(s.log, obs{what: what, batch: s.k.events(expect), isPoll: true})
+}
+func (s *script) drainPoll(what string, c int) {
+	s.log = append(s.log, obs{what: what, batch: s.k.clientDrainUntilEvent(c), isPoll: true})
+}
+func (s *script) do(what string, err error) { s.note(what, result(0, nil, err)) }
+
+// fails notes only whether the call failed: for calls whose error is the
+// wrapper's own (netpoll's second Close returns net.ErrClosed, the fake
+// EBADF), not the kernel's.
+func (s *script) fails(what string, err error) {
+	s.note(what, map[bool]string{false: "ok", true: "error"}[err != nil])
+}
+func (s *script) sread(what string, sock, n int, expect bool) {
+	p, err := s.k.sread(sock, n, expect)
+	s.note(what, result(0, p, err))
+}
+func (s *script) cread(what string, c, n int, expect bool) {
+	p, err := s.k.cread(c, n, expect)
+	s.note(what, result(0, p, err))
+}
+func (s *script) swrite(what string, sock int, p string) {
+	n, err := s.k.swrite(sock, []byte(p))
+	s.note(what, result(n, nil, err))
+}
+func (s *script) cwrite(what string, c int, p string) {
+	n, err := s.k.cwrite(c, []byte(p))
+	s.note(what, result(n, nil, err))
+}
+
+// fill writes to server socket sock until ErrWouldBlock, then lets the
+// connection settle and fills again, until a fill accepts nothing. It notes
+// only that it got there: byte counts differ (Linux counts skb overhead).
+//
+// The settling is for Linux: its send buffer holds bytes until they are
+// acknowledged, and the receiver may delay its ACK (up to ~40 ms), so space
+// can free up after ErrWouldBlock without the peer reading, with a writable
+// edge. The fake transmits and acknowledges in one step, which Flush has
+// done before the write returns. Events during settling are not compared.
+func (s *script) fill(what string, sock int) {
+	chunk := make([]byte, fillChunk)
+	for round := 0; round < 20; round++ {
+		accepted := 0
+		for i := 0; ; i++ {
+			n, err := s.k.swrite(sock, chunk)
+			accepted += n
+			if err != nil {
+				if !errors.Is(err, server.ErrWouldBlock) {
+					s.note(what, "failed with "+netfake.ErrnoOf(err).String())
+					return
+				}
+				break
+			}
+			if i == 10000 {
+				s.note(what, "never blocked")
+				return
+			}
+		}
+		if round > 0 && accepted == 0 {
+			s.note(what, "full, and nothing freed while settling")
+			return
+		}
+		s.k.settleEvents()
+	}
+	s.note(what, "kept freeing space")
+}
+
+// pair sets up one connection: client 0, server socket 0.
+func (s *script) pair() {
+	s.do("listen", s.k.listen(8))
+	s.do("connect", s.k.connect())
+	s.do("accept", s.k.accept(true))
+}
+
+// ---- scenarios ----
+
+type scenario struct {
+	name string
+	run  func(s *script)
+}
+
+var scenarios = []scenario{
+	{"initial writable on register", func(s *script) {
+		s.pair()
+		s.do("register RW", s.k.register(0, 1, inRW))
+		s.poll("after register", true)
+		s.poll("again", false)
+		s.do("reregister W", s.k.reregister(0, 2, inW))
+		s.poll("after reregister", true)
+	}},
+	{"readable edges", func(s *script) {
+		s.pair()
+		s.do("register R", s.k.register(0, 1, inR))
+		s.poll("nothing yet", false)
+		s.cwrite("client writes a", 0, "a")
+		s.poll("first data", true)
+		s.poll("unread data, nothing new", false)
+		s.cwrite("client writes b", 0, "b")
+		s.poll("new arrival on unread data", true) // Linux: an edge; strict: none
+		s.sread("read", 0, 64, true)
+		s.sread("read again", 0, 64, false)
+		s.poll("after drain", false)
+		s.cwrite("client writes c", 0, "c")
+		s.poll("arrival after drain", true)
+		s.sread("read", 0, 64, true)
+	}},
+	{"arrival reports writable too", func(s *script) {
+		s.pair()
+		s.do("register RW", s.k.register(0, 1, inRW))
+		s.poll("after register", true)
+		s.cwrite("client writes", 0, "hello")
+		s.poll("arrival", true) // Linux: R|W (ep_send_events reports the mask)
+		s.sread("read", 0, 64, true)
+	}},
+	{"data before register", func(s *script) {
+		s.pair()
+		s.cwrite("client writes", 0, "early")
+		s.sread("zero-length read", 0, 0, false)
+		s.do("register R", s.k.register(0, 1, inR))
+		s.poll("after register", true)
+		s.do("reregister RW", s.k.reregister(0, 1, inRW))
+		s.poll("after reregister", true)
+		s.sread("read", 0, 64, true)
+	}},
+	{"FIN", func(s *script) {
+		s.pair()
+		s.do("register RW", s.k.register(0, 1, inRW))
+		s.poll("after register", true)
+		s.cwrite("client writes", 0, "bye")
+		s.do("client shutdown", s.k.cshutdown(0))
+		s.poll("data and FIN", true)
+		s.sread("read", 0, 64, true)
+		s.sread("read at FIN", 0, 64, false)
+		s.sread("read after FIN", 0, 64, false)
+		s.poll("after EOF", false)
+		s.swrite("write after peer FIN", 0, "reply")
+		s.cread("client reads reply", 0, 64, true)
+		s.do("server shutdown", s.k.scloseWrite(0))
+		s.poll("both FINs", true)
+		s.cread("client reads EOF", 0, 64, true)
+	}},
+	{"FIN with write interest only", func(s *script) {
+		s.pair()
+		s.do("register W", s.k.register(0, 1, inW))
+		s.poll("after register", true)
+		s.cwrite("client writes", 0, "x")
+		s.poll("data, no read interest", false)
+		s.do("client shutdown", s.k.cshutdown(0))
+		s.poll("FIN", true)
+	}},
+	{"RST", func(s *script) {
+		s.pair()
+		s.do("register RW", s.k.register(0, 1, inRW))
+		s.poll("after register", true)
+		s.cwrite("client writes", 0, "unread")
+		s.poll("data", true)
+		s.do("client resets", s.k.creset(0))
+		s.poll("RST", true)
+		s.sread("read", 0, 64, true)
+		s.sread("read after data", 0, 64, false)
+		s.sread("read after error", 0, 64, false)
+		s.swrite("write", 0, "x")
+		s.do("shutdown", s.k.scloseWrite(0))
+		s.poll("after shutdown of a reset socket", true) // inet_shutdown always wakes
+	}},
+	{"RST before any read", func(s *script) {
+		s.pair()
+		s.do("register R", s.k.register(0, 1, inR))
+		s.do("client resets", s.k.creset(0))
+		s.poll("RST, read interest", true)
+		s.swrite("write", 0, "x")
+		s.swrite("write again", 0, "x")
+		s.sread("read", 0, 64, false)
+	}},
+	{"RST after FIN", func(s *script) {
+		s.pair()
+		s.do("register R", s.k.register(0, 1, inR))
+		s.do("client shutdown", s.k.cshutdown(0))
+		s.poll("FIN", true)
+		s.do("client resets", s.k.creset(0))
+		s.poll("RST in CLOSE_WAIT", true)
+		s.sread("read", 0, 64, false)
+		s.swrite("write", 0, "x")
+		s.swrite("write again", 0, "x")
+	}},
+	{"write after peer close", func(s *script) {
+		s.pair()
+		s.do("register RW", s.k.register(0, 1, inRW))
+		s.poll("after register", true)
+		s.do("client closes", s.k.cclose(0))
+		s.poll("FIN", true)
+		s.swrite("first write", 0, "hello?")
+		s.poll("RST back", true)
+		s.swrite("second write", 0, "x")
+		s.sread("read", 0, 64, false)
+	}},
+	{"server close with unread data", func(s *script) {
+		s.pair()
+		s.do("register R", s.k.register(0, 1, inR))
+		s.swrite("server writes", 0, "sent")
+		s.cwrite("client writes", 0, "unread")
+		s.poll("data", true)
+		s.do("server closes", s.k.sclose(0))
+		s.cread("client reads", 0, 64, true)
+		s.cread("client reads after data", 0, 64, true)
+		s.cread("client reads after error", 0, 64, false)
+		s.fails("close again", s.k.sclose(0))
+	}},
+	{"server half-close", func(s *script) {
+		s.pair()
+		s.do("register RW", s.k.register(0, 1, inRW))
+		s.poll("after register", true)
+		s.do("server shutdown", s.k.scloseWrite(0))
+		s.poll("our FIN acknowledged", true) // Linux: W (state change); strict: none
+		s.swrite("write after shutdown", 0, "x")
+		s.do("shutdown again", s.k.scloseWrite(0))
+		s.cread("client reads", 0, 64, true)
+		s.cwrite("client writes", 0, "still open")
+		s.poll("data after our FIN", true)
+		s.sread("read", 0, 64, true)
+		s.do("client closes", s.k.cclose(0))
+		s.poll("peer FIN: both shut", true)
+	}},
+	{"full send buffer", func(s *script) {
+		s.pair()
+		s.do("register RW", s.k.register(0, 1, inRW))
+		s.poll("after register", true)
+		s.fill("fill", 0)
+		s.poll("full", false)
+		s.drainPoll("client drains until an event", 0)
+		s.poll("after the writable edge", false)
+	}},
+	{"backlog", func(s *script) {
+		s.do("listen", s.k.listen(8))
+		s.do("register listener", s.k.registerListener(9))
+		s.poll("empty queue", false)
+		s.do("connect", s.k.connect())
+		s.poll("one pending", true)
+		s.do("connect", s.k.connect())
+		s.poll("two pending", true) // Linux: an edge per connection; strict: none
+		s.poll("nothing new", false)
+		s.do("accept", s.k.accept(true))
+		s.do("accept", s.k.accept(true))
+		s.do("accept", s.k.accept(false))
+		s.poll("drained", false)
+		s.do("connect", s.k.connect())
+		s.poll("pending after drain", true)
+	}},
+	{"close of a registered fd", func(s *script) {
+		s.pair()
+		s.do("register RW", s.k.register(0, 1, inRW))
+		s.poll("after register", true)
+		s.cwrite("client writes", 0, "x")
+		s.poll("data", true)
+		s.do("server closes", s.k.sclose(0)) // unread data: RST
+		s.poll("after close", false)
+		s.cread("client sees the RST", 0, 64, true)
+		s.cwrite("client writes after the RST", 0, "y")
+		s.poll("still nothing", false)
+	}},
+}
+
+// runScenario runs sc on k and returns its transcript.
+func runScenario(sc scenario, k kut) []obs {
+	defer k.shutdown()
+	s := &script{k: k}
+	sc.run(s)
+	return s.log
+}
+
+func transcript(log []obs) string {
+	var b strings.Builder
+	for _, o := range log {
+		b.WriteString("  " + o.String() + "\n")
+	}
+	return b.String()
+}
+
+// TestConformanceLinux checks the fake's linux mode against the real
+// kernel, scenario by scenario, transcript line by transcript line.
+func TestConformanceLinux(t *testing.T) {
+	if testing.Verbose() {
+		defer func() {
+			for _, sc := range scenarios {
+				t.Logf("%s (fake, linux mode):\n%s", sc.name, transcript(runScenario(sc, newFakeKut(netfake.EdgeLinux))))
+			}
+		}()
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			fake := runScenario(sc, newFakeKut(netfake.EdgeLinux))
+			real := runScenario(sc, newRealKut(t))
+			if len(fake) != len(real) {
+				t.Fatalf("transcripts differ in length\nfake:\n%sreal:\n%s", transcript(fake), transcript(real))
+			}
+			for i := range fake {
+				if fake[i].String() != real[i].String() {
+					t.Fatalf("step %d differs: fake %q, real %q\nfake:\n%sreal:\n%s",
+						i, fake[i], real[i], transcript(fake), transcript(real))
+				}
+			}
+		})
+	}
+}
+
+// TestConformanceStrictSubset checks strict mode against linux mode on the
+// same scenarios: the same syscall results, and every batch a subset of
+// Linux's (same tokens or fewer, same bits or fewer). It also checks that
+// strict really is stricter somewhere, so the comparison is not vacuous.
+func TestConformanceStrictSubset(t *testing.T) {
+	fewer := 0
+	for _, sc := range scenarios {
+		linux := runScenario(sc, newFakeKut(netfake.EdgeLinux))
+		strict := runScenario(sc, newFakeKut(netfake.EdgeStrict))
+		if len(linux) != len(strict) {
+			t.Fatalf("%s: transcripts differ in length", sc.name)
+		}
+		for i := range linux {
+			l, s := linux[i], strict[i]
+			if !l.isPoll {
+				if l.String() != s.String() {
+					t.Fatalf("%s step %d: strict %q, linux %q", sc.name, i, s, l)
+				}
+				continue
+			}
+			for tok, r := range s.batch {
+				if lr, ok := l.batch[tok]; !ok || r&^lr != 0 {
+					t.Fatalf("%s step %d: strict %q is not a subset of linux %q\nstrict:\n%slinux:\n%s",
+						sc.name, i, s, l, transcript(strict), transcript(linux))
+				}
+			}
+			if s.String() != l.String() {
+				fewer++
+			}
+		}
+	}
+	if fewer == 0 {
+		t.Fatal("strict mode reported exactly what linux mode did in every batch")
+	}
+}
+
+// TestConformanceScenariosSeedIndependent checks that the fake's
+// transcripts do not depend on the seed (Flush draws nothing; the batch
+// order is compared as a set), so the comparison with Linux is not a
+// lucky draw.
+func TestConformanceScenariosSeedIndependent(t *testing.T) {
+	for _, sc := range scenarios {
+		want := transcript(runScenario(sc, newFakeKut(netfake.EdgeLinux)))
+		f := newFakeKut(netfake.EdgeLinux)
+		f.k = netfake.New(rand.New(rand.NewPCG(99, 100)), f.k.Config())
+		if got := transcript(runScenario(sc, f)); got != want {
+			t.Fatalf("%s: seed changed the transcript:\n%s\nvs\n%s", sc.name, got, want)
+		}
+	}
+}
