@@ -82,6 +82,7 @@ func (s *Server) readDiscard(c *conn) {
 	for budget := s.cfg.ReadBytesPerTickMax; budget > 0; {
 		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), budget)])
 		s.stats.ReadCalls++
+		s.stats.BytesIn += uint64(n)
 		budget -= n
 		switch {
 		case err == nil && n > 0:

@@ -116,6 +116,16 @@ func (r *run) script(c *client, f server.Framing) {
 		if more && rng.IntN(2) == 0 {
 			c.queueFrame(rng, f)
 		}
+		if !more && !c.tailQueued {
+			c.tailQueued = true
+			if rng.IntN(3) == 0 {
+				// Half-close mid-frame: the start of one more frame, then
+				// FIN. The server must drop it and deliver all before it.
+				frame := f.Encode(nil, c.body(rng, f, 1+rng.IntN(c.spec.BodyMax)))
+				c.out = append(c.out, frame[:rng.IntN(len(frame))]...)
+				r.tracef("client", c.id, "client %d queues part of a frame before its FIN", c.idx)
+			}
+		}
 		if !more && len(c.out) == 0 && !c.finSent {
 			r.shutWrite(c)
 		}

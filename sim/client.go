@@ -18,18 +18,19 @@ type client struct {
 	conn *netfake.Client
 	id   uint64
 
-	out      []byte // encoded frames not yet taken by the kernel
-	sent     int    // frames queued in out (complete or not)
-	finSent  bool
-	gotEOF   bool
-	gone     bool // reset or closed by the client; no further checks
-	refused  int  // connects refused (backlog full)
-	again    int  // step at which a reconnecter connects again
-	rounds   int  // reconnecter's connections so far
-	finished bool // script done; the client stays to read in the drain
-	buf      []byte
-	wrote    uint64 // bytes the kernel took on this connection
-	recv     uint64 // bytes read on this connection
+	out        []byte // encoded frames not yet taken by the kernel
+	sent       int    // frames queued in out (complete or not)
+	finSent    bool
+	tailQueued bool // a half-closer decided whether to end mid-frame
+	gotEOF     bool
+	gone       bool // reset or closed by the client; no further checks
+	refused    int  // connects refused (backlog full)
+	again      int  // step at which a reconnecter connects again
+	rounds     int  // reconnecter's connections so far
+	finished   bool // script done; the client stays to read in the drain
+	buf        []byte
+	wrote      uint64 // bytes the kernel took on this connection
+	recv       uint64 // bytes read on this connection
 }
 
 // body makes a frame body that names its sender and sequence number, padded

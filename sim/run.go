@@ -63,6 +63,7 @@ type run struct {
 	trace   func(TraceEvent)
 	bugs    []string
 	poller  *cappedPoller
+	spin    int // ticks in a row that polled without waiting and did nothing
 }
 
 // cappedPoller is the kernel as the server sees it, except that a Poll
@@ -71,14 +72,19 @@ type run struct {
 // clock by the (capped) timeout when nothing is ready.
 type cappedPoller struct {
 	*netfake.Kernel
-	cap time.Duration
+	cap      time.Duration
+	zeroWait bool // the last Poll asked not to wait
+	empty    bool // and got nothing
 }
 
 func (p *cappedPoller) Poll(events []server.Event, timeout time.Duration) (int, error) {
+	p.zeroWait = timeout == 0
 	if timeout < 0 || timeout > p.cap {
 		timeout = p.cap
 	}
-	return p.Kernel.Poll(events, timeout)
+	n, err := p.Kernel.Poll(events, timeout)
+	p.empty = n == 0
+	return n, err
 }
 
 // Run runs one simulation: a fault phase, a drain phase with faults off and
@@ -174,11 +180,25 @@ func (r *run) tracef(who string, conn uint64, format string, args ...any) {
 	}
 }
 
+// spinTicksMax bounds ticks in a row that ask Poll not to wait, get
+// nothing, and do nothing: more is a busy loop (say, retrying accept on
+// EMFILE without a timer).
+const spinTicksMax = 1000
+
 // tick runs one server tick and the checks that hold between ticks.
 func (r *run) tick() {
+	before := r.progress()
 	if err := r.srv.Tick(); err != nil {
 		r.o.fail(InvCore, "tick: %v", err)
 		return
+	}
+	if r.poller.zeroWait && r.poller.empty && r.progress() == before {
+		if r.spin++; r.spin > spinTicksMax {
+			r.o.fail(InvLiveness, "busy loop: %d ticks in a row polled without waiting and did nothing", r.spin)
+			return
+		}
+	} else {
+		r.spin = 0
 	}
 	// The oracle's own checks first: they are independent of the server's
 	// bookkeeping, which Check then verifies from the inside.

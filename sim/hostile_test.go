@@ -1,0 +1,158 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/mobsim/mobsim/netfake"
+	"github.com/mobsim/mobsim/server"
+)
+
+// Hostile clients and faults in the simulator: each case is a world built
+// around one kind of abuse, run over many seeds (the rest of the world still
+// varies with the seed), with every invariant checked. The same cases run
+// on real sockets in package livetest.
+
+// hostileRuns runs seeds worlds, each the seed's swarm world reshaped by
+// shape, and returns the server counters summed over all of them, so a test
+// can show the abuse really happened.
+func hostileRuns(t *testing.T, seeds int, shape func(*Config)) server.Stats {
+	t.Helper()
+	if testing.Short() {
+		seeds = min(seeds, 20)
+	}
+	var sum server.Stats
+	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+		cfg := Swarm(seed)
+		shape(&cfg)
+		rep := Run(seed, cfg, Options{})
+		if !rep.OK() {
+			t.Fatalf("seed %d: %v\n  world: %s", seed, rep.Violation, rep.World)
+		}
+		for r := range rep.Stats.Closed {
+			sum.Closed[r] += rep.Stats.Closed[r]
+		}
+		sum.AcceptPauses += rep.Stats.AcceptPauses
+		sum.AcceptErrors += rep.Stats.AcceptErrors
+		sum.FramesIn += rep.Stats.FramesIn
+	}
+	return sum
+}
+
+// happened fails unless the abuse under test occurred at least once.
+func happened(t *testing.T, what string, n uint64) {
+	t.Helper()
+	if n == 0 {
+		t.Fatalf("no seed exercised %s: the test proves nothing", what)
+	}
+	t.Logf("%s: %d times", what, n)
+}
+
+func clientsOf(kinds ...Kind) []ClientSpec {
+	var cs []ClientSpec
+	for i, k := range kinds {
+		cs = append(cs, ClientSpec{Kind: k, Frames: 20, BodyMax: 40, Start: i})
+	}
+	return cs
+}
+
+// Oversized frames, both framings: the offender is told and closed; the
+// frames before it and everyone else's are delivered.
+func TestHostileOversized(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Server.FrameBytesMax = 32
+		c.Server.QueueBytesMax = 4096
+		c.Clients = clientsOf(Oversized, Oversized, Chatty, Chatty)
+		for i := range c.Clients {
+			c.Clients[i].BodyMax = 32
+		}
+	})
+	happened(t, "protocol-error closes", st.Closed[server.ReasonFrameTooLarge]+st.Closed[server.ReasonBadHeader])
+}
+
+// Binary bodies with NUL and every byte value relay byte-exact (mob
+// framing draws bodies from all 256 values).
+func TestHostileBinaryBodies(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Server.Framing = server.FramingMob
+		c.Clients = clientsOf(Chatty, Bursty, Chatty)
+	})
+	happened(t, "frames", st.FramesIn)
+}
+
+// Slowloris: every byte crosses the network one at a time (1-byte client
+// send buffers), and an idler that never sends is closed by the idle
+// timeout, gracefully.
+func TestHostileSlowloris(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Kernel.ClientSendBufBytes = 1
+		c.Kernel.RecvBufBytes = 1
+		c.Server.IdleTimeout = 50 * time.Millisecond
+		c.StepTime = 2 * time.Millisecond
+		c.Clients = clientsOf(Chatty, Idler, Chatty, Idler)
+	})
+	happened(t, "idle closes", st.Closed[server.ReasonIdle])
+}
+
+// A client that never reads is closed at the queue limit; the others see
+// no gap.
+func TestHostileNeverReader(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Server.QueueBytesMax = c.Server.FrameBytesMax + 8 + 100
+		c.Kernel.SendBufBytes = 64
+		c.Kernel.ClientRecvBufBytes = 64
+		c.Clients = clientsOf(NeverReader, Bursty, Chatty, Chatty)
+	})
+	happened(t, "queue-limit closes", st.Closed[server.ReasonQueueLimit])
+}
+
+// A connect flood past ConnsMax: the extra clients get the error frame and
+// are closed; members are unaffected.
+func TestHostileConnectFlood(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Server.ConnsMax = 3
+		c.Backlog = 64
+		c.Kernel.FDMax = 1024
+		c.Clients = clientsOf(Chatty, Chatty, Reconnecter, Reconnecter, Reconnecter, Chatty, Chatty, Reconnecter)
+		for i := range c.Clients {
+			c.Clients[i].Start = 0
+		}
+	})
+	happened(t, "conns-limit rejections", st.Closed[server.ReasonConnsLimit])
+}
+
+// fd exhaustion: a tiny fd limit plus injected EMFILE. Accepting backs off
+// on a timer (never spins: the step count stays bounded) and the backlog is
+// served once fds free up.
+func TestHostileEMFILE(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Kernel.FDMax = 3
+		c.Kernel.Faults.MFile = 0.3
+		c.Backlog = 16
+		c.Clients = clientsOf(Reconnecter, Chatty, Reconnecter, HalfCloser, Chatty)
+	})
+	happened(t, "accept back-offs", st.AcceptPauses)
+}
+
+// RST storms and half-closes mid-frame.
+func TestHostileResetStorm(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Kernel.Faults.Reset = 0.02
+		c.Kernel.Faults.Pipe = 0.02
+		c.Kernel.Faults.Abort = 0.2
+		c.Clients = clientsOf(Resetter, Resetter, HalfCloser, Resetter, HalfCloser, Chatty, Resetter)
+	})
+	happened(t, "reset closes", st.Closed[server.ReasonReset]+st.Closed[server.ReasonWriteError])
+}
+
+// Graceful shutdown while clients chat: everything accepted before it is
+// delivered (the oracle checks each shutdown close promised a full flush)
+// and nothing leaks.
+func TestHostileShutdownWhileChatting(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Shutdown = true
+		c.Kernel.Faults = netfake.FaultPlan{}
+		c.Clients = clientsOf(Chatty, Bursty, Chatty, SlowReader)
+	})
+	happened(t, "shutdown closes", st.Closed[server.ReasonShutdown])
+}
