@@ -36,6 +36,11 @@ func (s *Server) leave(c *conn, reason CloseReason, msg []byte) {
 // and waits (at most LingerTimeout) for the peer's, reading and dropping
 // anything before it: closing with unread data would reset the connection
 // and could destroy the output it was just sent.
+//
+// A shutdown does not wait for the peer's FIN (a client such as nc may never
+// send one): it drains what the peer sent so far and closes at once. The
+// kernel still delivers the flushed output after close, since no unread data
+// forces a reset.
 func (s *Server) finishLeaving(c *conn) {
 	if c.eof {
 		s.closeConn(c, c.reason, nil)
@@ -51,6 +56,9 @@ func (s *Server) finishLeaving(c *conn) {
 		}
 	}
 	s.readDiscard(c)
+	if c.state == stateLeaving && c.reason == ReasonShutdown && !c.readAgain {
+		s.closeConn(c, ReasonShutdown, nil)
+	}
 }
 
 // protocolError tells c what was wrong with its input and lets it leave.
@@ -85,13 +93,14 @@ func (s *Server) closeConn(c *conn, reason CloseReason, err error) {
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Closed(c.stream, reason)
 	}
-	if cerr := c.stream.Close(); cerr != nil && err == nil {
-		err = cerr
-	}
+	// Log before Close: a stream may describe itself by its fd.
 	if err != nil {
 		s.log.Debug("closed", "conn", c.stream, "reason", reason, "err", err)
 	} else {
 		s.log.Debug("closed", "conn", c.stream, "reason", reason)
+	}
+	if cerr := c.stream.Close(); cerr != nil {
+		s.log.Debug("close", "err", cerr)
 	}
 }
 

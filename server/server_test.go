@@ -324,7 +324,9 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
-// Graceful shutdown stops accepting, flushes what was accepted, and closes.
+// Graceful shutdown stops accepting, flushes what was accepted, and closes
+// each connection as soon as it has taken everything: it does not wait for
+// peers that never send their own FIN (nc does not).
 func TestShutdownFlushes(t *testing.T) {
 	h := newHarness(t, Config{ShutdownTimeout: time.Second})
 	h.p.advance = true
@@ -337,18 +339,35 @@ func TestShutdownFlushes(t *testing.T) {
 	}
 	c[1].outCap = -1
 	h.tick(Event{Token: h.token(c[1]), Ready: ReadyWrite})
-	if string(c[1].out) != "bye\n" {
-		t.Fatalf("got %q", c[1].out)
+	if string(c[1].out) != "bye\n" || !c[1].wclosed || !c[1].closed {
+		t.Fatalf("got %q, shut down %v, closed %v", c[1].out, c[1].wclosed, c[1].closed)
 	}
-	// Peers that never answer the FIN are closed at the deadline.
+	if !h.s.Done() || h.p.now != 0 {
+		t.Fatalf("done %v at %v; want done at once", h.s.Done(), h.p.now)
+	}
+	if got := h.s.Stats().Closed[ReasonShutdown]; got != 2 {
+		t.Fatalf("shutdown closes %d, want 2", got)
+	}
+}
+
+// A peer that does not take its output is closed at the shutdown deadline,
+// counted apart from the graceful closes.
+func TestShutdownDeadline(t *testing.T) {
+	h := newHarness(t, Config{ShutdownTimeout: time.Second, LingerTimeout: time.Hour})
+	h.p.advance = true
+	c := h.connect(2)
+	c[1].outCap = 2
+	h.send(c[0], "bye\n")
+	h.s.Shutdown()
 	for i := 0; i < 10 && !h.s.Done(); i++ {
 		h.tick()
 	}
-	if !h.s.Done() {
-		t.Fatal("shutdown did not finish at its deadline")
+	if !h.s.Done() || h.p.now != time.Second {
+		t.Fatalf("done %v at %v; want done at the 1s deadline", h.s.Done(), h.p.now)
 	}
-	if h.p.now < time.Second {
-		t.Fatalf("finished at %v, before the 1s deadline with peers still open", h.p.now)
+	st := h.s.Stats()
+	if st.Closed[ReasonShutdown] != 1 || st.Closed[ReasonShutdownTimeout] != 1 {
+		t.Fatalf("closes %v", st.Closed)
 	}
 }
 

@@ -158,4 +158,5 @@ func (s *Server) advance(c *conn, n, to uint64) {
 		return
 	}
 	s.lag.fix(c.heapIdx)
+	s.ring.release(s.lag[0].cursor) // forget what every connection has taken
 }

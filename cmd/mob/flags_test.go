@@ -29,7 +29,7 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		{"log-level", "debug", func(o options) any { return o.logLevel }, slog.LevelDebug},
 		{"framing", "mob", func(o options) any { return o.cfg.Framing }, server.FramingMob},
 		{"frame-bytes-max", "100", func(o options) any { return o.cfg.FrameBytesMax }, 100},
-		{"queue-bytes-max", "5000", func(o options) any { return o.cfg.QueueBytesMax }, 5000},
+		{"queue-bytes-max", "2000000", func(o options) any { return o.cfg.QueueBytesMax }, 2000000},
 		{"conns-max", "7", func(o options) any { return o.cfg.ConnsMax }, 7},
 		{"idle-timeout", "90s", func(o options) any { return o.cfg.IdleTimeout }, 90 * time.Second},
 		{"linger-timeout", "3s", func(o options) any { return o.cfg.LingerTimeout }, 3 * time.Second},

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -77,23 +76,28 @@ func TestConnsMaxRejectsExtra(t *testing.T) {
 // Goal: a graceful shutdown while clients chat delivers every frame the
 // server read before it to every connected client, then ends the streams
 // cleanly, and run returns 0. Method: 4 clients send frames with random
-// pauses; client 0 has a 4 KiB SO_RCVBUF and reads slowly, so the server
-// holds a backlog for it. Once the server has read 200 frames the test
-// cancels run's context (what SIGTERM does). Each client reads to the end of stream,
+// pauses. Client 0 reads nothing until the shutdown, and the server's
+// send buffers are small (-send-buf-bytes 4096), so the server holds a
+// backlog for it that the shutdown must flush. Once the server has read 600
+// frames the test cancels run's context (what SIGTERM does). Each client reads to the end of stream,
 // then stops writing and sends its FIN. Every client must end with the
 // same sequence, at a frame boundary, holding each sender's frames as a
 // prefix of what it sent, and exactly as many frames as the server read.
+//
+// (A slow reader with a tiny SO_RCVBUF would be the obvious way to make a
+// backlog, but Linux then may advertise a window below the MSS it clamped
+// for the peer, and the sender only trickles data out on persist-timer
+// probes, about 2 KB per 200 ms: seen here as a 10 s linger timeout.)
 func TestGracefulShutdownFlushes(t *testing.T) {
 	framings(t, func(t *testing.T, f server.Framing) {
 		const clients, perClient, extraMax = 4, 2000, 1000
 		seed := testSeed(t)
-		s := startServer(t, "-framing", f.String(), "-frame-bytes-max", "2048",
+		s := startServer(t, "-framing", f.String(), "-frame-bytes-max", "2048", "-send-buf-bytes", "4096",
 			"-shutdown-timeout", "10s", "-linger-timeout", "10s")
-		conns := []*net.TCPConn{dial(t, s.l.Addr(), 4096)}
-		for range clients - 1 {
-			conns = append(conns, dial(t, s.l.Addr(), 0))
-		}
-		s.waitMembers(clients)
+		conns := s.dialMembers(clients, 0)
+		resume := make(chan struct{}) // client 0 starts reading
+		resumeOnce := sync.OnceFunc(func() { close(resume) })
+		defer resumeOnce()
 		sent := make([][][]byte, clients)
 		for i := range sent {
 			sent[i] = makeFrames(rand.New(rand.NewPCG(seed, uint64(i))), f, i, perClient, extraMax)
@@ -125,11 +129,10 @@ func TestGracefulShutdownFlushes(t *testing.T) {
 						time.Sleep(time.Duration(rng.IntN(300)) * time.Microsecond)
 					}
 				}()
-				var slow func([]byte)
 				if i == 0 {
-					slow = func([]byte) { time.Sleep(200 * time.Microsecond) }
+					<-resume
 				}
-				got[i] = newFrameReader(c, f, 2048).readFrames(-1, slow)
+				got[i] = newFrameReader(c, f, 2048).readFrames(-1, nil)
 				close(stop)
 				<-writerDone
 				if err := c.CloseWrite(); err != nil {
@@ -137,7 +140,8 @@ func TestGracefulShutdownFlushes(t *testing.T) {
 				}
 			}()
 		}
-		before := s.waitStats("200 frames read", func(st server.Stats) bool { return st.FramesIn >= 200 })
+		before := s.waitStats("600 frames read", func(st server.Stats) bool { return st.FramesIn >= 600 })
+		resumeOnce()
 		code := s.stop()
 		wg.Wait()
 		if code != 0 {

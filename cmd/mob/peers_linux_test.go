@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mobsim/mobsim/server"
 )
@@ -207,8 +208,10 @@ func TestNeverReaderHitsQueueLimit(t *testing.T) {
 		t.Errorf("queued bytes high-water mark %d exceeds the limit %d", st.QueuedBytesHi, queueBytesMax)
 	}
 
+	drainStart := time.Now()
 	lz := newFrameReader(lazy, f, frameBytesMax).readFrames(-1, nil)
-	t.Logf("the never-reader held %d of %d frames and %d bytes of the next", len(lz.frames), len(ref), len(lz.partial))
+	t.Logf("the never-reader held %d of %d frames and %d bytes of the next (drained in %v)",
+		len(lz.frames), len(ref), len(lz.partial), time.Since(drainStart).Round(time.Millisecond))
 	if lz.err != io.EOF && !errors.Is(lz.err, errPartial) {
 		t.Errorf("never-reader: stream ended with %v, want the end of stream", lz.err)
 	}
