@@ -36,11 +36,6 @@ func (s *Server) leave(c *conn, reason CloseReason, msg []byte) {
 // and waits (at most LingerTimeout) for the peer's, reading and dropping
 // anything before it: closing with unread data would reset the connection
 // and could destroy the output it was just sent.
-//
-// A shutdown does not wait for the peer's FIN (a client such as nc may never
-// send one): it drains what the peer sent so far and closes at once. The
-// kernel still delivers the flushed output after close, since no unread data
-// forces a reset.
 func (s *Server) finishLeaving(c *conn) {
 	if c.eof {
 		s.closeConn(c, c.reason, nil)
@@ -56,10 +51,12 @@ func (s *Server) finishLeaving(c *conn) {
 		}
 	}
 	s.readDiscard(c)
-	if c.state == stateLeaving && c.reason == ReasonShutdown && !c.readAgain {
-		s.closeConn(c, ReasonShutdown, nil)
-	}
 }
+
+// flushed reports whether a leaving connection has been written everything
+// it was owed and sent its FIN: a close now keeps the server's promise, so
+// it is counted under the reason it left for, not as a timeout.
+func (c *conn) flushed(end uint64) bool { return c.wclosed && c.pendingAll(end) == 0 }
 
 // protocolError tells c what was wrong with its input and lets it leave.
 func (s *Server) protocolError(c *conn, err error) {

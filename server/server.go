@@ -216,6 +216,13 @@ func (s *Server) Shutdown() {
 	s.log.Info("shutting down", "conns", s.tab.live, "deadline", s.cfg.ShutdownTimeout)
 }
 
+func (s *Server) timeoutReason(c *conn, timedOut CloseReason) CloseReason {
+	if c.flushed(s.ring.end) {
+		return c.reason
+	}
+	return timedOut
+}
+
 func (s *Server) closeListener() {
 	if s.lnClosed {
 		return
@@ -235,12 +242,14 @@ func (s *Server) runTimers() {
 			s.leave(c, ReasonIdle, nil)
 		}
 	}
+	// A peer that took everything but never sent its FIN (nc does not) is
+	// closed under the reason it left for; one still owed output timed out.
 	for c := s.linger.head; c != nil && s.now-c.since >= s.cfg.LingerTimeout; c = s.linger.head {
-		s.closeConn(c, ReasonLingerTimeout, nil)
+		s.closeConn(c, s.timeoutReason(c, ReasonLingerTimeout), nil)
 	}
 	if s.shutdown && s.now >= s.shutdownAt {
 		for c := s.linger.head; c != nil; c = s.linger.head {
-			s.closeConn(c, ReasonShutdownTimeout, nil)
+			s.closeConn(c, s.timeoutReason(c, ReasonShutdownTimeout), nil)
 		}
 	}
 	if s.acceptPaused && s.now >= s.acceptResume {
