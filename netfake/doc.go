@@ -25,7 +25,7 @@
 //     injected ECONNRESET and EPIPE (which really reset the connection on
 //     both sides), EINTR from Poll, ECONNABORTED and EMFILE from Accept.
 //   - A trace (SetTracer, Record) of every server syscall, client action,
-//     event and transmission, and a running FNV-1a-64 hash of it (Hash).
+//     event and transmission, and a running hash of it (Hash; FNV-1a style, a word at a time).
 //   - An Observer told every server-side result by connection id (never by
 //     fd), for the simulator's oracle.
 //
