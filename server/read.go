@@ -104,8 +104,9 @@ func (s *Server) readDiscard(c *conn) {
 }
 
 // consume cuts data into frames, completing c's partial frame first, and
-// broadcasts each. Bytes after a protocol error are dropped with the
-// connection; frames before it are already out.
+// broadcasts each while c is a member. Bytes after a protocol error, or
+// after the frame that closed c, are dropped with the connection; the
+// frames before are already out.
 func (s *Server) consume(c *conn, data []byte) error {
 	if len(c.partial) > 0 {
 		n, err := s.completePartial(c, data)
@@ -114,7 +115,9 @@ func (s *Server) consume(c *conn, data []byte) error {
 		}
 		data = data[n:]
 	}
-	for len(data) > 0 {
+	// A frame can close its own sender (it fell more than QueueBytesMax
+	// behind its own echo): the rest of what it sent goes with it.
+	for len(data) > 0 && c.state == stateMember {
 		n, err := s.cfg.Framing.Scan(data, s.cfg.FrameBytesMax)
 		if err != nil {
 			return err

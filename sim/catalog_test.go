@@ -107,7 +107,7 @@ func catalogTable(rows []catalogRow) string {
 			shrunk = fmt.Sprintf("%d (%s)", r.props.actions, r.props.test)
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %v | %v |\n", r.bug.Name, caughtBy, seeds, inv, shrunk,
-			r.simTime.Round(time.Millisecond), r.props.elapsed.Round(time.Millisecond))
+			r.simTime.Round(10*time.Microsecond), r.props.elapsed.Round(time.Millisecond))
 	}
 	return b.String()
 }

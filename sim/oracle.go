@@ -63,21 +63,28 @@ type oconn struct {
 	reset      bool   // the kernel reported the connection reset
 }
 
+type pending struct {
+	id         uint64
+	start, end int // in pendBytes
+}
+
 type oracle struct {
-	framing   server.Framing
-	cfg       server.Config
-	now       func() time.Duration
-	step      *int
-	shutdown  bool
-	conns     map[uint64]*oconn // lookups only; order is kept in list
-	list      []*oconn
-	all       []byte
-	frames    int
-	claimed   uint64   // bytes of all the server has claimed (Observer.Frame)
-	senders   []uint64 // sender of each frame in all, in order
-	claimedN  int      // frames claimed
-	open      int      // joined and not closed: what the server counts against ConnsMax
-	leaves    uint64   // Left claims so far
+	framing  server.Framing
+	cfg      server.Config
+	now      func() time.Duration
+	step     *int
+	shutdown bool
+	conns    map[uint64]*oconn // lookups only; order is kept in list
+	list     []*oconn
+	all      []byte
+	frames   int
+	// Frames cut from the current read, not yet claimed by the server
+	// (Observer.Frame). The server must claim them in order before its
+	// next read; those of a connection it closes meanwhile are dropped.
+	pend      []pending
+	pendBytes []byte
+	open      int    // joined and not closed: what the server counts against ConnsMax
+	leaves    uint64 // Left claims so far
 	violation *Violation
 }
 
@@ -116,6 +123,11 @@ func (o *oracle) accepted(id uint64) {
 func (o *oracle) read(id uint64, p []byte) {
 	c := o.conn(id)
 	c.readBytes += uint64(len(p))
+	if len(o.pend) > 0 {
+		o.fail(InvDelivery, "server read again before broadcasting the %d frames it had read from conn %d", len(o.pend), o.pend[0].id)
+		return
+	}
+	o.pendBytes = o.pendBytes[:0]
 	switch {
 	case c.rejected:
 		o.fail(InvMembership, "server read from conn %d, which it turned away", id)
@@ -130,9 +142,9 @@ func (o *oracle) read(id uint64, p []byte) {
 		c.lastData = o.now()
 	}
 	c.dec.feed(p, func(f []byte) {
-		o.all = append(o.all, f...)
-		o.frames++
-		o.senders = append(o.senders, id)
+		start := len(o.pendBytes)
+		o.pendBytes = append(o.pendBytes, f...)
+		o.pend = append(o.pend, pending{id: id, start: start, end: len(o.pendBytes)})
 	})
 }
 
@@ -181,22 +193,39 @@ func (o *oracle) kernelReset(id uint64) { o.conn(id).reset = true }
 // Server side: membership claims, each checked against the kernel's record.
 
 // frameClaim checks the server's claim that the next frame in the global
-// order is head+tail from conn id, against the frames the oracle cut from
-// the kernel's reads.
+// order is head+tail from conn id: it must be the next frame the oracle cut
+// from the kernel's reads, and its sender must still be a member.
 func (o *oracle) frameClaim(id uint64, head, tail []byte) {
-	n := uint64(len(head) + len(tail))
-	if o.claimedN >= len(o.senders) || o.claimed+n > uint64(len(o.all)) {
-		o.fail(InvDelivery, "server broadcast a frame from conn %d that no read delivered whole (%q)", id, clip(append(append([]byte(nil), head...), tail...)))
+	got := func() []byte { return clip(append(append([]byte(nil), head...), tail...)) }
+	if c := o.conns[id]; c == nil || !c.joined || c.left || c.closed {
+		o.fail(InvDelivery, "server broadcast a frame from conn %d, which is not a member (%q)", id, got())
 		return
 	}
-	want := o.all[o.claimed : o.claimed+n]
-	if o.senders[o.claimedN] != id || !bytes.Equal(want[:len(head)], head) || !bytes.Equal(want[len(head):], tail) {
+	if len(o.pend) == 0 {
+		o.fail(InvDelivery, "server broadcast a frame from conn %d that no read delivered whole (%q)", id, got())
+		return
+	}
+	f := o.pend[0]
+	want := o.pendBytes[f.start:f.end]
+	if f.id != id || len(want) != len(head)+len(tail) || !bytes.Equal(want[:len(head)], head) || !bytes.Equal(want[len(head):], tail) {
 		o.fail(InvDelivery, "server's frame %d is %q from conn %d; the reads give %q from conn %d",
-			o.claimedN, clip(append(append([]byte(nil), head...), tail...)), id, clip(want), o.senders[o.claimedN])
+			o.frames, got(), id, clip(want), f.id)
 		return
 	}
-	o.claimed += n
-	o.claimedN++
+	o.pend = o.pend[1:]
+	o.all = append(o.all, want...)
+	o.frames++
+}
+
+// dropPending forgets the unclaimed frames of a connection being closed.
+func (o *oracle) dropPending(id uint64) {
+	kept := o.pend[:0]
+	for _, f := range o.pend {
+		if f.id != id {
+			kept = append(kept, f)
+		}
+	}
+	o.pend = kept
 }
 
 func (o *oracle) joined(id uint64) {
@@ -263,6 +292,7 @@ func (o *oracle) closed(id uint64, r server.CloseReason) {
 		return
 	}
 	c.closed = true
+	o.dropPending(id)
 	if r == server.ReasonConnsLimit {
 		if c.joined {
 			o.fail(InvMembership, "conn %d turned away after it joined", id)
@@ -323,8 +353,8 @@ func (o *oracle) isErrorFrame(b []byte) bool {
 // afterTick checks the memory bound: between ticks no connection with
 // broadcast bytes outstanding is more than QueueBytesMax behind the stream.
 func (o *oracle) afterTick() {
-	if o.claimedN != len(o.senders) {
-		o.fail(InvDelivery, "the server read %d frames but broadcast %d", len(o.senders), o.claimedN)
+	if len(o.pend) > 0 {
+		o.fail(InvDelivery, "the server read %d frames it never broadcast (first from conn %d)", len(o.pend), o.pend[0].id)
 	}
 	limit := uint64(o.cfg.QueueBytesMax)
 	for _, c := range o.list {
