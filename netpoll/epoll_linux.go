@@ -27,6 +27,7 @@ type Poller struct {
 
 // New creates an epoll instance and its wake-up eventfd.
 func New() (*Poller, error) {
+	warmRuntimePoller()
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("netpoll: epoll_create1: %w", err)

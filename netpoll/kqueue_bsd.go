@@ -43,6 +43,7 @@ type registration struct {
 
 // New creates a kqueue and its wake-up pipe.
 func New() (*Poller, error) {
+	warmRuntimePoller()
 	p := &Poller{kq: -1, wakeR: -1, wakeW: -1, start: time.Now()}
 	if err := p.open(); err != nil {
 		p.closeFDs()

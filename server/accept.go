@@ -70,6 +70,7 @@ func (s *Server) admit(st Stream) {
 		return
 	}
 	c := &conn{stream: st, state: stateMember, stop: noStop, heapIdx: -1, cursor: s.ring.end}
+	c.vw, _ = st.(VectorWriter)
 	c.tok = s.tab.add(c)
 	interest := InterestRead | InterestWrite
 	if s.bugs.has(bugNoWritableInterest) {

@@ -31,6 +31,11 @@ type Config struct {
 	// LingerTimeout bounds how long a leaving connection may take to read
 	// what it is owed before it is closed anyway.
 	LingerTimeout time.Duration
+	// LingerBytesMax bounds what a leaving connection may still send (read
+	// and dropped while the server waits for its FIN) before it is closed
+	// without waiting: a client that ignores its error frame and keeps
+	// sending must not keep the server busy for LingerTimeout.
+	LingerBytesMax int
 	// ShutdownTimeout bounds graceful shutdown: after it, every connection is
 	// closed whatever it is still owed.
 	ShutdownTimeout time.Duration
@@ -88,6 +93,7 @@ func DefaultConfig() Config {
 		ConnsMax:             10_000,
 		IdleTimeout:          5 * time.Minute,
 		LingerTimeout:        5 * time.Second,
+		LingerBytesMax:       64 << 10,
 		ShutdownTimeout:      5 * time.Second,
 		AcceptBackoffMin:     10 * time.Millisecond,
 		AcceptBackoffMax:     time.Second,
@@ -121,6 +127,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.ConnsMax, d.ConnsMax)
 	setDur(&c.IdleTimeout, d.IdleTimeout)
 	setDur(&c.LingerTimeout, d.LingerTimeout)
+	setInt(&c.LingerBytesMax, d.LingerBytesMax)
 	setDur(&c.ShutdownTimeout, d.ShutdownTimeout)
 	setDur(&c.AcceptBackoffMin, d.AcceptBackoffMin)
 	setDur(&c.AcceptBackoffMax, d.AcceptBackoffMax)
@@ -150,7 +157,7 @@ func (c Config) check() error {
 		{"ConnsMax", c.ConnsMax}, {"EventsPerTickMax", c.EventsPerTickMax},
 		{"AcceptsPerTickMax", c.AcceptsPerTickMax}, {"ReadBytesPerTickMax", c.ReadBytesPerTickMax},
 		{"WriteCallsPerTickMax", c.WriteCallsPerTickMax}, {"ReadBufferBytes", c.ReadBufferBytes},
-		{"PartialKeepBytesMax", c.PartialKeepBytesMax},
+		{"PartialKeepBytesMax", c.PartialKeepBytesMax}, {"LingerBytesMax", c.LingerBytesMax},
 	}
 	for _, p := range positive {
 		if p.v < 0 {

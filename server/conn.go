@@ -21,6 +21,7 @@ const noStop = ^uint64(0)
 // conn is one accepted connection.
 type conn struct {
 	stream Stream
+	vw     VectorWriter // stream's writev, if it has one
 	tok    Token
 	state  state
 
@@ -30,6 +31,7 @@ type conn struct {
 	tail   []byte // private bytes after the broadcast range (an error line)
 
 	partial []byte // start of an incomplete frame
+	dropped int    // bytes read and dropped while leaving
 
 	memberIdx int // index in Server.members while a member
 	heapIdx   int // index in Server.lag

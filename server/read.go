@@ -84,6 +84,10 @@ func (s *Server) readDiscard(c *conn) {
 		s.stats.ReadCalls++
 		s.stats.BytesIn += uint64(n)
 		budget -= n
+		if c.dropped += n; c.dropped > s.cfg.LingerBytesMax {
+			s.closeConn(c, s.timeoutReason(c, ReasonLingerTimeout), nil)
+			return
+		}
 		switch {
 		case err == nil && n > 0:
 			continue

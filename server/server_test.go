@@ -430,3 +430,23 @@ type interruptingPoller struct{ *mockPoller }
 func (interruptingPoller) Poll([]Event, time.Duration) (int, error) {
 	return 0, errors.Join(ErrInterrupted)
 }
+
+// A client that ignores its error frame and keeps sending is closed once it
+// has sent LingerBytesMax more, not after LingerTimeout; it was written its
+// error first, so the close counts under the protocol error.
+func TestLingerBytesMax(t *testing.T) {
+	h := newHarness(t, Config{FrameBytesMax: 8, LingerBytesMax: 100, LingerTimeout: time.Hour})
+	c := h.connect(1)
+	h.send(c[0], strings.Repeat("x", 9))
+	if c[0].closed || !strings.HasPrefix(string(c[0].out), "error: ") {
+		t.Fatalf("closed %v, out %q", c[0].closed, c[0].out)
+	}
+	h.send(c[0], strings.Repeat("y", 100)) // exactly the limit: still waiting for its FIN
+	if c[0].closed {
+		t.Fatal("closed at exactly LingerBytesMax")
+	}
+	h.send(c[0], "y")
+	if !c[0].closed || h.s.Stats().Closed[ReasonFrameTooLarge] != 1 {
+		t.Fatalf("closed %v, reasons %v", c[0].closed, h.s.Stats().Closed)
+	}
+}

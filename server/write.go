@@ -123,22 +123,30 @@ func (s *Server) flush(c *conn) {
 }
 
 // write makes one write call for a, b and c's tail, using writev when the
-// stream has it.
-func (s *Server) write(c *conn, a, b []byte) (int, error) {
-	iov := s.iov[:0]
-	for _, p := range [...][]byte{a, b, c.tail} {
-		if len(p) > 0 {
-			iov = append(iov, p)
+// stream has it and there is more than one piece.
+func (s *Server) write(c *conn, a, b []byte) (n int, err error) {
+	switch {
+	case len(b) == 0 && len(c.tail) == 0:
+		n, err = c.stream.Write(a) // the usual case: one contiguous run
+	case c.vw == nil:
+		p := a
+		if len(p) == 0 {
+			p = b
 		}
+		if len(p) == 0 {
+			p = c.tail
+		}
+		n, err = c.stream.Write(p)
+	default:
+		iov := s.iov[:0]
+		for _, p := range [...][]byte{a, b, c.tail} {
+			if len(p) > 0 {
+				iov = append(iov, p)
+			}
+		}
+		n, err = c.vw.Writev(iov)
+		clear(s.iov[:]) // hold no reference to a tail past this call
 	}
-	var n int
-	var err error
-	if vw, ok := c.stream.(VectorWriter); ok && len(iov) > 1 {
-		n, err = vw.Writev(iov)
-	} else {
-		n, err = c.stream.Write(iov[0])
-	}
-	clear(s.iov[:])
 	s.stats.WriteCalls++
 	s.stats.BytesOut += uint64(max(n, 0))
 	return n, err
@@ -157,6 +165,6 @@ func (s *Server) advance(c *conn, n, to uint64) {
 		s.unlag(c) // owed nothing more from the ring
 		return
 	}
-	s.lag.fix(c.heapIdx)
+	s.lag.down(c.heapIdx)           // a cursor only grows: it can only sink
 	s.ring.release(s.lag[0].cursor) // forget what every connection has taken
 }

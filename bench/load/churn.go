@@ -136,9 +136,9 @@ func churnCycle(d *dialer, cfg ChurnConfig, buf []byte, sendNs int64, id, seq ui
 	}
 }
 
-// Idle opens n connections that send nothing and returns them; the caller
-// measures and closes them.
-func Idle(ctx context.Context, addr string, n, sources int) ([]io.Closer, error) {
+// Idle opens n connections that send nothing. The caller measures, then
+// calls the returned function to close them all.
+func Idle(ctx context.Context, addr string, n, sources int) (closeAllConns func(), err error) {
 	d, err := newDialer(addr, sources)
 	if err != nil {
 		return nil, err
@@ -147,9 +147,5 @@ func Idle(ctx context.Context, addr string, n, sources int) ([]io.Closer, error)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]io.Closer, len(conns))
-	for i, c := range conns {
-		out[i] = c
-	}
-	return out, nil
+	return func() { closeAll(conns) }, nil
 }

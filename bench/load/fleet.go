@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -80,6 +81,9 @@ func StartFleet(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 	if err := checkFrameBytes(cfg.FrameBytes); err != nil {
 		return nil, err
 	}
+	if cfg.Rate < 0 || (cfg.Rate == 0 && cfg.Window < 1) || cfg.Clients < 1 {
+		return nil, fmt.Errorf("fleet of %d clients at rate %v with window %d sends nothing", cfg.Clients, cfg.Rate, cfg.Window)
+	}
 	d, err := newDialer(cfg.Addr, cfg.Sources)
 	if err != nil {
 		return nil, err
@@ -126,14 +130,23 @@ func (f *Fleet) Measure() {
 	f.phase.Store(phaseMeasure)
 }
 
-// Stop ends the window, stops the clients and returns the figures.
-func (f *Fleet) Stop() FleetResult {
-	f.phase.Store(phaseDone)
-	f.t1 = time.Now()
-	close(f.stop)
-	for _, c := range f.clients {
-		c.conn.Close()
+// End ends the measured window; the clients keep running until Stop.
+func (f *Fleet) End() {
+	if f.phase.Swap(phaseDone) != phaseDone {
+		f.t1 = time.Now()
 	}
+}
+
+// Stop ends the window if End has not, stops the clients and returns the
+// figures.
+func (f *Fleet) Stop() FleetResult {
+	f.End()
+	close(f.stop)
+	conns := make([]*net.TCPConn, len(f.clients))
+	for i, c := range f.clients {
+		conns[i] = c.conn
+	}
+	closeAll(conns)
 	f.wg.Wait()
 	r := FleetResult{Elapsed: f.t1.Sub(f.t0)}
 	for _, c := range f.clients {

@@ -31,9 +31,11 @@ type Proc struct {
 	stderr bytes.Buffer
 }
 
-// StartProc starts bin (a cmd/peer binary) and waits until it listens.
-func StartProc(bin, impl string, f server.Framing) (*Proc, error) {
-	cmd := exec.Command(bin, "-impl", impl, "-framing", f.String(), "-addr", "127.0.0.1:0")
+// StartProc starts bin (a cmd/peer binary) with extra flags and waits until
+// it listens.
+func StartProc(bin, impl string, f server.Framing, extra ...string) (*Proc, error) {
+	args := append([]string{"-impl", impl, "-framing", f.String(), "-addr", "127.0.0.1:0"}, extra...)
+	cmd := exec.Command(bin, args...)
 	p := &Proc{Impl: impl, Framing: f, cmd: cmd}
 	cmd.Stderr = &p.stderr
 	stdin, err := cmd.StdinPipe()
@@ -105,6 +107,12 @@ func (p *Proc) StartProfile(path string) error {
 
 func (p *Proc) StopProfile() error {
 	_, err := p.command("profile stop")
+	return err
+}
+
+// WriteHeap makes the child write its allocation profile to path.
+func (p *Proc) WriteHeap(path string) error {
+	_, err := p.command("heap " + path)
 	return err
 }
 

@@ -55,7 +55,7 @@ func Run(ctx context.Context, pl Plan, log io.Writer) (*Report, error) {
 					return r, err
 				}
 				profile := ""
-				if pl.ProfileDir != "" && impl == pl.Impls[0] && strings.HasPrefix(name, "fanout") {
+				if pl.ProfileDir != "" && impl == pl.Impls[0] && name != "idle" {
 					profile = profilePath(pl.ProfileDir, name, impl, run)
 				}
 				t := time.Now()

@@ -3,7 +3,6 @@ package load
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"time"
 
@@ -17,7 +16,7 @@ type Plan struct {
 	Impls      []string // servers, table order; the first is the one ratios are of
 	Scenarios  []string // names from Scenarios()
 	Runs       int      // repetitions; medians are reported
-	ProfileDir string   // if set, a CPU profile of the first server per fan-out run
+	ProfileDir string   // if set, CPU profiles of the first server's runs (not idle)
 
 	FrameBytes     int
 	FanoutClients  int
@@ -37,7 +36,7 @@ type Plan struct {
 func ShortPlan(bin string) Plan {
 	return Plan{
 		Bin:            bin,
-		Impls:          []string{"mob", "goroutine", "gnet"},
+		Impls:          []string{"mob", "goroutine", "gnet", "gnet-batch"},
 		Scenarios:      []string{"fanout", "fanout-line", "latency", "idle", "churn"},
 		Runs:           3,
 		FrameBytes:     frameBytesDflt,
@@ -46,7 +45,7 @@ func ShortPlan(bin string) Plan {
 		Warm:           500 * time.Millisecond,
 		FanoutTime:     2 * time.Second,
 		LatencyClients: 1000,
-		LatencyRate:    200,
+		LatencyRate:    50,
 		LatencyTime:    3 * time.Second,
 		IdleConns:      10_000,
 		ChurnWorkers:   16,
@@ -64,7 +63,7 @@ type Metric struct {
 // Scenario is a named measurement of one server process.
 type Scenario struct {
 	Name    string
-	About   string
+	About   func(Plan) string
 	Framing server.Framing
 	Metrics []Metric
 	run     func(ctx context.Context, pl Plan, p *Proc, profile string) (map[string]float64, error)
@@ -78,23 +77,30 @@ func Scenarios() []Scenario {
 		{Name: "latency p99 us", Better: "lower"},
 		{Name: "server CPU ns/delivery", Better: "lower"},
 		{Name: "writes/delivery", Better: "lower"},
+		{Name: "reads/frame in", Better: "lower"},
 		{Name: "allocs/delivery", Better: "lower"},
 		{Name: "errors", Better: "lower", Worst: true},
 	}
 	return []Scenario{
 		{
 			Name: "fanout", Framing: server.FramingMob, Metrics: fanoutMetrics,
-			About: "fan-out throughput: 100 clients flat out (window 8 own frames in flight each), 64-byte mob frames",
-			run:   runFanout,
+			About: func(pl Plan) string {
+				return fmt.Sprintf("fan-out throughput: %d clients flat out (at most %d own frames in flight each), %d-byte mob frames",
+					pl.FanoutClients, pl.FanoutWindow, pl.FrameBytes)
+			},
+			run: runFanout,
 		},
 		{
 			Name: "fanout-line", Framing: server.FramingLine, Metrics: fanoutMetrics[:4],
-			About: "the same with 64-byte line frames",
+			About: func(pl Plan) string { return fmt.Sprintf("the same with %d-byte line frames", pl.FrameBytes) },
 			run:   runFanout,
 		},
 		{
 			Name: "latency", Framing: server.FramingMob,
-			About: "latency under moderate load: 1,000 clients, 200 frames/s in total (200k deliveries/s)",
+			About: func(pl Plan) string {
+				return fmt.Sprintf("latency under moderate load: %d clients, %.0f frames/s in total (%.0f deliveries/s offered)",
+					pl.LatencyClients, pl.LatencyRate, pl.LatencyRate*float64(pl.LatencyClients))
+			},
 			Metrics: []Metric{
 				{Name: "latency p50 us", Better: "lower"},
 				{Name: "latency p99 us", Better: "lower"},
@@ -107,7 +113,9 @@ func Scenarios() []Scenario {
 		},
 		{
 			Name: "idle", Framing: server.FramingMob,
-			About: "idle memory: 10,000 connections, server VmRSS growth per connection",
+			About: func(pl Plan) string {
+				return fmt.Sprintf("idle memory: %d connections, server VmRSS growth per connection", pl.IdleConns)
+			},
 			Metrics: []Metric{
 				{Name: "RSS KiB/conn", Better: "lower"},
 				{Name: "RSS KiB/conn before GC", Better: "lower"},
@@ -117,7 +125,9 @@ func Scenarios() []Scenario {
 		},
 		{
 			Name: "churn", Framing: server.FramingMob,
-			About: "churn: 16 workers loop connect, send, await echo, half-close, read EOF, close",
+			About: func(pl Plan) string {
+				return fmt.Sprintf("churn: %d workers loop connect, send, await echo, half-close, read EOF, close", pl.ChurnWorkers)
+			},
 			Metrics: []Metric{
 				{Name: "cycles/s", Better: "higher"},
 				{Name: "cycle p99 us", Better: "lower"},
@@ -186,6 +196,14 @@ func (w *window) perDelivery(v float64) float64 {
 	return v / d
 }
 
+// perFrameIn divides by the frames the server read in the window.
+func perFrameIn(w window, v float64) float64 {
+	if d := float64(w.st1.FramesIn - w.st0.FramesIn); d > 0 {
+		return v / d
+	}
+	return 0
+}
+
 func runFleet(ctx context.Context, pl Plan, p *Proc, fc FleetConfig, d time.Duration, profile string) (FleetResult, window, error) {
 	var w window
 	fl, err := StartFleet(ctx, fc)
@@ -210,18 +228,22 @@ func runFleet(ctx context.Context, pl Plan, p *Proc, fc FleetConfig, d time.Dura
 	}
 	fl.Measure()
 	time.Sleep(d)
-	res := fl.Stop()
+	fl.End()
+	// The server's window closes before the teardown, whose closes are not
+	// part of the measurement.
+	err = w.end(p)
 	if profile != "" {
-		if err := p.StopProfile(); err != nil {
-			return res, w, err
+		if perr := p.StopProfile(); perr != nil && err == nil {
+			err = perr
 		}
 	}
-	return res, w, w.end(p)
+	return fl.Stop(), w, err
 }
 
 func fleetMetrics(p *Proc, res FleetResult, w window) map[string]float64 {
 	if res.FirstError != nil {
-		fmt.Printf("  %s: %d errors, first: %v\n", p.Impl, res.Errors, res.FirstError)
+		fmt.Printf("  %s: %d errors, first: %v; server cut %d slow clients in the window\n",
+			p.Impl, res.Errors, res.FirstError, w.st1.CutSlow-w.st0.CutSlow)
 	}
 	us := func(q float64) float64 { return float64(res.Latency.Quantile(q)) / 1e3 }
 	return map[string]float64{
@@ -231,6 +253,7 @@ func fleetMetrics(p *Proc, res FleetResult, w window) map[string]float64 {
 		"latency p99.9 us":       us(0.999),
 		"server CPU ns/delivery": w.perDelivery(float64(w.cpu1 - w.cpu0)),
 		"writes/delivery":        w.perDelivery(float64(w.st1.WriteCalls - w.st0.WriteCalls)),
+		"reads/frame in":         perFrameIn(w, float64(w.st1.ReadCalls-w.st0.ReadCalls)),
 		"allocs/delivery":        w.perDelivery(float64(w.st1.Mallocs - w.st0.Mallocs)),
 		"errors":                 float64(res.Errors),
 	}
@@ -246,10 +269,10 @@ func runFanout(ctx context.Context, pl Plan, p *Proc, profile string) (map[strin
 	return fleetMetrics(p, res, w), nil
 }
 
-func runLatency(ctx context.Context, pl Plan, p *Proc, _ string) (map[string]float64, error) {
+func runLatency(ctx context.Context, pl Plan, p *Proc, profile string) (map[string]float64, error) {
 	fc := FleetConfig{Addr: p.Addr, Framing: p.Framing, Clients: pl.LatencyClients,
 		FrameBytes: pl.FrameBytes, Rate: pl.LatencyRate, Sources: 8}
-	res, w, err := runFleet(ctx, pl, p, fc, pl.LatencyTime, "")
+	res, w, err := runFleet(ctx, pl, p, fc, pl.LatencyTime, profile)
 	if err != nil {
 		return nil, err
 	}
@@ -265,15 +288,11 @@ func runIdle(ctx context.Context, pl Plan, p *Proc, _ string) (map[string]float6
 		return nil, err
 	}
 	t := time.Now()
-	conns, err := Idle(ctx, p.Addr, pl.IdleConns, 8)
+	closeConns, err := Idle(ctx, p.Addr, pl.IdleConns, 8)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		for _, c := range conns {
-			c.(io.Closer).Close()
-		}
-	}()
+	defer closeConns()
 	if _, err := waitConns(p, pl.IdleConns, 60*time.Second); err != nil {
 		return nil, err
 	}
@@ -304,9 +323,19 @@ func rssPair(p *Proc) (raw, collected int64, err error) {
 	return raw, collected, err
 }
 
-func runChurn(ctx context.Context, pl Plan, p *Proc, _ string) (map[string]float64, error) {
+func runChurn(ctx context.Context, pl Plan, p *Proc, profile string) (map[string]float64, error) {
+	if profile != "" {
+		if err := p.StartProfile(profile); err != nil {
+			return nil, err
+		}
+	}
 	res, err := Churn(ctx, ChurnConfig{Addr: p.Addr, Framing: p.Framing, Workers: pl.ChurnWorkers,
 		FrameBytes: pl.FrameBytes, Sources: sourceIPsMax, Duration: pl.ChurnTime})
+	if profile != "" {
+		if perr := p.StopProfile(); perr != nil && err == nil {
+			err = perr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

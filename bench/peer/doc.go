@@ -11,14 +11,24 @@
 //     goroutine per connection, a hub that fans each batch of frames out
 //     under one mutex (the global order), and a per-connection byte-budget
 //     queue that the writer drains with one writev (net.Buffers) per batch.
-//   - "gnet": a github.com/panjf2000/gnet/v2 event-loop broadcaster. With
-//     gnet's default (Multicore false: one event loop) it writes to other
-//     connections directly with Conn.Write, which is safe because every
-//     callback runs on that one loop; with Multicore it uses AsyncWrite, the
-//     concurrency-safe path gnet documents for writes from other loops.
+//   - "gnet": a github.com/panjf2000/gnet/v2 event-loop broadcaster with
+//     gnet's defaults (Multicore false: one event loop). OnTraffic cuts the
+//     inbound buffer into frames and writes the batch to every member with
+//     Conn.Write, which is safe because every callback runs on that one
+//     loop. This is the straightforward design: one write per member per
+//     sender's read.
+//   - "gnet-batch": the same, but the batch is appended to a per-member
+//     buffer and one flush task per loop iteration (EventLoop.Execute) makes
+//     one Write per member for everything read in that iteration — what an
+//     engineer tuning gnet for broadcast would do.
+//   - "gnet-mc": gnet with Multicore (one loop per CPU); writes to other
+//     loops' connections go through AsyncWrite, gnet's concurrency-safe path,
+//     under a mutex that makes the order global.
 //
-// Each peer counts the frames it read, the deliveries it queued and the write
-// calls it made at the application level (for mob these are exactly its
-// write/writev system calls; for the others a lower bound, since the Go
-// runtime and gnet may retry a short write internally).
+// Each peer counts the frames it read, the deliveries it queued, and the
+// read and write calls it made at the application level. For mob these are
+// exactly its read, write and writev system calls, the reads that returned
+// would-block included. For the others they are lower bounds: the Go runtime
+// retries a would-block read or a short write inside one call, and gnet reads
+// once per OnTraffic and may flush its outbound buffer on its own.
 package peer

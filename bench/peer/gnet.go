@@ -2,7 +2,6 @@ package peer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -47,8 +46,9 @@ func (gnetLogger) Fatalf(format string, args ...any) {
 // write per member for every OnTraffic, i.e. per sender's read, and gnet has
 // no end-of-iteration hook to coalesce them. This variant appends the batch
 // to a per-member pending buffer and schedules one flush task with
-// EventLoop.Execute; gnet runs such tasks after the batch of I/O events in
-// hand, so each member gets one Write for everything read in that batch.
+// EventLoop.Execute. gnet runs queued tasks after the I/O events of the
+// epoll batch that reports their wake-up, so each member gets one Write for
+// everything read until then.
 //
 // Multicore ("gnet-mc", one loop per CPU): connections live on different
 // loops, and gnet's concurrency-safe cross-loop path is AsyncWrite. The
@@ -77,6 +77,7 @@ type gnetPeer struct {
 	framesIn   atomic.Uint64
 	deliveries atomic.Uint64
 	writeCalls atomic.Uint64
+	readCalls  atomic.Uint64
 	closedN    atomic.Uint64
 	cutSlow    atomic.Uint64
 }
@@ -151,6 +152,7 @@ func (p *gnetPeer) Stats() Stats {
 		FramesIn:   p.framesIn.Load(),
 		Deliveries: p.deliveries.Load(),
 		WriteCalls: p.writeCalls.Load(),
+		ReadCalls:  p.readCalls.Load(),
 		Closed:     p.closedN.Load(),
 		CutSlow:    p.cutSlow.Load(),
 	}
@@ -206,6 +208,7 @@ func (p *gnetPeer) OnClose(c gnet.Conn, _ error) gnet.Action {
 }
 
 func (p *gnetPeer) OnTraffic(c gnet.Conn) gnet.Action {
+	p.readCalls.Add(1) // gnet made one read(2) for this call
 	buf, _ := c.Peek(-1)
 	k, frames, err := completePrefix(p.cfg.Framing, buf, p.cfg.FrameBytesMax)
 	if k > 0 {
@@ -304,10 +307,9 @@ func (p *gnetPeer) fanoutAsync(batch []byte, frames int) {
 	defer p.mu.Unlock()
 	p.deliveries.Add(uint64(frames * len(p.members)))
 	for _, m := range p.members {
-		if err := m.c.AsyncWrite(own, p.afterAsync); err != nil && !errors.Is(err, net.ErrClosed) {
-			continue
+		if err := m.c.AsyncWrite(own, p.afterAsync); err == nil {
+			p.writeCalls.Add(1)
 		}
-		p.writeCalls.Add(1)
 	}
 }
 

@@ -33,6 +33,7 @@ type goPeer struct {
 	framesIn   atomic.Uint64
 	deliveries atomic.Uint64
 	writeCalls atomic.Uint64
+	readCalls  atomic.Uint64
 	closedN    atomic.Uint64
 	cutSlow    atomic.Uint64
 }
@@ -50,6 +51,7 @@ type goClient struct {
 	eof    bool       // reader saw FIN: the writer flushes, then closes
 
 	wake chan struct{} // cap 1: the queue gained work, or eof/dead changed
+	bufs net.Buffers   // the writer's view of the batch being written
 }
 
 // goReadBufferBytes is the reader's initial buffer, bufio's default. It grows
@@ -79,6 +81,7 @@ func (p *goPeer) Stats() Stats {
 		FramesIn:   p.framesIn.Load(),
 		Deliveries: p.deliveries.Load(),
 		WriteCalls: p.writeCalls.Load(),
+		ReadCalls:  p.readCalls.Load(),
 		Closed:     p.closedN.Load(),
 		CutSlow:    p.cutSlow.Load(),
 	}
@@ -197,6 +200,7 @@ func (c *goClient) readLoop() {
 			buf = append(buf, make([]byte, len(buf))...)
 		}
 		n, err := c.conn.Read(buf[held:])
+		c.p.readCalls.Add(1)
 		held += n
 		k, frames, perr := completePrefix(f, buf[:held], bodyMax)
 		if k > 0 {
@@ -229,14 +233,17 @@ func (c *goClient) writeLoop() {
 				c.mu.Unlock()
 				return
 			}
+			if len(c.q) == 0 {
+				c.mu.Unlock()
+				break
+			}
+			// Swap the queue for the spare slice, so that enqueue and this
+			// write reuse two arrays instead of growing new ones.
 			q := c.q
 			c.q, c.spare = c.spare[:0], nil
 			c.mu.Unlock()
-			if len(q) == 0 {
-				break
-			}
-			bufs := net.Buffers(q)
-			n, err := bufs.WriteTo(c.conn)
+			c.bufs = q // a field, so WriteTo's receiver does not escape per call
+			n, err := c.bufs.WriteTo(c.conn)
 			c.p.writeCalls.Add(1)
 			clear(q)
 			c.mu.Lock()

@@ -94,6 +94,7 @@ func (p *mobPeer) Stats() Stats {
 		FramesIn:   st.FramesIn,
 		Deliveries: st.FramesOut,
 		WriteCalls: st.WriteCalls,
+		ReadCalls:  st.ReadCalls,
 		Closed:     st.ClosedTotal(),
 		CutSlow:    st.Closed[server.ReasonQueueLimit],
 	}

@@ -38,6 +38,7 @@ type Stats struct {
 	FramesIn   uint64 // complete frames read
 	Deliveries uint64 // frames queued to members (frames × members)
 	WriteCalls uint64 // application-level write calls
+	ReadCalls  uint64 // application-level read calls (gnet: OnTraffic calls)
 	Closed     uint64 // connections closed, any reason
 	CutSlow    uint64 // connections closed for exceeding QueueBytesMax
 }

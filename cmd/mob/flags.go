@@ -91,6 +91,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.ConnsMax, "conns-max", c.ConnsMax, "`count` of open connections allowed; one more gets a one-line error and is closed")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "disconnect a client that has sent nothing for this long (a `duration`); 0 disables")
 	fs.DurationVar(&c.LingerTimeout, "linger-timeout", c.LingerTimeout, "time (a `duration`) a leaving client may take to read what it is owed and send its FIN")
+	fs.IntVar(&c.LingerBytesMax, "linger-bytes-max", c.LingerBytesMax, "`bytes` a leaving client may still send (read and dropped) before it is closed without waiting for its FIN")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGINT/SIGTERM, time (a `duration`) allowed for flushing before every connection is closed")
 	fs.DurationVar(&c.AcceptBackoffMin, "accept-backoff-min", c.AcceptBackoffMin, "first pause (a `duration`) of accepting after EMFILE, ENFILE or ENOBUFS; it doubles while the error lasts")
 	fs.DurationVar(&c.AcceptBackoffMax, "accept-backoff-max", c.AcceptBackoffMax, "longest accept pause (a `duration`)")
@@ -137,7 +138,7 @@ func (o *options) check(nargs int) error {
 		{"conns-max", c.ConnsMax}, {"events-per-tick-max", c.EventsPerTickMax},
 		{"accepts-per-tick-max", c.AcceptsPerTickMax}, {"read-bytes-per-tick-max", c.ReadBytesPerTickMax},
 		{"write-calls-per-tick-max", c.WriteCallsPerTickMax}, {"read-buffer-bytes", c.ReadBufferBytes},
-		{"partial-keep-bytes-max", c.PartialKeepBytesMax},
+		{"partial-keep-bytes-max", c.PartialKeepBytesMax}, {"linger-bytes-max", c.LingerBytesMax},
 	} {
 		if p.v < 1 {
 			bad("-%s is %d; it must be at least 1", p.name, p.v)

@@ -33,6 +33,7 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		{"conns-max", "7", func(o options) any { return o.cfg.ConnsMax }, 7},
 		{"idle-timeout", "90s", func(o options) any { return o.cfg.IdleTimeout }, 90 * time.Second},
 		{"linger-timeout", "3s", func(o options) any { return o.cfg.LingerTimeout }, 3 * time.Second},
+		{"linger-bytes-max", "4096", func(o options) any { return o.cfg.LingerBytesMax }, 4096},
 		{"shutdown-timeout", "7s", func(o options) any { return o.cfg.ShutdownTimeout }, 7 * time.Second},
 		{"accept-backoff-min", "20ms", func(o options) any { return o.cfg.AcceptBackoffMin }, 20 * time.Millisecond},
 		{"accept-backoff-max", "2s", func(o options) any { return o.cfg.AcceptBackoffMax }, 2 * time.Second},

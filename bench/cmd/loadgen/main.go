@@ -27,7 +27,7 @@ func main() {
 	impls := flag.String("impls", strings.Join(pl.Impls, ","), "servers to compare, first is the reference (mob, goroutine, gnet, gnet-mc)")
 	scenarios := flag.String("scenarios", strings.Join(pl.Scenarios, ","), "scenarios to run")
 	flag.IntVar(&pl.Runs, "runs", pl.Runs, "repetitions per scenario and server (medians are reported)")
-	flag.StringVar(&pl.ProfileDir, "profile", "", "directory for CPU profiles of the first server's fan-out runs")
+	flag.StringVar(&pl.ProfileDir, "profile", "", "directory for CPU profiles of the first server's runs (all but idle)")
 	long := flag.Bool("long", false, "measure 2.5x longer per run")
 	markdown := flag.Bool("markdown", false, "print the table as Markdown")
 	jsonOut := flag.String("json", "", "write every run's values to this file")
@@ -58,7 +58,7 @@ func main() {
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
 	for _, name := range pl.Scenarios {
 		if sc, err := load.FindScenario(name); err == nil {
-			fmt.Printf("# %-12s %s\n", name, sc.About)
+			fmt.Printf("# %-12s %s\n", name, sc.About(pl))
 		}
 	}
 	r, err := load.Run(ctx, pl, os.Stdout)

@@ -7,12 +7,13 @@
 //	gc                    runtime.GC and debug.FreeOSMemory, then "ok"
 //	profile start PATH    start a CPU profile, then "ok"
 //	profile stop          stop it, then "ok"
+//	heap PATH             write the allocation profile, then "ok"
 //	quit                  close the server and exit (so does end of input)
 package main
 
 import (
 	"bufio"
-	"encoding/json"
+	"bytes"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -34,7 +36,11 @@ func main() {
 	flag.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (loopback)")
 	flag.IntVar(&cfg.QueueBytesMax, "queue-bytes", cfg.QueueBytesMax, "bytes a connection may be owed before it is cut")
 	flag.IntVar(&cfg.FrameBytesMax, "frame-bytes", cfg.FrameBytesMax, "largest frame body")
+	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (1 records every allocation); 0 keeps the default")
 	flag.Parse()
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
+	}
 	if err := run(*impl, *framing, cfg); err != nil {
 		slog.Error("peer", "impl", *impl, "err", err)
 		os.Exit(1)
@@ -55,21 +61,33 @@ func run(impl, framing string, cfg peer.Config) error {
 		return err
 	}
 	fmt.Printf("listening %s\n", p.Addr())
-	in := bufio.NewScanner(os.Stdin)
-	enc := json.NewEncoder(os.Stdout)
-	var prof *os.File
-	for in.Scan() {
-		cmd := strings.Fields(in.Text())
+	in := bufio.NewReader(os.Stdin)
+	var (
+		prof *os.File
+		out  []byte
+		ms   runtime.MemStats
+	)
+	for {
+		line, err := in.ReadSlice('\n')
+		if err != nil {
+			break // end of input: quit
+		}
+		// "stats" is answered without allocating, so that the allocation
+		// count of a measured window holds the server's allocations only.
+		if string(bytes.TrimSpace(line)) == "stats" {
+			runtime.ReadMemStats(&ms)
+			out = appendStats(out[:0], peer.ProcStats{Stats: p.Stats(), Mallocs: ms.Mallocs,
+				HeapInuse: ms.HeapInuse, Goroutines: runtime.NumGoroutine()})
+			if _, err := os.Stdout.Write(out); err != nil {
+				return err
+			}
+			continue
+		}
+		cmd := strings.Fields(string(line))
 		if len(cmd) == 0 {
 			continue
 		}
-		var err error
 		switch {
-		case cmd[0] == "stats":
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			err = enc.Encode(peer.ProcStats{Stats: p.Stats(), Mallocs: ms.Mallocs,
-				HeapInuse: ms.HeapInuse, Goroutines: runtime.NumGoroutine()})
 		case cmd[0] == "gc":
 			runtime.GC()
 			debug.FreeOSMemory()
@@ -83,16 +101,59 @@ func run(impl, framing string, cfg peer.Config) error {
 			if err == nil {
 				fmt.Println("ok")
 			}
+		case cmd[0] == "heap" && len(cmd) == 2:
+			err = writeHeap(cmd[1])
 		case cmd[0] == "quit":
 			return p.Close()
 		default:
-			err = fmt.Errorf("unknown command %q", in.Text())
+			err = fmt.Errorf("unknown command %q", bytes.TrimSpace(line))
 		}
 		if err != nil {
 			fmt.Printf("error %v\n", err)
 		}
 	}
 	return p.Close()
+}
+
+// appendStats writes st as one line of JSON, field by field with strconv,
+// which allocates nothing once out has grown.
+func appendStats(out []byte, st peer.ProcStats) []byte {
+	fields := [...]struct {
+		name string
+		v    uint64
+	}{
+		{"Conns", uint64(st.Conns)}, {"FramesIn", st.FramesIn}, {"Deliveries", st.Deliveries},
+		{"WriteCalls", st.WriteCalls}, {"ReadCalls", st.ReadCalls}, {"Closed", st.Closed}, {"CutSlow", st.CutSlow},
+		{"Mallocs", st.Mallocs}, {"HeapInuse", st.HeapInuse}, {"Goroutines", uint64(st.Goroutines)},
+	}
+	out = append(out, '{')
+	for i, f := range fields {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = strconv.AppendQuote(out, f.name)
+		out = append(out, ':')
+		out = strconv.AppendUint(out, f.v, 10)
+	}
+	return append(out, "}\n"...)
+}
+
+// writeHeap writes the allocation profile (every allocation since start, at
+// the -memprofilerate sampling rate) to path.
+func writeHeap(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Println("ok")
+	return nil
 }
 
 func startProfile(path string) (*os.File, error) {
