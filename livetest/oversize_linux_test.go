@@ -77,8 +77,8 @@ func writeHostile(c net.Conn, total int, fill byte) *hostileWriter {
 const mib = 1 << 20
 
 // Goal: a line that never ends (8 MiB without a newline, limit 64 KiB) gets
-// its sender the error frame long before it has sent 8 MiB, closes it with
-// reason frame-too-large, costs the bystanders nothing, and does not grow
+// its sender the error frame long before it has sent 8 MiB, closes it once
+// it has ignored the error for -linger-bytes-max more bytes, costs the bystanders nothing, and does not grow
 // the server's memory. Method: the mob binary runs as a child with
 // -frame-bytes-max 65536 and small socket buffers on both sides of the
 // offender (so "bytes written" is close to "bytes the server read"); three
@@ -90,11 +90,11 @@ const mib = 1 << 20
 // VmRSS before, during (sampled every 2 ms) and after.
 //
 // After the error the server does not close at once: it sends FIN and
-// reads and drops what the peer still sends until the peer's FIN or
-// -linger-timeout, because closing with unread input would reset the
-// connection and could destroy the error frame. So a hostile sender that
-// ignores the error can push its whole 8 MiB into that drain; the test
-// reports how much, and checks that the drain costs no memory.
+// reads and drops what the peer still sends, because closing with unread
+// input would reset the connection and could destroy the error frame. A
+// hostile sender that ignores the error gets -linger-bytes-max (64 KiB by
+// default) of that drain, then is closed at once (reason linger-bytes):
+// the test checks it was cut off long before its 8 MiB were through.
 func TestOversizedLine(t *testing.T) {
 	const frameBytesMax, hostileBytes = 64 << 10, 8 * mib
 	f := server.FramingLine
@@ -127,8 +127,11 @@ func TestOversizedLine(t *testing.T) {
 	if !strings.HasPrefix(msg, "error: frame too large") {
 		t.Errorf("offender got %q, want an error starting %q", msg, "error: frame too large")
 	}
-	if reason != "frame-too-large" {
-		t.Errorf("offender closed with reason %s, want frame-too-large", reason)
+	if reason != "linger-bytes" {
+		t.Errorf("offender closed with reason %s, want linger-bytes (it ignored its error)", reason)
+	}
+	if read := v.BytesIn - bytesInBefore; read > 2*mib {
+		t.Errorf("server read %d bytes from the offender; want it cut off near frame-bytes-max + linger-bytes-max", read)
 	}
 	// The server saw the protocol error after frameBytesMax+1 bytes; what the
 	// offender wrote beyond that sits in the two small socket buffers or in
@@ -142,8 +145,8 @@ func TestOversizedLine(t *testing.T) {
 	if grew := rssDuring - rssBefore; grew > 4*mib {
 		t.Errorf("server VmRSS grew by %.1f MiB during the offence, want < 4 MiB", float64(grew)/mib)
 	}
-	if v.Closed["frame-too-large"] != 1 || v.ClosedTotal != 1 {
-		t.Errorf("server closed %v, want exactly one connection, for frame-too-large", v.Closed)
+	if v.Closed["linger-bytes"] != 1 || v.ClosedTotal != 1 {
+		t.Errorf("server closed %v, want exactly one connection, for linger-bytes", v.Closed)
 	}
 	if len(order) != 600 {
 		t.Errorf("bystanders' order holds %d frames, want 600", len(order))

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"syscall"
 )
 
@@ -13,10 +15,13 @@ func (s *Server) accept() {
 	if s.lnClosed || s.acceptPaused {
 		return
 	}
-	for range s.cfg.AcceptsPerTickMax {
+	if s.acceptTick != s.stats.Ticks {
+		s.acceptTick, s.acceptLeft = s.stats.Ticks, s.cfg.AcceptsPerTickMax
+	}
+	for ; s.acceptLeft > 0; s.acceptLeft-- {
 		st, err := s.ln.Accept()
 		if err != nil {
-			if errors.Is(err, ErrWouldBlock) {
+			if isWouldBlock(err) {
 				return
 			}
 			s.stats.AcceptErrors++
@@ -57,7 +62,7 @@ func (s *Server) pauseAccept(err error) {
 	b = min(b, s.cfg.AcceptBackoffMax)
 	s.acceptBackoff = b
 	s.acceptPaused = true
-	s.acceptResume = s.now + b
+	s.acceptResume = after(s.now, b)
 	s.stats.AcceptPauses++
 	s.log.Warn("accept paused", "err", err, "retry_in", b, "conns", s.tab.live)
 }
@@ -96,7 +101,9 @@ func (s *Server) admit(st Stream) {
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Joined(st)
 	}
-	s.log.Debug("accepted", "conn", st, "members", len(s.members))
+	if s.log.Enabled(context.Background(), slog.LevelDebug) { // boxing the count allocates
+		s.log.Debug("accepted", "conn", st, "members", len(s.members))
+	}
 }
 
 // reject tells a connection over ConnsMax why, in one frame, and closes it.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 )
 
@@ -20,7 +21,10 @@ type Config struct {
 	// QueueBytesMax bounds the broadcast bytes owed to one connection. A
 	// connection that would fall further behind is closed (reason
 	// queue-limit); the others lose nothing. It must hold at least one
-	// largest frame.
+	// largest frame. A leaving connection still owed output must keep up
+	// too: if the others broadcast QueueBytesMax more before it has taken
+	// what it is owed, it is closed for queue-limit as well (its bytes pin
+	// the shared log).
 	QueueBytesMax int
 	// ConnsMax bounds open connections (members and those still leaving). A
 	// connection accepted past it gets a one-line error and is closed.
@@ -172,6 +176,15 @@ func (c Config) check() error {
 	}
 	if int64(c.QueueBytesMax) > 1<<40 {
 		bad("QueueBytesMax is %d; the largest allowed is %d", c.QueueBytesMax, int64(1)<<40)
+	}
+	if c.QueueBytesMax > math.MaxInt/2 { // the ring rounds up to a power of two
+		bad("QueueBytesMax is %d; the largest allowed here is %d", c.QueueBytesMax, math.MaxInt/2)
+	}
+	if c.EventsPerTickMax > 1<<16 {
+		bad("EventsPerTickMax is %d; the largest allowed is %d", c.EventsPerTickMax, 1<<16)
+	}
+	if c.ReadBufferBytes > 1<<26 {
+		bad("ReadBufferBytes is %d; the largest allowed is %d", c.ReadBufferBytes, 1<<26)
 	}
 	if frame := c.FrameBytesMax + c.Framing.headerBytes(); c.QueueBytesMax < frame {
 		bad("QueueBytesMax (%d) must hold one largest frame (%d bytes with framing)", c.QueueBytesMax, frame)

@@ -33,6 +33,12 @@ type conn struct {
 	partial []byte // start of an incomplete frame
 	dropped int    // bytes read and dropped while leaving
 
+	// Per-tick budgets, refilled the first time c is served in a tick, so
+	// duplicate events and remembered work share one budget per tick.
+	budgetTick uint64
+	readLeft   int
+	writesLeft int
+
 	memberIdx int // index in Server.members while a member
 	heapIdx   int // index in Server.lag
 

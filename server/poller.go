@@ -38,6 +38,9 @@ import (
 //     than asked (a short write) and must not raise SIGPIPE: writing to a
 //     connection the peer has closed or reset yields an error (EPIPE or
 //     ECONNRESET).
+//   - VectorWriter.Writev follows Write's rules: it may write fewer bytes
+//     than the buffers hold, returns ErrWouldBlock when it writes nothing,
+//     and the writable guarantee below applies to it as to Write.
 //   - Close releases the source and removes its registration. Events for it
 //     that are already in a batch returned by Poll may still be delivered.
 //

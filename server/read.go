@@ -39,16 +39,17 @@ func (s *Server) queueRead(c *conn) {
 // strands data) and broadcasts every complete frame. It reads at most
 // ReadBytesPerTickMax per tick and remembers the rest of the work.
 func (s *Server) readFrames(c *conn) {
-	for budget := s.cfg.ReadBytesPerTickMax; budget > 0; {
-		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), budget)])
+	for s.refill(c); c.readLeft > 0; {
+		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
 		s.stats.ReadCalls++
 		if n > 0 {
-			budget -= n
+			c.readLeft -= n
 			s.stats.BytesIn += uint64(n)
 			s.idle.unlink(c)
 			s.idle.pushBack(c, s.now)
 			if perr := s.consume(c, s.rbuf[:n]); perr != nil {
 				s.protocolError(c, perr)
+				s.readDiscard(c) // keep draining: no edge is promised for what is left
 				return
 			}
 			if c.state != stateMember { // fell behind its own echo
@@ -61,7 +62,7 @@ func (s *Server) readFrames(c *conn) {
 		switch {
 		case err == nil && n > 0:
 			continue
-		case err == nil || errors.Is(err, ErrWouldBlock):
+		case err == nil || isWouldBlock(err):
 			return
 		case errors.Is(err, io.EOF):
 			c.eof = true
@@ -79,19 +80,21 @@ func (s *Server) readFrames(c *conn) {
 // FIN: closing a socket with unread data resets it, and a reset can destroy
 // output the peer has not read yet.
 func (s *Server) readDiscard(c *conn) {
-	for budget := s.cfg.ReadBytesPerTickMax; budget > 0; {
-		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), budget)])
+	for s.refill(c); c.readLeft > 0; {
+		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
 		s.stats.ReadCalls++
 		s.stats.BytesIn += uint64(n)
-		budget -= n
+		c.readLeft -= n
 		if c.dropped += n; c.dropped > s.cfg.LingerBytesMax {
-			s.closeConn(c, s.timeoutReason(c, ReasonLingerTimeout), nil)
+			// It ignores its FIN and ours; closing with its input unread
+			// resets the connection, so this is not a graceful close.
+			s.closeConn(c, ReasonLingerBytes, nil)
 			return
 		}
 		switch {
 		case err == nil && n > 0:
 			continue
-		case err == nil || errors.Is(err, ErrWouldBlock):
+		case err == nil || isWouldBlock(err):
 			return
 		case errors.Is(err, io.EOF):
 			c.eof = true

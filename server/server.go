@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 )
 
@@ -16,7 +17,7 @@ type Server struct {
 	log    *slog.Logger
 
 	tab     table
-	members []*conn // receive every broadcast, in join order
+	members []*conn // receive every broadcast (order irrelevant: all get the same ring)
 	lag     lagHeap // connections holding ring bytes, furthest behind first
 	ring    ring
 	idle    timerList // members by last read
@@ -36,6 +37,8 @@ type Server struct {
 	acceptPaused  bool
 	acceptResume  time.Duration
 	acceptBackoff time.Duration
+	acceptTick    uint64 // tick whose accept budget acceptLeft is
+	acceptLeft    int
 
 	now        time.Duration
 	shutdown   bool
@@ -129,9 +132,10 @@ func (s *Server) pollTimeout() time.Duration {
 	if len(s.readQ) > 0 || len(s.flushQ) > 0 || s.acceptAgain {
 		return 0
 	}
+	now := s.poller.Now() // this tick's work took time too
 	next := time.Duration(-1)
 	consider := func(at time.Duration) {
-		d := max(at-s.now, 0)
+		d := max(at-now, 0)
 		if next < 0 || d < next {
 			next = d
 		}
@@ -208,7 +212,7 @@ func (s *Server) Shutdown() {
 	}
 	s.now = s.poller.Now()
 	s.shutdown = true
-	s.shutdownAt = s.now + s.cfg.ShutdownTimeout
+	s.shutdownAt = after(s.now, s.cfg.ShutdownTimeout)
 	s.closeListener()
 	for len(s.members) > 0 {
 		s.leave(s.members[len(s.members)-1], ReasonShutdown, nil)
@@ -216,11 +220,43 @@ func (s *Server) Shutdown() {
 	s.log.Info("shutting down", "conns", s.tab.live, "deadline", s.cfg.ShutdownTimeout)
 }
 
-func (s *Server) timeoutReason(c *conn, timedOut CloseReason) CloseReason {
-	if c.flushed(s.ring.end) {
-		return c.reason
+// closeLate closes a leaving connection whose time is up. It first drains
+// what the peer sent, so the close does not reset output still in flight,
+// and counts the close under the reason it left for when everything owed
+// was written (the peer merely never sent its FIN), else as timedOut.
+func (s *Server) closeLate(c *conn, timedOut CloseReason) {
+	s.readDiscard(c)
+	if c.state == stateClosed {
+		return
 	}
-	return timedOut
+	reason := timedOut
+	if c.flushed(s.ring.end) {
+		reason = c.reason
+	}
+	s.closeConn(c, reason, nil)
+}
+
+// refill gives c this tick's budgets the first time it is served in it.
+func (s *Server) refill(c *conn) {
+	if c.budgetTick != s.stats.Ticks {
+		c.budgetTick = s.stats.Ticks
+		c.readLeft = s.cfg.ReadBytesPerTickMax
+		c.writesLeft = s.cfg.WriteCallsPerTickMax
+	}
+}
+
+// after is now+d, saturating instead of wrapping for huge durations.
+func after(now, d time.Duration) time.Duration {
+	if d > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + d
+}
+
+// isWouldBlock is errors.Is(err, ErrWouldBlock) with the common case first:
+// it runs after every read and write.
+func isWouldBlock(err error) bool {
+	return err == ErrWouldBlock || errors.Is(err, ErrWouldBlock)
 }
 
 func (s *Server) closeListener() {
@@ -245,11 +281,11 @@ func (s *Server) runTimers() {
 	// A peer that took everything but never sent its FIN (nc does not) is
 	// closed under the reason it left for; one still owed output timed out.
 	for c := s.linger.head; c != nil && s.now-c.since >= s.cfg.LingerTimeout; c = s.linger.head {
-		s.closeConn(c, s.timeoutReason(c, ReasonLingerTimeout), nil)
+		s.closeLate(c, ReasonLingerTimeout)
 	}
 	if s.shutdown && s.now >= s.shutdownAt {
 		for c := s.linger.head; c != nil; c = s.linger.head {
-			s.closeConn(c, s.timeoutReason(c, ReasonShutdownTimeout), nil)
+			s.closeLate(c, ReasonShutdownTimeout)
 		}
 	}
 	if s.acceptPaused && s.now >= s.acceptResume {

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"errors"
+	"math"
 	"strings"
 	"syscall"
 	"testing"
@@ -432,8 +433,9 @@ func (interruptingPoller) Poll([]Event, time.Duration) (int, error) {
 }
 
 // A client that ignores its error frame and keeps sending is closed once it
-// has sent LingerBytesMax more, not after LingerTimeout; it was written its
-// error first, so the close counts under the protocol error.
+// has sent LingerBytesMax more, not after LingerTimeout. Closing with its
+// input unread resets the connection, so it counts as linger-bytes, not as
+// a graceful close.
 func TestLingerBytesMax(t *testing.T) {
 	h := newHarness(t, Config{FrameBytesMax: 8, LingerBytesMax: 100, LingerTimeout: time.Hour})
 	c := h.connect(1)
@@ -446,7 +448,39 @@ func TestLingerBytesMax(t *testing.T) {
 		t.Fatal("closed at exactly LingerBytesMax")
 	}
 	h.send(c[0], "y")
-	if !c[0].closed || h.s.Stats().Closed[ReasonFrameTooLarge] != 1 {
+	if !c[0].closed || h.s.Stats().Closed[ReasonLingerBytes] != 1 {
 		t.Fatalf("closed %v, reasons %v", c[0].closed, h.s.Stats().Closed)
+	}
+}
+
+// Budgets are per connection per tick: duplicate events and remembered
+// work in the same tick share one budget, so one busy peer cannot take more
+// than its share of a tick.
+func TestBudgetsPerTick(t *testing.T) {
+	h := newHarness(t, Config{ReadBytesPerTickMax: 4, ReadBufferBytes: 4, WriteCallsPerTickMax: 1})
+	c := h.connect(1)
+	tok := h.token(c[0])
+	c[0].in = []byte("aaaaaaa\nbb\n")
+	h.tick(Event{Token: tok, Ready: ReadyRead}, Event{Token: tok, Ready: ReadyRead}, Event{Token: tok, Ready: ReadyRead | ReadyWrite})
+	if got := len(c[0].in); got != 7 {
+		t.Fatalf("%d bytes left unread after one tick; want 7 (budget 4)", got)
+	}
+	for range 4 {
+		h.tick()
+	}
+	if string(c[0].out) != "aaaaaaa\nbb\n" {
+		t.Fatalf("got %q after the budget-cut reads resumed", c[0].out)
+	}
+}
+
+// A huge ShutdownTimeout must not wrap the deadline into the past.
+func TestShutdownTimeoutHuge(t *testing.T) {
+	h := newHarness(t, Config{ShutdownTimeout: time.Duration(math.MaxInt64), LingerTimeout: time.Hour})
+	h.p.now = time.Hour
+	h.connect(1)
+	h.s.Shutdown()
+	h.tick()
+	if st := h.s.Stats(); st.Closed[ReasonShutdownTimeout] != 0 || st.Conns != 1 {
+		t.Fatalf("closes %v with %d open; the deadline wrapped", st.Closed, st.Conns)
 	}
 }

@@ -17,13 +17,14 @@ const (
 	ReasonLingerTimeout               // did not take what it was owed within LingerTimeout
 	ReasonShutdown                    // server shut down, after flushing what it owed
 	ReasonShutdownTimeout             // shut down before the peer took all it was owed
+	ReasonLingerBytes                 // sent more than LingerBytesMax while leaving; closed at once (a reset)
 	ReasonRegisterError               // the kernel refused to register it
 	reasonCount
 )
 
 var reasonNames = [reasonCount]string{
 	"none", "eof", "reset", "write-error", "frame-too-large", "bad-header",
-	"queue-limit", "conns-limit", "idle", "linger-timeout", "shutdown", "shutdown-timeout", "register-error",
+	"queue-limit", "conns-limit", "idle", "linger-timeout", "shutdown", "shutdown-timeout", "linger-bytes", "register-error",
 }
 
 func (r CloseReason) String() string {

@@ -1,9 +1,5 @@
 package server
 
-import (
-	"errors"
-)
-
 // broadcast appends one frame (a then b), read from `from`, to the ring for
 // every member. A connection that would then be owed more than
 // QueueBytesMax is closed first, so the ring never holds more than that.
@@ -17,7 +13,7 @@ func (s *Server) broadcast(from *conn, a, b []byte) {
 	limit := uint64(s.cfg.QueueBytesMax)
 	for len(s.lag) > 0 && end-s.lag[0].cursor > limit && !s.bugs.has(bugUnboundedQueue) {
 		c := s.lag[0]
-		s.log.Info("queue limit", "conn", c.stream, "owed", s.ring.end-c.cursor, "queue_bytes_max", limit)
+		s.log.Info("queue limit", "conn", c.stream, "owed", c.pending(s.ring.end), "behind", s.ring.end-c.cursor, "queue_bytes_max", limit)
 		s.closeConn(c, ReasonQueueLimit, nil)
 	}
 	if len(s.lag) > 0 {
@@ -67,6 +63,7 @@ func (s *Server) flushAll() {
 	}
 	q := s.flushQ
 	s.flushQ, s.flushSpare = s.flushSpare[:0], nil
+	// Connections queued from here on (budget cuts) wait for the next tick.
 	for i, c := range q {
 		q[i] = nil
 		c.flushAgain = false
@@ -81,16 +78,17 @@ func (s *Server) flush(c *conn) {
 	if c.state == stateClosed || c.wblocked {
 		return
 	}
-	for calls := 0; ; calls++ {
+	for s.refill(c); ; {
 		to := min(s.ring.end, c.stop)
 		a, b := s.ring.slices(c.cursor, to)
 		if len(a)+len(b)+len(c.tail) == 0 {
 			break
 		}
-		if calls == s.cfg.WriteCallsPerTickMax {
+		if c.writesLeft == 0 {
 			s.queueFlush(c)
 			return
 		}
+		c.writesLeft--
 		if s.bugs.has(bugLIFOQueue) {
 			a, b = s.lifo(a, b)
 		}
@@ -102,7 +100,7 @@ func (s *Server) flush(c *conn) {
 			s.advance(c, uint64(n), to)
 		}
 		if err != nil {
-			if errors.Is(err, ErrWouldBlock) {
+			if isWouldBlock(err) {
 				if s.bugs.has(bugDropOnWouldBlock) {
 					s.advance(c, uint64(len(a)+len(b)+len(c.tail)), to)
 					return

@@ -61,6 +61,7 @@ type oconn struct {
 	clientRecv uint64 // bytes the client has read, checked against what was written
 	readBytes  uint64 // bytes the server read from it
 	reset      bool   // the kernel reported the connection reset
+	leftAt     time.Duration
 }
 
 type pending struct {
@@ -150,6 +151,11 @@ func (o *oracle) read(id uint64, p []byte) {
 
 func (o *oracle) readEOF(id uint64) {
 	c := o.conn(id)
+	for _, f := range o.pend {
+		if f.id == id {
+			o.fail(InvDelivery, "server read EOF on conn %d before broadcasting a frame it had read", id)
+		}
+	}
 	if c.joined && !c.left && c.eofAt < 0 {
 		c.eofAt = int64(len(o.all))
 	}
@@ -182,13 +188,23 @@ func (o *oracle) wrote(id uint64, p []byte) {
 			o.fail(InvDelivery, "conn %d: %d bytes written past everything the server read (duplicate or invented)", id, len(rest))
 			return
 		}
+		if c.reason != server.ReasonFrameTooLarge && c.reason != server.ReasonBadHeader {
+			o.fail(InvDelivery, "conn %d left for %v, then was written %d bytes past its leave point", id, c.reason, len(rest))
+			return
+		}
 		c.errW = append(c.errW, rest...)
 	}
 }
 
 func (o *oracle) shutWrite(id uint64) { o.conn(id).shut = true }
 
-func (o *oracle) kernelReset(id uint64) { o.conn(id).reset = true }
+func (o *oracle) kernelReset(id uint64) {
+	c := o.conn(id)
+	c.reset = true
+	if c.closed && c.joined && graceful(c.reason) {
+		o.fail(InvDelivery, "conn %d closed for %v with unread input: its RST may destroy output the server claims it delivered", id, c.reason)
+	}
+}
 
 // Server side: membership claims, each checked against the kernel's record.
 
@@ -237,6 +253,8 @@ func (o *oracle) joined(id uint64) {
 		o.fail(InvMembership, "conn %d joined twice", id)
 	case o.open >= o.cfg.ConnsMax:
 		o.fail(InvMembership, "conn %d joined with %d open, ConnsMax %d", id, o.open, o.cfg.ConnsMax)
+	case len(c.errW) > 0:
+		o.fail(InvDelivery, "conn %d was written %d bytes before it joined", id, len(c.errW))
 	}
 	c.joined = true
 	c.join = uint64(len(o.all))
@@ -250,6 +268,7 @@ func (o *oracle) left(id uint64, r server.CloseReason) {
 		return
 	}
 	c.left, c.stop, c.reason = true, uint64(len(o.all)), r
+	c.leftAt = o.now()
 	o.leaves++
 	switch r {
 	case server.ReasonEOF:
@@ -292,7 +311,33 @@ func (o *oracle) closed(id uint64, r server.CloseReason) {
 		return
 	}
 	c.closed = true
-	o.dropPending(id)
+	c.reason = r
+	switch r {
+	case server.ReasonReset, server.ReasonWriteError, server.ReasonQueueLimit:
+		o.dropPending(id) // torn down mid-read: the rest of its input goes with it
+	default:
+		for _, f := range o.pend {
+			if f.id == id {
+				o.fail(InvDelivery, "conn %d closed for %v with a complete frame read and never broadcast", id, r)
+			}
+		}
+	}
+	switch r {
+	case server.ReasonLingerTimeout:
+		if !c.left || o.now()-c.leftAt < o.cfg.LingerTimeout {
+			o.fail(InvMembership, "conn %d closed for linger-timeout (left=%v, %v after leaving)", id, c.left, o.now()-c.leftAt)
+		}
+	case server.ReasonShutdownTimeout:
+		if !o.shutdown || !c.left {
+			o.fail(InvMembership, "conn %d closed for shutdown-timeout (shutdown=%v, left=%v)", id, o.shutdown, c.left)
+		}
+	case server.ReasonRegisterError:
+		if c.joined {
+			o.fail(InvMembership, "conn %d closed for register-error after it joined", id)
+		}
+	case server.ReasonNone:
+		o.fail(InvMembership, "conn %d closed with no reason", id)
+	}
 	if r == server.ReasonConnsLimit {
 		if c.joined {
 			o.fail(InvMembership, "conn %d turned away after it joined", id)

@@ -321,7 +321,9 @@ func (r *run) checkLiveness() {
 				r.o.fail(InvLiveness, "client %d (%v) is still in the backlog after the drain with fds free (%d of %d open)", c.idx, c.spec.Kind, r.k.OpenFDs(), r.k.Config().FDMax)
 			}
 		case oc.joined && !oc.left && !oc.closed:
-			if oc.readBytes < c.wrote {
+			if it := r.o.cfg.IdleTimeout; it > 0 && r.k.Now()-oc.lastData > it+r.poller.cap {
+				r.o.fail(InvLiveness, "client %d (%v): silent for %v, still a member (idle timeout %v)", c.idx, c.spec.Kind, r.k.Now()-oc.lastData, it)
+			} else if oc.readBytes < c.wrote {
 				r.o.fail(InvLiveness, "client %d (%v): server read %d of the %d bytes it sent (data stranded)", c.idx, c.spec.Kind, oc.readBytes, c.wrote)
 			} else if owed := uint64(len(r.o.all)) - oc.join; oc.ringW < owed {
 				r.o.fail(InvLiveness, "client %d (%v): server wrote %d of the %d bytes it owes (output stranded)", c.idx, c.spec.Kind, oc.ringW, owed)

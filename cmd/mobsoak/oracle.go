@@ -439,9 +439,15 @@ func (o *oracle) checkReason(cc *clientConn, r server.CloseReason) {
 		if cc.serverEnd {
 			o.clientViolation(cc, "closed for linger-timeout though it read at full speed to the end")
 		}
+	case server.ReasonLingerBytes:
+		// Only a client that goes on sending after its error frame (or
+		// after the server's FIN) is cut off this way.
+		if cc.sentBad == 0 {
+			o.clientViolation(cc, "closed for linger-bytes, but it sent no bad input")
+		}
 	}
 	if cc.sentBad != 0 && r != cc.sentBad && r != server.ReasonQueueLimit && r != server.ReasonReset &&
-		r != server.ReasonWriteError {
+		r != server.ReasonWriteError && r != server.ReasonLingerBytes {
 		o.clientViolation(cc, "sent a header the server must refuse (%s), but was closed for %s", cc.sentBad, r)
 	}
 }
