@@ -341,7 +341,7 @@ func (o obs) String() string {
 	slices.Sort(toks)
 	var parts []string
 	for _, tok := range toks {
-		parts = append(parts, fmt.Sprintf("tok%d=%s", tok, netfake.ReadyString(o.batch[tok])))
+		parts = append(parts, fmt.Sprintf("tok%d=%s", tok, o.batch[tok].String()))
 	}
 	if len(parts) == 0 {
 		parts = append(parts, "none")

@@ -36,7 +36,7 @@ func expectEvent(t *testing.T, k *netfake.Kernel, tok server.Token, want server.
 	}
 }
 
-func rs(r server.Ready) string { return netfake.ReadyString(r) }
+func rs(r server.Ready) string { return r.String() }
 
 // TestInitialWritableEdge checks the contract's one unconditional edge:
 // registering or reregistering with write interest reports writable, in

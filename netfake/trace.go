@@ -145,7 +145,7 @@ func (r Record) String() string {
 	case KindRegister, KindReregister:
 		fmt.Fprintf(&b, " tok=%#x interest=%s", uint64(r.Token), interestString(server.Interest(r.Ready)))
 	case KindEvent:
-		fmt.Fprintf(&b, " tok=%#x %s", uint64(r.Token), ReadyString(r.Ready))
+		fmt.Fprintf(&b, " tok=%#x %s", uint64(r.Token), r.Ready)
 	case KindDeregister, KindClose, KindCloseWrite, KindClientShutdown, KindClientReset, KindClientClose,
 		KindFINToClient, KindFINToServer, KindRSTToClient, KindRSTToServer, KindListenerClose:
 	case KindAdvance:
@@ -160,26 +160,6 @@ func (r Record) String() string {
 		fmt.Fprintf(&b, " fault=%s", r.Fault)
 	}
 	return b.String()
-}
-
-// ReadyString renders readiness bits as "R|W|RCLOSED|WCLOSED|ERR", or "-".
-func ReadyString(r server.Ready) string {
-	var parts []string
-	for _, f := range []struct {
-		bit  server.Ready
-		name string
-	}{
-		{server.ReadyRead, "R"}, {server.ReadyWrite, "W"}, {server.ReadyReadClosed, "RCLOSED"},
-		{server.ReadyWriteClosed, "WCLOSED"}, {server.ReadyError, "ERR"},
-	} {
-		if r&f.bit != 0 {
-			parts = append(parts, f.name)
-		}
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, "|")
 }
 
 func interestString(in server.Interest) string {

@@ -88,10 +88,10 @@ func (c Chaos) GoString() string {
 		parts = append(parts, fmt.Sprintf("split %v", c.Split))
 	}
 	for _, h := range c.Hints {
-		parts = append(parts, fmt.Sprintf("hint %s on #%d", readyString(h.Bits), h.At))
+		parts = append(parts, fmt.Sprintf("hint %s on #%d", h.Bits.String(), h.At))
 	}
 	for _, x := range c.Extras {
-		parts = append(parts, fmt.Sprintf("add %v(%d) %s", x.Kind, x.Pick, readyString(x.Ready)))
+		parts = append(parts, fmt.Sprintf("add %v(%d) %s", x.Kind, x.Pick, x.Ready.String()))
 	}
 	if len(c.Swaps) > 0 {
 		parts = append(parts, fmt.Sprintf("swaps %v", c.Swaps))
@@ -391,26 +391,7 @@ func (b batchDesc) String() string {
 		if i > 0 {
 			s.WriteByte(',')
 		}
-		fmt.Fprintf(&s, " %s %s", b.p.describe(ev.Token), readyString(ev.Ready))
+		fmt.Fprintf(&s, " %s %s", b.p.describe(ev.Token), ev.Ready.String())
 	}
 	return s.String()
-}
-
-func readyString(r server.Ready) string {
-	var parts []string
-	for _, f := range []struct {
-		bit  server.Ready
-		name string
-	}{
-		{server.ReadyRead, "R"}, {server.ReadyWrite, "W"}, {server.ReadyReadClosed, "RCLOSED"},
-		{server.ReadyWriteClosed, "WCLOSED"}, {server.ReadyError, "ERR"},
-	} {
-		if r&f.bit != 0 {
-			parts = append(parts, f.name)
-		}
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, "|")
 }

@@ -105,6 +105,23 @@ const (
 	ReadyError
 )
 
+// String renders the bits as "R|W|RCLOSED|WCLOSED|ERR", or "-" for none.
+func (r Ready) String() string {
+	if r == 0 {
+		return "-"
+	}
+	var b []byte
+	for i, name := range [...]string{"R", "W", "RCLOSED", "WCLOSED", "ERR"} {
+		if r&(1<<i) != 0 {
+			if len(b) > 0 {
+				b = append(b, '|')
+			}
+			b = append(b, name...)
+		}
+	}
+	return string(b)
+}
+
 // Event is one readiness report for one token.
 type Event struct {
 	Token Token
