@@ -40,6 +40,7 @@ const (
 	InvLeak       = "no-leak"
 	InvKernel     = "kernel-fidelity"
 	InvCore       = "core-invariants"
+	InvFairness   = "fairness" // a per-tick budget exceeded
 )
 
 type oconn struct {

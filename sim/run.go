@@ -64,6 +64,46 @@ type run struct {
 	bugs    []string
 	poller  *cappedPoller
 	spin    int // ticks in a row that polled without waiting and did nothing
+	budget  tickBudget
+}
+
+// tickBudget counts, within one server tick, the write calls and bytes read
+// per connection and the accept calls, to check the server's per-tick
+// budgets (fairness) and its coalescing from the kernel's side.
+type tickBudget struct {
+	writes, reads []int    // by connection id
+	touched       []uint64 // ids with counts to reset
+	accepts       int
+}
+
+func (b *tickBudget) note(id uint64, writes, reads int) {
+	for uint64(len(b.writes)) <= id {
+		b.writes, b.reads = append(b.writes, 0), append(b.reads, 0)
+	}
+	if b.writes[id] == 0 && b.reads[id] == 0 {
+		b.touched = append(b.touched, id)
+	}
+	b.writes[id] += writes
+	b.reads[id] += reads
+}
+
+// check reports the first budget exceeded in the tick just run, and resets.
+func (b *tickBudget) check(cfg server.Config) string {
+	msg := ""
+	if b.accepts > cfg.AcceptsPerTickMax {
+		msg = fmt.Sprintf("%d accept calls in one tick, budget %d", b.accepts, cfg.AcceptsPerTickMax)
+	}
+	for _, id := range b.touched {
+		if msg == "" && b.writes[id] > cfg.WriteCallsPerTickMax {
+			msg = fmt.Sprintf("conn %d: %d write calls in one tick, budget %d", id, b.writes[id], cfg.WriteCallsPerTickMax)
+		}
+		if msg == "" && b.reads[id] > cfg.ReadBytesPerTickMax {
+			msg = fmt.Sprintf("conn %d: %d bytes read in one tick, budget %d", id, b.reads[id], cfg.ReadBytesPerTickMax)
+		}
+		b.writes[id], b.reads[id] = 0, 0
+	}
+	b.touched, b.accepts = b.touched[:0], 0
+	return msg
 }
 
 // cappedPoller is the kernel as the server sees it, except that a Poll
@@ -151,8 +191,20 @@ func (r *run) setup() error {
 	r.k.SetObserver(kernelObserver{r})
 	// The oracle learns of EOF reads from the kernel's trace records.
 	r.k.SetTracer(func(rec netfake.Record) {
-		if rec.Kind == netfake.KindRead && rec.Err == netfake.EOF {
-			r.o.readEOF(rec.Conn)
+		switch rec.Kind {
+		case netfake.KindRead:
+			if rec.Err == netfake.EOF {
+				r.o.readEOF(rec.Conn)
+			}
+			if rec.N > 0 {
+				r.budget.note(rec.Conn, 0, int(rec.N))
+			}
+		case netfake.KindWrite, netfake.KindWritev:
+			r.budget.note(rec.Conn, 1, 0)
+		case netfake.KindAccept:
+			if rec.Err != netfake.EAGAIN { // an empty probe is no work
+				r.budget.accepts++
+			}
 		}
 		if r.trace != nil {
 			r.trace(TraceEvent{Time: rec.Time, Step: r.step, Who: "kernel", Conn: rec.Conn, What: rec.String()})
@@ -188,8 +240,13 @@ const spinTicksMax = 1000
 // tick runs one server tick and the checks that hold between ticks.
 func (r *run) tick() {
 	before := r.progress()
+	r.budget.check(r.srv.Config()) // forget what happened between ticks
 	if err := r.srv.Tick(); err != nil {
 		r.o.fail(InvCore, "tick: %v", err)
+		return
+	}
+	if msg := r.budget.check(r.srv.Config()); msg != "" {
+		r.o.fail(InvFairness, "%s", msg)
 		return
 	}
 	if r.poller.zeroWait && r.poller.empty && r.progress() == before {
