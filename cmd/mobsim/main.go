@@ -1,8 +1,3 @@
-// Command mobsim runs the deterministic simulation of the mob server: it
-// replays one seed (optionally with a readable or Perfetto trace) or sweeps
-// a range of seeds in parallel, sharded if asked.
-//
-// Exit status: 0 every seed passed, 1 a violation, 2 usage.
 package main
 
 import (
