@@ -5,6 +5,7 @@ package livetest
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/mobsim/mobsim/internal/procfs"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -29,7 +30,7 @@ func sampleMemory(pid int) *memSampler {
 		tick := time.NewTicker(2 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if rss, _, err := procMemory(pid); err == nil && rss > s.peak.Load() {
+			if rss, _, err := procfs.Memory(pid); err == nil && rss > s.peak.Load() {
 				s.peak.Store(rss)
 			}
 			select {

@@ -6,13 +6,12 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/mobsim/mobsim/internal/procfs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -209,87 +208,30 @@ func (p *mobProc) waitMembers(n int) {
 // memory reads VmRSS and VmHWM (peak RSS) of the child, in bytes.
 func (p *mobProc) memory() (rss, hwm int64) {
 	p.t.Helper()
-	rss, hwm, err := procMemory(p.pid())
+	rss, hwm, err := procfs.Memory(p.pid())
 	if err != nil {
 		p.t.Fatalf("memory: %v", err)
 	}
 	return rss, hwm
 }
 
-// procMemory reads VmRSS and VmHWM of pid from /proc/<pid>/status.
-func procMemory(pid int) (rss, hwm int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) != 3 || f[2] != "kB" {
-			continue
-		}
-		kb, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("status line %q: %w", line, err)
-		}
-		switch f[0] {
-		case "VmRSS:":
-			rss = kb << 10
-		case "VmHWM:":
-			hwm = kb << 10
-		}
-	}
-	if rss == 0 || hwm == 0 {
-		return 0, 0, fmt.Errorf("/proc/%d/status has no VmRSS or VmHWM", pid)
-	}
-	return rss, hwm, nil
-}
-
-// clockTicksPerSecond is USER_HZ, the unit of utime and stime in
-// /proc/<pid>/stat. The kernel fixes it at 100 on every Linux architecture
-// Go supports (sysconf(_SC_CLK_TCK) reports the same).
-const clockTicksPerSecond = 100
-
-// cpuTime reads the child's user plus system CPU time from /proc/<pid>/stat.
+// cpuTime reads the child's user plus system CPU time.
 func (p *mobProc) cpuTime() time.Duration {
 	p.t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid()))
+	cpu, err := procfs.CPU(p.pid())
 	if err != nil {
 		p.t.Fatalf("cpu time: %v", err)
 	}
-	// The command name, field 2, is in parentheses and may hold spaces;
-	// fields 14 and 15 (utime, stime) are the 12th and 13th after it.
-	s := string(b)
-	rest := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(rest) < 13 {
-		p.t.Fatalf("cpu time: short /proc/<pid>/stat: %q", s)
-	}
-	var ticks int64
-	for _, f := range rest[11:13] {
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			p.t.Fatalf("cpu time: field %q: %v", f, err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / clockTicksPerSecond
+	return cpu
 }
 
-// fds lists the child's open descriptor numbers.
+// fds lists the child's open descriptor numbers, sorted.
 func (p *mobProc) fds() []int {
 	p.t.Helper()
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.pid()))
+	fds, err := procfs.FDs(p.pid())
 	if err != nil {
 		p.t.Fatalf("descriptors: %v", err)
 	}
-	fds := make([]int, 0, len(ents))
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil {
-			p.t.Fatalf("descriptors: %v", err)
-		}
-		fds = append(fds, fd)
-	}
-	slices.Sort(fds)
 	return fds
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mobsim/mobsim/internal/procfs"
 	"io"
 	"os"
 	"os/exec"
@@ -183,7 +184,7 @@ func soakRun(o options, stderr io.Writer) (*report, error) {
 	defer ch.kill()
 	rep := &report{o: o, nofile: limit}
 	rep.fdsBefore, rep.fdErr = procFDs(ch.pid())
-	fdListBefore := procFDList(ch.pid())
+	fdListBefore := procfs.FDList(ch.pid())
 
 	start := time.Now()
 	s := &soak{
@@ -240,11 +241,11 @@ func soakRun(o options, stderr io.Writer) (*report, error) {
 	if rep.fdErr == nil {
 		rep.fdsAfter, rep.fdErr = procFDs(ch.pid())
 		if rep.fdErr == nil && rep.fdsAfter != rep.fdsBefore {
-			rep.fdList = procFDList(ch.pid())
+			rep.fdList = procfs.FDList(ch.pid())
 		}
 	}
-	rep.rss, rep.hwm, rep.memErr = procMemory(ch.pid())
-	rep.cpu, rep.cpuErr = procCPU(ch.pid())
+	rep.rss, rep.hwm, rep.memErr = procfs.Memory(ch.pid())
+	rep.cpu, rep.cpuErr = procfs.CPU(ch.pid())
 	if err := ch.stop(o.drainTimeout); err != nil {
 		rep.fail("stop: %v", err)
 	}
