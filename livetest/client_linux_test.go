@@ -3,12 +3,12 @@
 package livetest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/mobsim/mobsim/internal/wire"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -154,54 +154,17 @@ func writeSplit(c net.Conn, rng *rand.Rand, data []byte) error {
 	return nil
 }
 
-// frameReader reads frames off a connection.
-type frameReader struct {
-	br      *bufio.Reader
-	f       server.Framing
-	bodyMax int
-}
+// frameReader reads frames off a connection (see package wire).
+type frameReader struct{ *wire.Reader }
 
 func newFrameReader(c net.Conn, f server.Framing, bodyMax int) *frameReader {
-	return &frameReader{br: bufio.NewReaderSize(c, 64<<10), f: f, bodyMax: bodyMax}
+	return &frameReader{wire.NewReader(c, f, bodyMax)}
 }
+
+func (r *frameReader) next() ([]byte, error) { return r.Next() }
 
 // errPartial says the stream ended inside a frame.
-var errPartial = errors.New("stream ended inside a frame")
-
-// next returns the next frame's body: io.EOF at a clean end of stream,
-// errPartial (with the encoded bytes read) inside a frame.
-func (r *frameReader) next() ([]byte, error) {
-	if r.f == server.FramingLine {
-		b, err := r.br.ReadBytes('\n')
-		switch {
-		case err == nil:
-			return b[:len(b)-1], nil
-		case errors.Is(err, io.EOF) && len(b) > 0:
-			return b, errPartial
-		}
-		return nil, err
-	}
-	var h [server.MobHeaderBytes]byte
-	n, err := io.ReadFull(r.br, h[:])
-	switch {
-	case errors.Is(err, io.EOF):
-		return nil, io.EOF
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return h[:n], errPartial
-	case err != nil:
-		return nil, err
-	}
-	size := binary.BigEndian.Uint64(h[:])
-	if size > uint64(r.bodyMax) {
-		return nil, fmt.Errorf("header announces %d bytes, more than any frame sent (%d)", size, r.bodyMax)
-	}
-	body := make([]byte, size)
-	n, err = io.ReadFull(r.br, body)
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return append(h[:], body[:n]...), errPartial
-	}
-	return body, err
-}
+var errPartial = wire.ErrPartial
 
 // received is what one client read: frames, then how the stream ended.
 type received struct {
