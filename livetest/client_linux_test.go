@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/mobsim/mobsim/internal/wire"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/internal/wire"
 	"github.com/mobsim/mobsim/server"
 )
 

@@ -5,13 +5,13 @@ package livetest
 import (
 	"bytes"
 	"encoding/binary"
-	"github.com/mobsim/mobsim/internal/procfs"
 	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/internal/procfs"
 	"github.com/mobsim/mobsim/server"
 )
 

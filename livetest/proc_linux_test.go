@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"github.com/mobsim/mobsim/internal/procfs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mobsim/mobsim/internal/procfs"
 )
 
 // This file runs the mob binary as a child process and reads what the tests

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/mobsim/mobsim/internal/wire"
 	"math/rand/v2"
 	"net"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/internal/wire"
 	"github.com/mobsim/mobsim/server"
 )
 

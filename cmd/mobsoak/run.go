@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mobsim/mobsim/internal/procfs"
 	"io"
 	"os"
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/mobsim/mobsim/internal/procfs"
 )
 
 // child is the server process.
