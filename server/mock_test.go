@@ -35,15 +35,16 @@ func (p *mockPoller) Poll(ev []Event, timeout time.Duration) (int, error) {
 }
 
 type mockStream struct {
-	name    string
-	in      []byte
-	inEOF   bool
-	readErr error
-	out     []byte
-	outCap  int // bytes the peer's side can take before would-block; <0 unlimited
-	closed  bool
-	wclosed bool
-	writes  int
+	name     string
+	in       []byte
+	inEOF    bool
+	readErr  error
+	writeErr error // every write fails with it, once set
+	out      []byte
+	outCap   int // bytes the peer's side can take before would-block; <0 unlimited
+	closed   bool
+	wclosed  bool
+	writes   int
 }
 
 func (m *mockStream) String() string { return m.name }
@@ -71,6 +72,9 @@ func (m *mockStream) Write(p []byte) (int, error) {
 		return 0, syscall.EBADF
 	}
 	m.writes++
+	if m.writeErr != nil {
+		return 0, m.writeErr
+	}
 	n := len(p)
 	if m.outCap >= 0 {
 		n = min(n, m.outCap-len(m.out))

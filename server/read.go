@@ -103,7 +103,13 @@ func (s *Server) readDiscard(c *conn) {
 			}
 			return
 		default:
-			s.closeConn(c, ReasonReset, err)
+			// A peer that resets after taking everything (and our FIN)
+			// still got all it was owed: count the reason it left for.
+			reason := ReasonReset
+			if c.flushed(s.ring.end) {
+				reason = c.reason
+			}
+			s.closeConn(c, reason, err)
 			return
 		}
 	}
@@ -183,4 +189,30 @@ func (s *Server) completePartial(c *conn, data []byte) (int, error) {
 		c.partial = c.partial[:0]
 	}
 	return used + need, nil
+}
+
+// salvage reads what a member sent before its connection broke (a write
+// just failed): frames sent ahead of a reset are still broadcast, as they
+// would be had the read event come first. It stops at would-block, the end
+// of the stream or an error — the connection is closing either way, so an
+// EOF here is not a FIN to leave for.
+func (s *Server) salvage(c *conn) {
+	for s.refill(c); c.readLeft > 0 && c.state == stateMember; {
+		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
+		s.stats.ReadCalls++
+		if n > 0 {
+			c.readLeft -= n
+			s.stats.BytesIn += uint64(n)
+			if s.consume(c, s.rbuf[:n]) != nil {
+				return
+			}
+		}
+		if err != nil && !isWouldBlock(err) && !errors.Is(err, io.EOF) {
+			s.closeConn(c, ReasonReset, err) // the read met the reset itself
+			return
+		}
+		if err != nil || n == 0 {
+			return
+		}
+	}
 }

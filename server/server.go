@@ -129,7 +129,7 @@ func (s *Server) Tick() error {
 // pollTimeout is 0 while remembered work waits, else the time to the next
 // timer, else -1.
 func (s *Server) pollTimeout() time.Duration {
-	if len(s.readQ) > 0 || len(s.flushQ) > 0 || s.acceptAgain {
+	if len(s.readQ) > 0 || len(s.flushQ) > 0 || s.acceptAgain || s.appended {
 		return 0
 	}
 	now := s.poller.Now() // this tick's work took time too

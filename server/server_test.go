@@ -484,3 +484,25 @@ func TestShutdownTimeoutHuge(t *testing.T) {
 		t.Fatalf("closes %v with %d open; the deadline wrapped", st.Closed, st.Conns)
 	}
 }
+
+// A write that finds the peer reset must not lose what the peer sent before
+// its reset: the server reads it first (the frame is broadcast), then the
+// read meets the reset and the connection closes for reset.
+func TestWriteErrorSalvagesInput(t *testing.T) {
+	h := newHarness(t, Config{})
+	c := h.connect(2)
+	c[1].in = []byte("last words\n")
+	c[1].readErr = syscall.ECONNRESET
+	c[1].writeErr = syscall.EPIPE
+	h.send(c[0], "hello\n") // flushing it to c[1] fails before c[1]'s read event
+	if to := h.s.pollTimeout(); to != 0 {
+		t.Fatalf("poll timeout %v with a salvaged frame still to flush; want 0", to)
+	}
+	h.tick()
+	if !bytes.HasSuffix(c[0].out, []byte("last words\n")) {
+		t.Fatalf("bystander got %q; the reset peer's last frame was lost", c[0].out)
+	}
+	if st := h.s.Stats(); st.Closed[ReasonReset] != 1 || st.Closed[ReasonWriteError] != 0 {
+		t.Fatalf("closes %v, want one reset", st.Closed)
+	}
+}

@@ -111,7 +111,12 @@ func (s *Server) flush(c *conn) {
 			if s.bugs.has(bugFanoutErrorDropsSender) {
 				s.bugs.setFanoutFailed()
 			}
-			s.closeConn(c, ReasonWriteError, err)
+			if !s.bugs.has(bugFanoutErrorDropsSender) {
+				s.salvage(c)
+			}
+			if c.state != stateClosed {
+				s.closeConn(c, ReasonWriteError, err)
+			}
 			return
 		}
 	}
