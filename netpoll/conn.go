@@ -40,17 +40,9 @@ func Dial(network, addr string) (*Conn, error) {
 // DialTimeout is Dial with a bound on the connect; timeout <= 0 means no
 // bound, as in net.DialTimeout.
 func DialTimeout(network, addr string, timeout time.Duration) (*Conn, error) {
-	a, family, err := resolve(network, addr)
+	fd, sa, err := openSocket("dial", network, addr)
 	if err != nil {
 		return nil, err
-	}
-	sa, err := sockaddr(a, family)
-	if err != nil {
-		return nil, err
-	}
-	fd, err := newSocket(family)
-	if err != nil {
-		return nil, fmt.Errorf("netpoll: dial %s: socket: %w", addr, err)
 	}
 	if err := connect(fd, sa, timeout); err != nil {
 		unix.Close(fd)

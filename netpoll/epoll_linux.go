@@ -98,22 +98,13 @@ func (p *Poller) Poll(events []server.Event, timeout time.Duration) (int, error)
 	if batch == 0 {
 		return 0, errEmptyBatch
 	}
-	began := time.Now()
-	wait := timeout
-	for {
-		n, err := unix.EpollWait(p.epfd, p.raw[:batch], epollTimeout(wait))
-		if err == unix.EINTR {
-			wait = remaining(timeout, began)
-			if wait == 0 {
-				return 0, nil
-			}
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("netpoll: epoll_wait: %w", err)
-		}
-		return p.translate(events, n), nil
+	n, err := waitRetrying(timeout, func(wait time.Duration) (int, error) {
+		return unix.EpollWait(p.epfd, p.raw[:batch], epollTimeout(wait))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("netpoll: epoll_wait: %w", err)
 	}
+	return p.translate(events, n), nil
 }
 
 // translate converts raw[:n] into events and drops the wake-up event,

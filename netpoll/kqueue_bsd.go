@@ -214,27 +214,18 @@ func (p *Poller) Poll(events []server.Event, timeout time.Duration) (int, error)
 	if batch == 0 {
 		return 0, errEmptyBatch
 	}
-	began := time.Now()
-	wait := timeout
-	for {
+	n, err := waitRetrying(timeout, func(wait time.Duration) (int, error) {
 		var ts *unix.Timespec // nil: wait without limit
 		if wait >= 0 {
 			p.ts = unix.NsecToTimespec(int64(min(wait, pollTimeoutMax)))
 			ts = &p.ts
 		}
-		n, err := unix.Kevent(p.kq, nil, p.raw[:batch], ts)
-		if err == unix.EINTR {
-			wait = remaining(timeout, began)
-			if wait == 0 {
-				return 0, nil
-			}
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("netpoll: kevent wait: %w", err)
-		}
-		return p.translate(events, n), nil
+		return unix.Kevent(p.kq, nil, p.raw[:batch], ts)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("netpoll: kevent wait: %w", err)
 	}
+	return p.translate(events, n), nil
 }
 
 // translate converts raw[:n] into events, drops the wake-up event (draining

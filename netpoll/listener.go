@@ -33,17 +33,9 @@ type Listener struct {
 // network "tcp", "tcp4" or "tcp6", with SO_REUSEADDR so a restarted server
 // can bind while old connections sit in TIME_WAIT. "tcp6" sets IPV6_V6ONLY.
 func Listen(network, addr string, cfg ListenConfig) (*Listener, error) {
-	a, family, err := resolve(network, addr)
+	fd, sa, err := openSocket("listen", network, addr)
 	if err != nil {
 		return nil, err
-	}
-	sa, err := sockaddr(a, family)
-	if err != nil {
-		return nil, err
-	}
-	fd, err := newSocket(family)
-	if err != nil {
-		return nil, fmt.Errorf("netpoll: listen %s: socket: %w", addr, err)
 	}
 	if err := listenOn(fd, network, sa, cfg); err != nil {
 		unix.Close(fd)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mobsim/mobsim/server"
+	"golang.org/x/sys/unix"
 )
 
 // Compile-time proof that the real kernel fits the seam.
@@ -62,6 +63,24 @@ func sourceFD(src server.Source) (int, error) {
 // clock. netpoll is the real kernel, so it may read the real clock.
 func (p *Poller) Now() time.Duration {
 	return time.Since(p.start)
+}
+
+// waitRetrying calls wait with what is left of timeout, again after every
+// EINTR, so an interrupted wait resumes instead of returning early; both
+// backends poll through it. A wait interrupted after its time ran out
+// returns no events.
+func waitRetrying(timeout time.Duration, wait func(time.Duration) (int, error)) (int, error) {
+	began := time.Now()
+	left := timeout
+	for {
+		n, err := wait(left)
+		if err != unix.EINTR {
+			return n, err
+		}
+		if left = remaining(timeout, began); left == 0 {
+			return 0, nil
+		}
+	}
 }
 
 // remaining returns what is left of a Poll timeout after an interrupted wait

@@ -10,6 +10,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// openSocket resolves addr for network and opens a non-blocking,
+// close-on-exec socket of the right family for it: the common start of Dial
+// and Listen. op names the caller in errors.
+func openSocket(op, network, addr string) (int, unix.Sockaddr, error) {
+	a, family, err := resolve(network, addr)
+	if err != nil {
+		return -1, nil, err
+	}
+	sa, err := sockaddr(a, family)
+	if err != nil {
+		return -1, nil, err
+	}
+	fd, err := newSocket(family)
+	if err != nil {
+		return -1, nil, fmt.Errorf("netpoll: %s %s: socket: %w", op, addr, err)
+	}
+	return fd, sa, nil
+}
+
 // resolve parses addr for network ("tcp", "tcp4" or "tcp6") and picks the
 // address family. "tcp" with no host (":0") means IPv4's any address.
 func resolve(network, addr string) (*net.TCPAddr, int, error) {
