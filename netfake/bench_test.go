@@ -3,8 +3,8 @@ package netfake_test
 import (
 	"testing"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
-	"github.com/mobsim/mobsim/server"
 )
 
 // BenchmarkSyscalls measures the fake syscalls in the steady state of an
@@ -32,11 +32,11 @@ func benchEcho(b *testing.B, m netfake.EdgeMode) {
 			b.Fatal(err)
 		}
 		clients[i], socks[i] = c, st.(*netfake.Socket)
-		_ = k.Register(socks[i], server.Token(i), server.InterestRead)
+		_ = k.Register(socks[i], kernel.Token(i), kernel.InterestRead)
 	}
 	frame := make([]byte, 48)
 	buf := make([]byte, 512)
-	events := make([]server.Event, 128)
+	events := make([]kernel.Event, 128)
 	calls := 0
 	b.ReportAllocs()
 	b.ResetTimer()

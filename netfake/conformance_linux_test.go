@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
 	"github.com/mobsim/mobsim/netpoll"
-	"github.com/mobsim/mobsim/server"
 )
 
 // The conformance suite runs the same scripted scenarios on the fake kernel
@@ -41,11 +41,11 @@ const (
 // use. Sockets and clients are numbered in the order they were made.
 type kut interface {
 	listen(backlog int) error
-	registerListener(tok server.Token) error
+	registerListener(tok kernel.Token) error
 	connect() error // a new client (index = count so far)
 	accept(expect bool) error
-	register(s int, tok server.Token, in server.Interest) error
-	reregister(s int, tok server.Token, in server.Interest) error
+	register(s int, tok kernel.Token, in kernel.Interest) error
+	reregister(s int, tok kernel.Token, in kernel.Interest) error
 	sread(s, n int, expect bool) ([]byte, error)
 	swrite(s int, p []byte) (int, error)
 	scloseWrite(s int) error
@@ -55,12 +55,12 @@ type kut interface {
 	cshutdown(c int) error
 	creset(c int) error
 	cclose(c int) error
-	events(expect bool) map[server.Token]server.Ready
+	events(expect bool) map[kernel.Token]kernel.Ready
 	// settleEvents discards events until none come for a while.
 	settleEvents()
 	// clientDrainUntilEvent has client c read everything, repeatedly, until
 	// the server's poller reports an event, and returns it.
-	clientDrainUntilEvent(c int) map[server.Token]server.Ready
+	clientDrainUntilEvent(c int) map[kernel.Token]kernel.Ready
 	shutdown()
 }
 
@@ -71,14 +71,14 @@ type fakeKut struct {
 	l       *netfake.Listener
 	clients []*netfake.Client
 	socks   []*netfake.Socket
-	evs     []server.Event
+	evs     []kernel.Event
 }
 
 func newFakeKut(mode netfake.EdgeMode) *fakeKut {
 	return &fakeKut{
 		k: newKernel(1, netfake.Config{Edge: mode, RecvBufBytes: bufBytes, SendBufBytes: bufBytes,
 			ClientRecvBufBytes: bufBytes, ClientSendBufBytes: bufBytes}),
-		evs: make([]server.Event, 64),
+		evs: make([]kernel.Event, 64),
 	}
 }
 
@@ -89,8 +89,8 @@ func (f *fakeKut) listen(backlog int) (err error) {
 	f.l, err = f.k.Listen(backlog)
 	return err
 }
-func (f *fakeKut) registerListener(tok server.Token) error {
-	return f.k.Register(f.l, tok, server.InterestRead)
+func (f *fakeKut) registerListener(tok kernel.Token) error {
+	return f.k.Register(f.l, tok, kernel.InterestRead)
 }
 func (f *fakeKut) connect() error {
 	c, err := f.k.Connect(f.l)
@@ -107,10 +107,10 @@ func (f *fakeKut) accept(bool) error {
 	}
 	return err
 }
-func (f *fakeKut) register(s int, tok server.Token, in server.Interest) error {
+func (f *fakeKut) register(s int, tok kernel.Token, in kernel.Interest) error {
 	return f.k.Register(f.socks[s], tok, in)
 }
-func (f *fakeKut) reregister(s int, tok server.Token, in server.Interest) error {
+func (f *fakeKut) reregister(s int, tok kernel.Token, in kernel.Interest) error {
 	return f.k.Reregister(f.socks[s], tok, in)
 }
 func (f *fakeKut) sread(s, n int, _ bool) ([]byte, error) {
@@ -140,14 +140,14 @@ func (f *fakeKut) cread(c, n int, _ bool) ([]byte, error) {
 func (f *fakeKut) cshutdown(c int) error { defer f.settle(); return f.clients[c].ShutdownWrite() }
 func (f *fakeKut) creset(c int) error    { defer f.settle(); return f.clients[c].Reset() }
 func (f *fakeKut) cclose(c int) error    { defer f.settle(); return f.clients[c].Close() }
-func (f *fakeKut) events(bool) map[server.Token]server.Ready {
+func (f *fakeKut) events(bool) map[kernel.Token]kernel.Ready {
 	n, err := f.k.Poll(f.evs, 0)
 	if err != nil {
 		panic(err)
 	}
 	return mergeEvents(f.evs[:n], nil)
 }
-func (f *fakeKut) clientDrainUntilEvent(c int) map[server.Token]server.Ready {
+func (f *fakeKut) clientDrainUntilEvent(c int) map[kernel.Token]kernel.Ready {
 	buf := make([]byte, fillChunk)
 	for i := 0; i < 10000; i++ {
 		for {
@@ -176,7 +176,7 @@ type realKut struct {
 	l       *netpoll.Listener
 	clients []*netpoll.Conn
 	socks   []*netpoll.Conn
-	evs     []server.Event
+	evs     []kernel.Event
 }
 
 func newRealKut(t *testing.T) *realKut {
@@ -184,7 +184,7 @@ func newRealKut(t *testing.T) *realKut {
 	if err != nil {
 		t.Fatalf("netpoll: %v", err)
 	}
-	return &realKut{t: t, p: p, evs: make([]server.Event, 64)}
+	return &realKut{t: t, p: p, evs: make([]kernel.Event, 64)}
 }
 
 // retry calls fn until it stops returning ErrWouldBlock or, when expect
@@ -193,7 +193,7 @@ func retry(expect bool, fn func() error) error {
 	deadline := time.Now().Add(realWait)
 	for {
 		err := fn()
-		if !errors.Is(err, server.ErrWouldBlock) || !expect || time.Now().After(deadline) {
+		if !errors.Is(err, kernel.ErrWouldBlock) || !expect || time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(time.Millisecond)
@@ -204,8 +204,8 @@ func (r *realKut) listen(backlog int) (err error) {
 	r.l, err = netpoll.Listen("tcp4", "127.0.0.1:0", netpoll.ListenConfig{Backlog: backlog, RecvBufBytes: bufBytes, SendBufBytes: bufBytes})
 	return err
 }
-func (r *realKut) registerListener(tok server.Token) error {
-	return r.p.Register(r.l, tok, server.InterestRead)
+func (r *realKut) registerListener(tok kernel.Token) error {
+	return r.p.Register(r.l, tok, kernel.InterestRead)
 }
 func (r *realKut) connect() error {
 	c, err := netpoll.DialTimeout("tcp4", r.l.Addr().String(), realWait)
@@ -227,10 +227,10 @@ func (r *realKut) accept(expect bool) error {
 		return err
 	})
 }
-func (r *realKut) register(s int, tok server.Token, in server.Interest) error {
+func (r *realKut) register(s int, tok kernel.Token, in kernel.Interest) error {
 	return r.p.Register(r.socks[s], tok, in)
 }
-func (r *realKut) reregister(s int, tok server.Token, in server.Interest) error {
+func (r *realKut) reregister(s int, tok kernel.Token, in kernel.Interest) error {
 	return r.p.Reregister(r.socks[s], tok, in)
 }
 func (r *realKut) sread(s, n int, expect bool) ([]byte, error) {
@@ -252,14 +252,14 @@ func (r *realKut) cread(c, n int, expect bool) ([]byte, error) {
 func (r *realKut) cshutdown(c int) error { return r.clients[c].CloseWrite() }
 func (r *realKut) creset(c int) error    { return r.clients[c].Abort() }
 func (r *realKut) cclose(c int) error    { return r.clients[c].Close() }
-func (r *realKut) poll(timeout time.Duration) []server.Event {
+func (r *realKut) poll(timeout time.Duration) []kernel.Event {
 	n, err := r.p.Poll(r.evs, timeout)
 	if err != nil {
 		r.t.Fatalf("poll: %v", err)
 	}
 	return r.evs[:n]
 }
-func (r *realKut) events(expect bool) map[server.Token]server.Ready {
+func (r *realKut) events(expect bool) map[kernel.Token]kernel.Ready {
 	wait := realQuiet
 	if expect {
 		wait = realWait
@@ -274,7 +274,7 @@ func (r *realKut) events(expect bool) map[server.Token]server.Ready {
 	}
 	return got
 }
-func (r *realKut) clientDrainUntilEvent(c int) map[server.Token]server.Ready {
+func (r *realKut) clientDrainUntilEvent(c int) map[kernel.Token]kernel.Ready {
 	buf := make([]byte, fillChunk)
 	deadline := time.Now().Add(realWait)
 	for time.Now().Before(deadline) {
@@ -310,9 +310,9 @@ func (r *realKut) shutdown() {
 	_ = r.p.Close()
 }
 
-func mergeEvents(evs []server.Event, into map[server.Token]server.Ready) map[server.Token]server.Ready {
+func mergeEvents(evs []kernel.Event, into map[kernel.Token]kernel.Ready) map[kernel.Token]kernel.Ready {
 	if into == nil {
-		into = map[server.Token]server.Ready{}
+		into = map[kernel.Token]kernel.Ready{}
 	}
 	for _, e := range evs {
 		into[e.Token] |= e.Ready
@@ -326,7 +326,7 @@ func mergeEvents(evs []server.Event, into map[server.Token]server.Ready) map[ser
 type obs struct {
 	what   string
 	result string                        // for syscalls
-	batch  map[server.Token]server.Ready // for polls; nil otherwise
+	batch  map[kernel.Token]kernel.Ready // for polls; nil otherwise
 	isPoll bool
 }
 
@@ -334,7 +334,7 @@ func (o obs) String() string {
 	if !o.isPoll {
 		return o.what + ": " + o.result
 	}
-	toks := make([]server.Token, 0, len(o.batch))
+	toks := make([]kernel.Token, 0, len(o.batch))
 	for tok := range o.batch {
 		toks = append(toks, tok)
 	}
@@ -413,7 +413,7 @@ func (s *script) fill(what string, sock int) {
 			n, err := s.k.swrite(sock, chunk)
 			accepted += n
 			if err != nil {
-				if !errors.Is(err, server.ErrWouldBlock) {
+				if !errors.Is(err, kernel.ErrWouldBlock) {
 					s.note(what, "failed with "+netfake.ErrnoOf(err).String())
 					return
 				}

@@ -1,5 +1,5 @@
-// Package netfake is a deterministic fake kernel behind the server's seam
-// (server.Poller, server.Listener, server.Stream, server.VectorWriter). The
+// Package netfake is a deterministic fake kernel behind the seam of package
+// kernel (kernel.Poller, kernel.Listener, kernel.Stream, kernel.VectorWriter). The
 // simulator runs the real server core on it, drives clients from the other
 // side, and checks what arrives.
 //

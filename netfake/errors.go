@@ -6,7 +6,7 @@ import (
 	"io"
 	"syscall"
 
-	"github.com/mobsim/mobsim/server"
+	"github.com/mobsim/mobsim/kernel"
 )
 
 // op names the syscall an error came from, for its context.
@@ -66,11 +66,11 @@ func errOf(o op, e Errno) error {
 	case OK:
 		return nil
 	case EAGAIN:
-		return server.ErrWouldBlock
+		return kernel.ErrWouldBlock
 	case EOF:
 		return io.EOF
 	case EINTR:
-		return server.ErrInterrupted
+		return kernel.ErrInterrupted
 	}
 	return errTable[o][e]
 }
@@ -81,11 +81,11 @@ func ErrnoOf(err error) Errno {
 	switch {
 	case err == nil:
 		return OK
-	case errors.Is(err, server.ErrWouldBlock):
+	case errors.Is(err, kernel.ErrWouldBlock):
 		return EAGAIN
 	case errors.Is(err, io.EOF):
 		return EOF
-	case errors.Is(err, server.ErrInterrupted):
+	case errors.Is(err, kernel.ErrInterrupted):
 		return EINTR
 	}
 	var en syscall.Errno

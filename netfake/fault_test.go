@@ -6,8 +6,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
-	"github.com/mobsim/mobsim/server"
 )
 
 // TestFaultShortRead checks short reads: every read returns fewer bytes
@@ -119,8 +119,8 @@ func TestFaultInterrupt(t *testing.T) {
 	k := newKernel(5, netfake.Config{Faults: netfake.FaultPlan{Interrupt: 1}})
 	_, _, s := pair(t, k)
 	_ = k.Register(s, 1, inW)
-	events := make([]server.Event, 8)
-	if n, err := k.Poll(events, 0); n != 0 || err != server.ErrInterrupted {
+	events := make([]kernel.Event, 8)
+	if n, err := k.Poll(events, 0); n != 0 || err != kernel.ErrInterrupted {
 		t.Fatalf("poll: %d, %v; want 0, ErrInterrupted", n, err)
 	}
 	k.SetFaults(netfake.FaultPlan{})
@@ -183,7 +183,7 @@ func TestFaultSpuriousReady(t *testing.T) {
 	if !ok || got != rd {
 		t.Fatalf("spurious event %v %s", ok, rs(got))
 	}
-	if _, err := s.Read(make([]byte, 4)); err != server.ErrWouldBlock {
+	if _, err := s.Read(make([]byte, 4)); err != kernel.ErrWouldBlock {
 		t.Fatalf("read after a spurious event: %v", err)
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
-	"github.com/mobsim/mobsim/server"
 )
 
 // TestFDRecyclingLowestFirst checks Unix fd allocation: fds start at 3 and
@@ -94,7 +94,7 @@ func TestBacklogBound(t *testing.T) {
 	if _, err := l.Accept(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Accept(); err != server.ErrWouldBlock {
+	if _, err := l.Accept(); err != kernel.ErrWouldBlock {
 		t.Fatalf("accept on an empty queue: %v", err)
 	}
 }
@@ -137,7 +137,7 @@ func TestDataBeforeAccept(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := readAll(st)
-	if string(got) != "early" || err == nil || err == server.ErrWouldBlock {
+	if string(got) != "early" || err == nil || err == kernel.ErrWouldBlock {
 		t.Fatalf("read %q, %v; want the early data then EOF", got, err)
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
-	"github.com/mobsim/mobsim/server"
 )
 
 // newKernel returns a kernel seeded with seed, failing the test on nothing:
@@ -41,9 +41,9 @@ func connectAccept(t *testing.T, k *netfake.Kernel, l *netfake.Listener) (*netfa
 }
 
 // poll returns one batch (up to 64 events) with timeout 0.
-func poll(t *testing.T, k *netfake.Kernel) []server.Event {
+func poll(t *testing.T, k *netfake.Kernel) []kernel.Event {
 	t.Helper()
-	events := make([]server.Event, 64)
+	events := make([]kernel.Event, 64)
 	n, err := k.Poll(events, 0)
 	if err != nil {
 		t.Fatalf("poll: %v", err)
@@ -53,8 +53,8 @@ func poll(t *testing.T, k *netfake.Kernel) []server.Event {
 
 // merged ORs the readiness of every event for tok in evs, and reports
 // whether there was one.
-func merged(evs []server.Event, tok server.Token) (server.Ready, bool) {
-	var r server.Ready
+func merged(evs []kernel.Event, tok kernel.Token) (kernel.Ready, bool) {
+	var r kernel.Ready
 	found := false
 	for _, e := range evs {
 		if e.Token == tok {

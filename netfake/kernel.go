@@ -4,10 +4,10 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/mobsim/mobsim/server"
+	"github.com/mobsim/mobsim/kernel"
 )
 
-var _ server.Poller = (*Kernel)(nil)
+var _ kernel.Poller = (*Kernel)(nil)
 
 // EdgeMode chooses when a registration gets a new edge.
 type EdgeMode uint8
@@ -115,7 +115,7 @@ type Kernel struct {
 	ready      []*file // registrations with a pending edge (each at most once)
 	batch      []*file // per event of the last batch: its file, or nil (for the trace)
 	batchFault []Fault // per event of the last batch: the fault that made it, if any
-	stale      [16]server.Token
+	stale      [16]kernel.Token
 	staleN     int // stale tokens remembered, at most len(stale)
 	staleAt    int // next slot to overwrite
 

@@ -1,10 +1,8 @@
 package netfake
 
-import (
-	"github.com/mobsim/mobsim/server"
-)
+import "github.com/mobsim/mobsim/kernel"
 
-var _ server.Listener = (*Listener)(nil)
+var _ kernel.Listener = (*Listener)(nil)
 
 // Listener is a listening socket with a bounded accept queue (backlog).
 // Connections wait there fully established: clients can write before the
@@ -42,7 +40,7 @@ func (l *Listener) Pending() int { return len(l.backlog) }
 // Accept takes the oldest pending connection and gives it the lowest free
 // fd. Like Linux it checks the fd limit first: at FDMax it fails with EMFILE
 // whether or not a connection waits, and the queue is left as it was.
-func (l *Listener) Accept() (server.Stream, error) {
+func (l *Listener) Accept() (kernel.Stream, error) {
 	s, err := l.accept()
 	if s == nil {
 		return nil, err // not a typed nil inside the interface

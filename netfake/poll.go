@@ -3,7 +3,7 @@ package netfake
 import (
 	"time"
 
-	"github.com/mobsim/mobsim/server"
+	"github.com/mobsim/mobsim/kernel"
 )
 
 // file is what an fd refers to, and its poller registration (one per file,
@@ -16,8 +16,8 @@ type file struct {
 	l    *Listener // the listener, for a listening socket
 
 	regd   bool
-	tok    server.Token
-	in     server.Interest
+	tok    kernel.Token
+	in     kernel.Interest
 	regIdx int // index in Kernel.regList while regd
 
 	// Pending wake-ups since the last Poll that reported this file:
@@ -51,12 +51,12 @@ func (k *Kernel) wake(f *file, w wake) {
 	linuxEpoll := k.cfg.Edge == EdgeLinux && k.cfg.Batch == BatchEpoll
 	switch w {
 	case wakeData:
-		if f.in&server.InterestRead == 0 {
+		if f.in&kernel.InterestRead == 0 {
 			return
 		}
 		f.pendR = true
 	case wakeSpace:
-		if f.in&server.InterestWrite == 0 {
+		if f.in&kernel.InterestWrite == 0 {
 			return
 		}
 		f.pendW = true
@@ -64,7 +64,7 @@ func (k *Kernel) wake(f *file, w wake) {
 		switch {
 		case linuxEpoll:
 			f.pendR, f.pendW = true, true
-		case f.in&server.InterestRead != 0:
+		case f.in&kernel.InterestRead != 0:
 			f.pendR = true
 		default:
 			return
@@ -83,7 +83,7 @@ func (k *Kernel) wake(f *file, w wake) {
 	}
 }
 
-func (k *Kernel) fileOf(src server.Source) *file {
+func (k *Kernel) fileOf(src kernel.Source) *file {
 	switch s := src.(type) {
 	case *Socket:
 		if s != nil && s.k == k {
@@ -102,23 +102,23 @@ func (k *Kernel) fileOf(src server.Source) *file {
 // current readiness at once, as EPOLL_CTL_ADD does; in strict mode the
 // initial writable edge and, unless Config.StrictNoInitialRead, a readable
 // edge if there is something to read.
-func (k *Kernel) Register(src server.Source, tok server.Token, in server.Interest) error {
+func (k *Kernel) Register(src kernel.Source, tok kernel.Token, in kernel.Interest) error {
 	return k.ctl(opRegister, src, tok, in)
 }
 
 // Reregister changes the token and interest of a registration. Like
 // EPOLL_CTL_MOD it re-evaluates readiness, as Register does.
-func (k *Kernel) Reregister(src server.Source, tok server.Token, in server.Interest) error {
+func (k *Kernel) Reregister(src kernel.Source, tok kernel.Token, in kernel.Interest) error {
 	return k.ctl(opReregister, src, tok, in)
 }
 
 // Deregister detaches src. Its pending edges are dropped.
-func (k *Kernel) Deregister(src server.Source) error {
+func (k *Kernel) Deregister(src kernel.Source) error {
 	return k.ctl(opDeregister, src, 0, 0)
 }
 
-func (k *Kernel) ctl(o op, src server.Source, tok server.Token, in server.Interest) error {
-	rec := Record{Kind: KindRegister, FD: -1, Token: tok, Ready: server.Ready(in)}
+func (k *Kernel) ctl(o op, src kernel.Source, tok kernel.Token, in kernel.Interest) error {
+	rec := Record{Kind: KindRegister, FD: -1, Token: tok, Ready: kernel.Ready(in)}
 	switch o {
 	case opReregister:
 		rec.Kind = KindReregister
@@ -180,12 +180,12 @@ func (k *Kernel) initialEdge(f *file) {
 		// Data (or a connection, FIN or error) already there is
 		// reported at registration, as epoll and kqueue both do, unless
 		// the configuration asks for the contract's letter.
-		if f.in&server.InterestRead != 0 && !k.cfg.StrictNoInitialRead {
+		if f.in&kernel.InterestRead != 0 && !k.cfg.StrictNoInitialRead {
 			if r, _, h := k.bits(f, false); r|h != 0 {
 				f.pendR = true
 			}
 		}
-		if f.in&server.InterestWrite != 0 && f.c != nil {
+		if f.in&kernel.InterestWrite != 0 && f.c != nil {
 			e := &f.c.ep[sideServer]
 			switch {
 			case e.sndShut():
@@ -229,10 +229,10 @@ func (k *Kernel) unregister(f *file) {
 // already filtered by f's interest. In linux mode it also has tcp_poll's
 // side effect: a socket that is not writable gets SOCK_NOSPACE, so a
 // writable edge follows when room appears.
-func (k *Kernel) bits(f *file, linux bool) (r, w, h server.Ready) {
+func (k *Kernel) bits(f *file, linux bool) (r, w, h kernel.Ready) {
 	if f.c == nil {
-		if f.in&server.InterestRead != 0 && len(f.l.backlog) > 0 {
-			r = server.ReadyRead
+		if f.in&kernel.InterestRead != 0 && len(f.l.backlog) > 0 {
+			r = kernel.ReadyRead
 		}
 		return r, 0, 0
 	}
@@ -241,25 +241,25 @@ func (k *Kernel) bits(f *file, linux bool) (r, w, h server.Ready) {
 	// A FIN makes the socket readable on Linux (EPOLLIN with EPOLLRDHUP);
 	// strict mode only hints it. The hint does not need read interest:
 	// netpoll registers EPOLLRDHUP with every interest.
-	if f.in&server.InterestRead != 0 && (e.rcv.n > 0 || (linux && rcvShut)) {
-		r |= server.ReadyRead
+	if f.in&kernel.InterestRead != 0 && (e.rcv.n > 0 || (linux && rcvShut)) {
+		r |= kernel.ReadyRead
 	}
 	if rcvShut {
-		r |= server.ReadyReadClosed
+		r |= kernel.ReadyReadClosed
 	}
 	writable := e.writable()
-	if f.in&server.InterestWrite != 0 {
+	if f.in&kernel.InterestWrite != 0 {
 		// After shutdown(SHUT_WR) or a reset Linux reports EPOLLOUT (a
 		// write fails at once); strict mode does not.
 		if (writable && !sndShut) || (linux && sndShut) {
-			w |= server.ReadyWrite
+			w |= kernel.ReadyWrite
 		}
 	}
 	if rcvShut && sndShut {
-		h |= server.ReadyReadClosed | server.ReadyWriteClosed // EPOLLHUP
+		h |= kernel.ReadyReadClosed | kernel.ReadyWriteClosed // EPOLLHUP
 	}
 	if e.err != OK {
-		h |= server.ReadyError // EPOLLERR
+		h |= kernel.ReadyError // EPOLLERR
 	}
 	if linux && !sndShut && !writable {
 		e.nospace = true
@@ -273,7 +273,7 @@ func (k *Kernel) bits(f *file, linux bool) (r, w, h server.Ready) {
 // timeout > 0 advances the virtual clock by the timeout and returns 0, and a
 // timeout <= 0 returns 0 at once without moving the clock: the simulator
 // owns time, so "wait forever" means "return to the simulator".
-func (k *Kernel) Poll(events []server.Event, timeout time.Duration) (int, error) {
+func (k *Kernel) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
 	rec := Record{Kind: KindPoll, FD: -1}
 	if len(events) == 0 {
 		rec.Err = EINVAL
@@ -284,7 +284,7 @@ func (k *Kernel) Poll(events []server.Event, timeout time.Duration) (int, error)
 		k.faultsInjected[FaultInterrupt]++
 		rec.Err, rec.Fault = EINTR, FaultInterrupt
 		k.record(&rec)
-		return 0, server.ErrInterrupted
+		return 0, kernel.ErrInterrupted
 	}
 	k.batch, k.batchFault = k.batch[:0], k.batchFault[:0]
 	n := 0
@@ -334,14 +334,14 @@ func (k *Kernel) Poll(events []server.Event, timeout time.Duration) (int, error)
 }
 
 // emit reports f's pending edge into events[n:] and returns the new n.
-func (k *Kernel) emit(f *file, events []server.Event, n int) int {
+func (k *Kernel) emit(f *file, events []kernel.Event, n int) int {
 	if !f.regd || !f.open {
 		f.pendR, f.pendW, f.pendE, f.queued = false, false, false, false
 		return n
 	}
 	linux := k.cfg.Edge == EdgeLinux
 	r, w, h := k.bits(f, linux)
-	var rb, wb server.Ready
+	var rb, wb kernel.Ready
 	if k.cfg.Batch == BatchEpoll {
 		if linux {
 			rb = r | w | h // ep_send_events reports the whole current mask
@@ -358,10 +358,10 @@ func (k *Kernel) emit(f *file, events []server.Event, n int) int {
 		}
 		f.pendR, f.pendW, f.pendE = false, false, false
 	} else {
-		if (f.pendR || f.pendE) && f.in&server.InterestRead != 0 {
+		if (f.pendR || f.pendE) && f.in&kernel.InterestRead != 0 {
 			rb = r | h
 		}
-		if (f.pendW || f.pendE) && f.in&server.InterestWrite != 0 {
+		if (f.pendW || f.pendE) && f.in&kernel.InterestWrite != 0 {
 			wb = w | h
 		}
 		f.pendR, f.pendE = false, false
@@ -388,8 +388,8 @@ func btoi(b bool) int {
 
 // put stores one event and remembers which file (nil if none) and fault it
 // came from, for the trace.
-func (k *Kernel) put(events []server.Event, n int, f *file, tok server.Token, r server.Ready, fault Fault) int {
-	events[n] = server.Event{Token: tok, Ready: r}
+func (k *Kernel) put(events []kernel.Event, n int, f *file, tok kernel.Token, r kernel.Ready, fault Fault) int {
+	events[n] = kernel.Event{Token: tok, Ready: r}
 	k.batch = append(k.batch[:n], f)
 	k.batchFault = append(k.batchFault[:n], fault)
 	return n + 1
@@ -398,19 +398,19 @@ func (k *Kernel) put(events []server.Event, n int, f *file, tok server.Token, r 
 // spurious adds the Poll faults: an event for a live registration that may
 // not be ready, and an event for a stale or never-used token or a duplicate
 // of one already in the batch. Each goes to a random place in the batch.
-func (k *Kernel) spurious(events []server.Event, n int) int {
+func (k *Kernel) spurious(events []kernel.Event, n int) int {
 	if n < len(events) && len(k.regList) > 0 && k.chance(k.faults.SpuriousReady) {
 		f := k.regList[k.rng.IntN(len(k.regList))]
-		var r server.Ready
-		switch f.in & (server.InterestRead | server.InterestWrite) {
-		case server.InterestRead:
-			r = server.ReadyRead
-		case server.InterestWrite:
-			r = server.ReadyWrite
+		var r kernel.Ready
+		switch f.in & (kernel.InterestRead | kernel.InterestWrite) {
+		case kernel.InterestRead:
+			r = kernel.ReadyRead
+		case kernel.InterestWrite:
+			r = kernel.ReadyWrite
 		default:
-			r = server.Ready(1 + k.rng.IntN(3)) // R, W or both
-			if k.cfg.Batch == BatchKqueue && r == server.ReadyRead|server.ReadyWrite {
-				r = server.ReadyRead
+			r = kernel.Ready(1 + k.rng.IntN(3)) // R, W or both
+			if k.cfg.Batch == BatchKqueue && r == kernel.ReadyRead|kernel.ReadyWrite {
+				r = kernel.ReadyRead
 			}
 		}
 		if f.in != 0 {
@@ -420,7 +420,7 @@ func (k *Kernel) spurious(events []server.Event, n int) int {
 	}
 	if n < len(events) && k.chance(k.faults.SpuriousToken) {
 		k.faultsInjected[FaultSpuriousToken]++
-		r := server.Ready(1 + k.rng.IntN(31))
+		r := kernel.Ready(1 + k.rng.IntN(31))
 		switch pick := k.rng.IntN(3); {
 		case pick == 0 && k.staleN > 0:
 			tok := k.stale[k.rng.IntN(k.staleN)]
@@ -429,13 +429,13 @@ func (k *Kernel) spurious(events []server.Event, n int) int {
 			i := k.rng.IntN(n)
 			n = k.putRandom(events, n, k.batch[i], events[i].Token, events[i].Ready, FaultSpuriousToken)
 		default:
-			n = k.putRandom(events, n, nil, server.Token(k.rng.Uint64()), r, FaultSpuriousToken)
+			n = k.putRandom(events, n, nil, kernel.Token(k.rng.Uint64()), r, FaultSpuriousToken)
 		}
 	}
 	return n
 }
 
-func (k *Kernel) putRandom(events []server.Event, n int, f *file, tok server.Token, r server.Ready, fault Fault) int {
+func (k *Kernel) putRandom(events []kernel.Event, n int, f *file, tok kernel.Token, r kernel.Ready, fault Fault) int {
 	n = k.put(events, n, f, tok, r, fault)
 	j := k.rng.IntN(n)
 	last := n - 1

@@ -8,27 +8,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
-	"github.com/mobsim/mobsim/server"
 )
 
 const (
-	rd = server.ReadyRead
-	wr = server.ReadyWrite
-	rc = server.ReadyReadClosed
-	wc = server.ReadyWriteClosed
-	er = server.ReadyError
+	rd = kernel.ReadyRead
+	wr = kernel.ReadyWrite
+	rc = kernel.ReadyReadClosed
+	wc = kernel.ReadyWriteClosed
+	er = kernel.ReadyError
 
-	inR  = server.InterestRead
-	inW  = server.InterestWrite
-	inRW = server.InterestRead | server.InterestWrite
+	inR  = kernel.InterestRead
+	inW  = kernel.InterestWrite
+	inRW = kernel.InterestRead | kernel.InterestWrite
 )
 
 var modes = []netfake.EdgeMode{netfake.EdgeStrict, netfake.EdgeLinux}
 
 // expectEvent polls once and checks the readiness reported for tok (0 means
 // "no event for tok").
-func expectEvent(t *testing.T, k *netfake.Kernel, tok server.Token, want server.Ready, what string) {
+func expectEvent(t *testing.T, k *netfake.Kernel, tok kernel.Token, want kernel.Ready, what string) {
 	t.Helper()
 	got, _ := merged(poll(t, k), tok)
 	if got != want {
@@ -36,7 +36,7 @@ func expectEvent(t *testing.T, k *netfake.Kernel, tok server.Token, want server.
 	}
 }
 
-func rs(r server.Ready) string { return r.String() }
+func rs(r kernel.Ready) string { return r.String() }
 
 // TestInitialWritableEdge checks the contract's one unconditional edge:
 // registering or reregistering with write interest reports writable, in
@@ -84,7 +84,7 @@ func TestReadableEdges(t *testing.T) {
 			expectEvent(t, k, 1, 0, "nothing new")
 			_, _ = c.Write([]byte("b"))
 			k.Flush()
-			expectEvent(t, k, 1, map[bool]server.Ready{false: 0, true: rd}[linux], "arrival on unread data")
+			expectEvent(t, k, 1, map[bool]kernel.Ready{false: 0, true: rd}[linux], "arrival on unread data")
 			got, _ := readAll(s)
 			if string(got) != "ab" {
 				t.Fatalf("read %q", got)
@@ -153,7 +153,7 @@ func TestWritableEdgeAfterWouldBlock(t *testing.T) {
 			if n, err := s.Write(make([]byte, 100)); n != 90 || err != nil {
 				t.Fatalf("write: %d, %v; want a short write of 90", n, err)
 			}
-			if _, err := s.Write([]byte("x")); err != server.ErrWouldBlock {
+			if _, err := s.Write([]byte("x")); err != kernel.ErrWouldBlock {
 				t.Fatalf("write on full buffer: %v", err)
 			}
 			// Move 20 bytes: 70 queued, 20 free: 2*20 < 70, not writable.
@@ -203,7 +203,7 @@ func TestShortWriteEdge(t *testing.T) {
 			t.Fatalf("short write took %d", n)
 		}
 		k.Flush()
-		want := server.Ready(0)
+		want := kernel.Ready(0)
 		if m == netfake.EdgeLinux {
 			want = wr
 		}
@@ -258,7 +258,7 @@ func TestListenerEdges(t *testing.T) {
 		_, _ = k.Connect(l)
 		expectEvent(t, k, 100, rd, "first connection")
 		_, _ = k.Connect(l)
-		want := server.Ready(0)
+		want := kernel.Ready(0)
 		if m == netfake.EdgeLinux {
 			want = rd
 		}
@@ -279,16 +279,16 @@ func TestKqueueShape(t *testing.T) {
 		k.Flush()
 		_ = k.Register(s, 5, inRW)
 		evs := poll(t, k)
-		var kinds []server.Ready
+		var kinds []kernel.Ready
 		for _, e := range evs {
 			if e.Token == 5 {
 				kinds = append(kinds, e.Ready)
 			}
 		}
 		slices.Sort(kinds)
-		want := []server.Ready{rd | wr}
+		want := []kernel.Ready{rd | wr}
 		if shape == netfake.BatchKqueue {
-			want = []server.Ready{rd, wr}
+			want = []kernel.Ready{rd, wr}
 		}
 		if !slices.Equal(kinds, want) {
 			t.Fatalf("%s: events for the token %v, want %v", shape, kinds, want)
@@ -355,10 +355,10 @@ func TestPollBatchLimit(t *testing.T) {
 	l, _ := k.Listen(16)
 	for i := 0; i < 10; i++ {
 		_, s := connectAccept(t, k, l)
-		_ = k.Register(s, server.Token(i), inW)
+		_ = k.Register(s, kernel.Token(i), inW)
 	}
-	seen := map[server.Token]int{}
-	events := make([]server.Event, 3)
+	seen := map[kernel.Token]int{}
+	events := make([]kernel.Event, 3)
 	for round := 0; round < 4; round++ {
 		n, err := k.Poll(events, 0)
 		if err != nil || n > 3 {
@@ -383,7 +383,7 @@ func TestPollBatchLimit(t *testing.T) {
 // once and leaves it alone, and an edge returns without advancing.
 func TestPollTimeout(t *testing.T) {
 	k := newKernel(12, netfake.Config{Epoch: time.Hour})
-	events := make([]server.Event, 4)
+	events := make([]kernel.Event, 4)
 	start := k.Now()
 	if n, err := k.Poll(events, 250*time.Millisecond); n != 0 || err != nil || k.Now() != start+250*time.Millisecond {
 		t.Fatalf("poll with timeout: %d, %v, clock moved %v", n, err, k.Now()-start)
@@ -414,7 +414,7 @@ func TestShuffleDependsOnSeed(t *testing.T) {
 		l, _ := k.Listen(32)
 		for i := 0; i < 12; i++ {
 			_, s := connectAccept(t, k, l)
-			_ = k.Register(s, server.Token(i), inW)
+			_ = k.Register(s, kernel.Token(i), inW)
 		}
 		return fmt.Sprint(poll(t, k))
 	}
@@ -462,7 +462,7 @@ func checkSubset(t *testing.T, seed uint64, shape netfake.BatchShape) {
 	for step := 0; step < 200; step++ {
 		op := script.IntN(12)
 		arg := script.IntN(32)
-		var batches [2][]server.Event
+		var batches [2][]kernel.Event
 		for i := range ks {
 			k := ks[i]
 			n := len(cs[i])
@@ -476,7 +476,7 @@ func checkSubset(t *testing.T, seed uint64, shape netfake.BatchShape) {
 				if st, err := ls[i].Accept(); err == nil {
 					s := st.(*netfake.Socket)
 					ss[i] = append(ss[i], s)
-					_ = k.Register(s, server.Token(len(ss[i])), server.Interest(1+arg%3))
+					_ = k.Register(s, kernel.Token(len(ss[i])), kernel.Interest(1+arg%3))
 				}
 			case op == 2 && n > 0:
 				_, _ = cs[i][arg%n].Write(buf[:arg])
@@ -506,9 +506,9 @@ func checkSubset(t *testing.T, seed uint64, shape netfake.BatchShape) {
 				}
 			case op == 9 && len(ss[i]) > 0:
 				j := arg % len(ss[i])
-				_ = k.Reregister(ss[i][j], server.Token(j+1), server.Interest(1+arg%3))
+				_ = k.Reregister(ss[i][j], kernel.Token(j+1), kernel.Interest(1+arg%3))
 			default:
-				evs := make([]server.Event, 64)
+				evs := make([]kernel.Event, 64)
 				nev, _ := k.Poll(evs, 0)
 				batches[i] = evs[:nev]
 			}

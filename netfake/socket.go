@@ -1,16 +1,14 @@
 package netfake
 
-import (
-	"github.com/mobsim/mobsim/server"
-)
+import "github.com/mobsim/mobsim/kernel"
 
 var (
-	_ server.Stream       = (*Socket)(nil)
-	_ server.VectorWriter = (*Socket)(nil)
+	_ kernel.Stream       = (*Socket)(nil)
+	_ kernel.VectorWriter = (*Socket)(nil)
 )
 
 // Socket is the server's side of an accepted connection. Its methods are the
-// fake syscalls: they never block, and return server.ErrWouldBlock when they
+// fake syscalls: they never block, and return kernel.ErrWouldBlock when they
 // cannot make progress.
 type Socket struct {
 	file

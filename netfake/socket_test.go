@@ -6,8 +6,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
-	"github.com/mobsim/mobsim/server"
 )
 
 // TestOneByteBuffers checks that 1-byte socket buffers still carry a whole
@@ -30,7 +30,7 @@ func TestOneByteBuffers(t *testing.T) {
 		}
 		k.Step()
 		n, err := s.Read(buf)
-		if err != nil && err != server.ErrWouldBlock {
+		if err != nil && err != kernel.ErrWouldBlock {
 			t.Fatalf("read: %v", err)
 		}
 		if n > 1 {
@@ -55,9 +55,9 @@ func TestFlowControl(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		n, err := s.Write(chunk)
 		total += n
-		if err == server.ErrWouldBlock {
+		if err == kernel.ErrWouldBlock {
 			k.Flush()
-			if n, err = s.Write(chunk); err == server.ErrWouldBlock {
+			if n, err = s.Write(chunk); err == kernel.ErrWouldBlock {
 				break
 			}
 			total += n
@@ -66,7 +66,7 @@ func TestFlowControl(t *testing.T) {
 	if want := 50 + 30; total != want {
 		t.Fatalf("server wrote %d bytes before blocking, want send 50 + peer receive 30 = %d", total, want)
 	}
-	if _, err := s.Write(chunk); err != server.ErrWouldBlock {
+	if _, err := s.Write(chunk); err != kernel.ErrWouldBlock {
 		t.Fatalf("write with both buffers full: %v, want ErrWouldBlock", err)
 	}
 	if c.Pending() != 30 {
@@ -340,11 +340,11 @@ func TestClosedSocketCallsFail(t *testing.T) {
 	if err := s1.Close(); !isErrno(err, syscall.EBADF) {
 		t.Fatalf("second Close: %v", err)
 	}
-	if err := k.Register(s1, 1, server.InterestRead); !isErrno(err, syscall.EBADF) {
+	if err := k.Register(s1, 1, kernel.InterestRead); !isErrno(err, syscall.EBADF) {
 		t.Fatalf("register closed socket: %v", err)
 	}
 	got, err := readAll(s2)
-	if string(got) != "for s2" || err != server.ErrWouldBlock {
+	if string(got) != "for s2" || err != kernel.ErrWouldBlock {
 		t.Fatalf("s2 read %q, %v after s1's calls", got, err)
 	}
 	if k.OpenFDs() != 2 {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mobsim/mobsim/server"
+	"github.com/mobsim/mobsim/kernel"
 )
 
 // Kind says what a trace Record is about.
@@ -124,10 +124,10 @@ type Record struct {
 	Kind  Kind
 	FD    int32        // server fd the syscall used, -1 if none
 	Conn  uint64       // connection id, 0 if none
-	Token server.Token // Register/Reregister/Event
+	Token kernel.Token // Register/Reregister/Event
 	N     int64        // bytes, fd accepted, events returned, nanoseconds: see Kind
 	Err   Errno        // outcome
-	Ready server.Ready // Event readiness, or Interest for (Re)Register
+	Ready kernel.Ready // Event readiness, or Interest for (Re)Register
 	Fault Fault        // the fault injected into this syscall, if any
 }
 
@@ -143,7 +143,7 @@ func (r Record) String() string {
 	}
 	switch r.Kind {
 	case KindRegister, KindReregister:
-		fmt.Fprintf(&b, " tok=%#x interest=%s", uint64(r.Token), interestString(server.Interest(r.Ready)))
+		fmt.Fprintf(&b, " tok=%#x interest=%s", uint64(r.Token), interestString(kernel.Interest(r.Ready)))
 	case KindEvent:
 		fmt.Fprintf(&b, " tok=%#x %s", uint64(r.Token), r.Ready)
 	case KindDeregister, KindClose, KindCloseWrite, KindClientShutdown, KindClientReset, KindClientClose,
@@ -162,13 +162,13 @@ func (r Record) String() string {
 	return b.String()
 }
 
-func interestString(in server.Interest) string {
+func interestString(in kernel.Interest) string {
 	switch in {
-	case server.InterestRead:
+	case kernel.InterestRead:
 		return "R"
-	case server.InterestWrite:
+	case kernel.InterestWrite:
 		return "W"
-	case server.InterestRead | server.InterestWrite:
+	case kernel.InterestRead | kernel.InterestWrite:
 		return "RW"
 	}
 	return fmt.Sprintf("%#x", uint8(in))

@@ -7,8 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
-	"github.com/mobsim/mobsim/server"
 )
 
 // This file is a tiny echo server over the seam and a random client
@@ -16,7 +16,7 @@ import (
 // small: it follows the edge-triggered discipline (drain to ErrWouldBlock,
 // read once after accept, retry accept after EMFILE) and nothing more.
 
-const listenerToken = server.Token(1 << 40)
+const listenerToken = kernel.Token(1 << 40)
 
 type echoConn struct {
 	s    *netfake.Socket
@@ -31,14 +31,14 @@ type echoServer struct {
 	conns    []echoConn
 	retryAcc bool
 	buf      []byte
-	events   []server.Event
+	events   []kernel.Event
 }
 
-func tokenOf(slot int, gen uint32) server.Token { return server.Token(uint64(gen)<<20 | uint64(slot)) }
+func tokenOf(slot int, gen uint32) kernel.Token { return kernel.Token(uint64(gen)<<20 | uint64(slot)) }
 
 func (e *echoServer) tick(timeout time.Duration) error {
 	n, err := e.k.Poll(e.events, timeout)
-	if err == server.ErrInterrupted {
+	if err == kernel.ErrInterrupted {
 		return nil
 	}
 	if err != nil {
@@ -65,7 +65,7 @@ func (e *echoServer) acceptAll() {
 	e.retryAcc = false
 	for {
 		st, err := e.l.Accept()
-		if err == server.ErrWouldBlock {
+		if err == kernel.ErrWouldBlock {
 			return
 		}
 		if err != nil {
@@ -85,7 +85,7 @@ func (e *echoServer) acceptAll() {
 		c := &e.conns[slot]
 		c.gen++
 		c.s, c.out, c.live = st.(*netfake.Socket), c.out[:0], true
-		if err := e.k.Register(c.s, tokenOf(slot, c.gen), server.InterestRead|server.InterestWrite); err != nil {
+		if err := e.k.Register(c.s, tokenOf(slot, c.gen), kernel.InterestRead|kernel.InterestWrite); err != nil {
 			panic(err)
 		}
 		e.serve(slot) // data may have arrived before accept: no edge promised
@@ -98,7 +98,7 @@ func (e *echoServer) serve(slot int) {
 	for {
 		n, err := c.s.Read(e.buf)
 		c.out = append(c.out, e.buf[:n]...)
-		if err == server.ErrWouldBlock {
+		if err == kernel.ErrWouldBlock {
 			break
 		}
 		if err == io.EOF {
@@ -119,7 +119,7 @@ func (e *echoServer) serve(slot int) {
 			n, err = c.s.Write(c.out)
 		}
 		c.out = c.out[:copy(c.out, c.out[n:])]
-		if err == server.ErrWouldBlock {
+		if err == kernel.ErrWouldBlock {
 			break
 		}
 		if err != nil {
@@ -194,8 +194,8 @@ func workloadStats(seed uint64, trace func(netfake.Record)) (uint64, int, error)
 	if err != nil {
 		return 0, 0, err
 	}
-	srv := &echoServer{k: k, l: l, buf: make([]byte, 1+r.IntN(16)), events: make([]server.Event, 1+r.IntN(8))}
-	if err := k.Register(l, listenerToken, server.InterestRead); err != nil {
+	srv := &echoServer{k: k, l: l, buf: make([]byte, 1+r.IntN(16)), events: make([]kernel.Event, 1+r.IntN(8))}
+	if err := k.Register(l, listenerToken, kernel.InterestRead); err != nil {
 		return 0, 0, err
 	}
 	var clients []*echoClient

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
-	"github.com/mobsim/mobsim/server"
 )
 
 // benchPair returns a connected loopback pair for a benchmark.
@@ -30,7 +30,7 @@ func benchPair(b *testing.B) (client, srv *netpoll.Conn) {
 			b.Cleanup(func() { srv.Close() })
 			return client, srv
 		}
-		if !errors.Is(err, server.ErrWouldBlock) || time.Now().After(deadline) {
+		if !errors.Is(err, kernel.ErrWouldBlock) || time.Now().After(deadline) {
 			b.Fatalf("Accept: %v", err)
 		}
 		time.Sleep(time.Millisecond)
@@ -43,7 +43,7 @@ func drainAll(b *testing.B, c *netpoll.Conn, buf []byte) int {
 	for {
 		n, err := c.Read(buf)
 		total += n
-		if errors.Is(err, server.ErrWouldBlock) {
+		if errors.Is(err, kernel.ErrWouldBlock) {
 			return total
 		}
 		if err != nil {
@@ -63,7 +63,7 @@ func BenchmarkWritev4x64(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_, err := srv.Writev(bufs)
-		if errors.Is(err, server.ErrWouldBlock) {
+		if errors.Is(err, kernel.ErrWouldBlock) {
 			drainAll(b, client, rbuf)
 			continue
 		}
@@ -83,7 +83,7 @@ func BenchmarkWrite4x64(b *testing.B) {
 	for b.Loop() {
 		for range 4 {
 			_, err := srv.Write(frame)
-			if errors.Is(err, server.ErrWouldBlock) {
+			if errors.Is(err, kernel.ErrWouldBlock) {
 				drainAll(b, client, rbuf)
 				continue
 			}
@@ -104,16 +104,16 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { p.Close() })
-	if err := p.Register(srv, 1, server.InterestRead); err != nil {
+	if err := p.Register(srv, 1, kernel.InterestRead); err != nil {
 		b.Fatal(err)
 	}
-	if err := p.Register(client, 2, server.InterestRead); err != nil {
+	if err := p.Register(client, 2, kernel.InterestRead); err != nil {
 		b.Fatal(err)
 	}
 	msg := make([]byte, 64)
 	buf := make([]byte, 4096)
-	events := make([]server.Event, 16)
-	wait := func(tok server.Token) {
+	events := make([]kernel.Event, 16)
+	wait := func(tok kernel.Token) {
 		for {
 			n, err := p.Poll(events, time.Second)
 			if err != nil {
@@ -151,7 +151,7 @@ func BenchmarkWakePoll(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { p.Close() })
-	events := make([]server.Event, 16)
+	events := make([]kernel.Event, 16)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := p.Wake(); err != nil {

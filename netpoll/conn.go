@@ -8,9 +8,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"golang.org/x/sys/unix"
-
-	"github.com/mobsim/mobsim/server"
 )
 
 // dialTimeoutDefault bounds Dial, so a test or load tool never hangs on a
@@ -78,7 +77,7 @@ func connect(fd int, sa unix.Sockaddr, timeout time.Duration) error {
 	return nil
 }
 
-// Read reads into p. It returns server.ErrWouldBlock when no data is
+// Read reads into p. It returns kernel.ErrWouldBlock when no data is
 // buffered, (0, io.EOF) once the peer's FIN is reached, and a wrapped
 // errno (ECONNRESET after a reset) on failure. EINTR is retried.
 func (c *Conn) Read(p []byte) (int, error) {
@@ -96,14 +95,14 @@ func (c *Conn) Read(p []byte) (int, error) {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return 0, server.ErrWouldBlock
+			return 0, kernel.ErrWouldBlock
 		}
 		return 0, fmt.Errorf("netpoll: read %v: %w", c, err)
 	}
 }
 
 // Write writes from p with one system call and never raises SIGPIPE. It
-// may write less than len(p); it returns server.ErrWouldBlock only when
+// may write less than len(p); it returns kernel.ErrWouldBlock only when
 // nothing was written, and EPIPE or ECONNRESET (wrapped) after the peer has
 // closed or reset the connection.
 func (c *Conn) Write(p []byte) (int, error) {
@@ -118,7 +117,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return 0, server.ErrWouldBlock
+			return 0, kernel.ErrWouldBlock
 		}
 		return 0, fmt.Errorf("netpoll: write %v: %w", c, err)
 	}
@@ -153,7 +152,7 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return 0, server.ErrWouldBlock
+			return 0, kernel.ErrWouldBlock
 		}
 		return 0, fmt.Errorf("netpoll: writev %v: %w", c, err)
 	}

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
-	"github.com/mobsim/mobsim/server"
 )
 
 // A peer's FIN: data sent before it is read first, then io.EOF; the
@@ -22,13 +22,13 @@ import (
 func TestPeerFINGivesDataThenEOF(t *testing.T) {
 	p := newPoller(t)
 	client, srv := pair(t)
-	mustRegister(t, p, srv, 1, server.InterestRead|server.InterestWrite)
+	mustRegister(t, p, srv, 1, kernel.InterestRead|kernel.InterestWrite)
 	waitFor(t, p, 1, "initial writable", isWritable)
 	mustWrite(t, client, []byte("bye"))
 	if err := client.CloseWrite(); err != nil {
 		t.Fatalf("CloseWrite: %v", err)
 	}
-	seen := waitFor(t, p, 1, "read-closed", func(r server.Ready) bool { return r&server.ReadyReadClosed != 0 })
+	seen := waitFor(t, p, 1, "read-closed", func(r kernel.Ready) bool { return r&kernel.ReadyReadClosed != 0 })
 	t.Logf("events after data+FIN: %s", readySeq(seen))
 	buf := make([]byte, 16)
 	n, err := srv.Read(buf)
@@ -47,13 +47,13 @@ func TestPeerFINGivesDataThenEOF(t *testing.T) {
 func TestPeerResetGivesECONNRESET(t *testing.T) {
 	p := newPoller(t)
 	client, srv := pair(t)
-	mustRegister(t, p, srv, 1, server.InterestRead|server.InterestWrite)
+	mustRegister(t, p, srv, 1, kernel.InterestRead|kernel.InterestWrite)
 	waitFor(t, p, 1, "initial writable", isWritable)
 	if err := client.Abort(); err != nil {
 		t.Fatalf("Abort: %v", err)
 	}
-	seen := waitFor(t, p, 1, "error or hang-up", func(r server.Ready) bool {
-		return r&(server.ReadyError|server.ReadyReadClosed) != 0
+	seen := waitFor(t, p, 1, "error or hang-up", func(r kernel.Ready) bool {
+		return r&(kernel.ReadyError|kernel.ReadyReadClosed) != 0
 	})
 	t.Logf("events after RST: %s", readySeq(seen))
 	_, err := srv.Read(make([]byte, 16))
@@ -76,11 +76,11 @@ func TestWriteAfterPeerResetFailsWithoutSIGPIPE(t *testing.T) {
 
 	p := newPoller(t)
 	client, srv := pair(t)
-	mustRegister(t, p, srv, 1, server.InterestRead)
+	mustRegister(t, p, srv, 1, kernel.InterestRead)
 	if err := client.Abort(); err != nil {
 		t.Fatalf("Abort: %v", err)
 	}
-	waitFor(t, p, 1, "reset", func(r server.Ready) bool { return r&(server.ReadyError|server.ReadyReadClosed) != 0 })
+	waitFor(t, p, 1, "reset", func(r kernel.Ready) bool { return r&(kernel.ReadyError|kernel.ReadyReadClosed) != 0 })
 	// The first write reports the pending ECONNRESET; later ones EPIPE,
 	// which is where a SIGPIPE would be raised.
 	for i := range 3 {
@@ -135,8 +135,8 @@ func TestFullSendBufferThenWritableEdge(t *testing.T) {
 	if err := client.SetBuffers(4096, 0); err != nil {
 		t.Fatalf("SetBuffers: %v", err)
 	}
-	mustRegister(t, p, srv, 1, server.InterestWrite)
-	mustRegister(t, p, client, 2, server.InterestRead)
+	mustRegister(t, p, srv, 1, kernel.InterestWrite)
+	mustRegister(t, p, client, 2, kernel.InterestRead)
 	waitFor(t, p, 1, "initial writable", isWritable)
 
 	chunk := bytes.Repeat([]byte("x"), 1024)
@@ -144,7 +144,7 @@ func TestFullSendBufferThenWritableEdge(t *testing.T) {
 	for {
 		n, err := srv.Write(chunk)
 		written += n
-		if errors.Is(err, server.ErrWouldBlock) {
+		if errors.Is(err, kernel.ErrWouldBlock) {
 			if n != 0 {
 				t.Fatalf("ErrWouldBlock with n=%d", n)
 			}
@@ -161,7 +161,7 @@ func TestFullSendBufferThenWritableEdge(t *testing.T) {
 
 	// Drain the peer while waiting for the writable edge.
 	received := 0
-	events := make([]server.Event, 16)
+	events := make([]kernel.Event, 16)
 	deadline := time.Now().Add(waitMax)
 	for writable := false; !writable; {
 		if time.Now().After(deadline) {
@@ -188,7 +188,7 @@ func TestFullSendBufferThenWritableEdge(t *testing.T) {
 func TestWritevWritesBuffersWithoutAllocating(t *testing.T) {
 	p := newPoller(t)
 	client, srv := pair(t)
-	mustRegister(t, p, client, 2, server.InterestRead)
+	mustRegister(t, p, client, 2, kernel.InterestRead)
 	bufs := [][]byte{[]byte("ab"), nil, []byte("cde"), []byte("f")}
 	n, err := srv.Writev(bufs)
 	if err != nil || n != 6 {
@@ -235,7 +235,7 @@ func TestWritevCapsBuffersPerCall(t *testing.T) {
 // Read on an empty socket would block, and says so with ErrWouldBlock.
 func TestReadEmptyWouldBlock(t *testing.T) {
 	_, srv := pair(t)
-	if n, err := srv.Read(make([]byte, 8)); n != 0 || !errors.Is(err, server.ErrWouldBlock) {
+	if n, err := srv.Read(make([]byte, 8)); n != 0 || !errors.Is(err, kernel.ErrWouldBlock) {
 		t.Fatalf("Read on empty socket = %d, %v; want ErrWouldBlock", n, err)
 	}
 }
@@ -258,7 +258,7 @@ func TestCloseTwiceDoesNotCloseAnotherFD(t *testing.T) {
 	}
 	mustWrite(t, second, []byte("alive"))
 	p := newPoller(t)
-	mustRegister(t, p, peer, 1, server.InterestRead)
+	mustRegister(t, p, peer, 1, kernel.InterestRead)
 	if got := readExactly(t, p, 1, peer, 5); string(got) != "alive" {
 		t.Fatalf("read %q", got)
 	}

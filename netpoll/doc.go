@@ -1,10 +1,10 @@
-// Package netpoll is mobsim's real kernel: the server.Poller, server.Listener
-// and server.Stream seam implemented on real TCP sockets, with epoll on Linux
+// Package netpoll is mobsim's real kernel: the kernel.Poller, kernel.Listener
+// and kernel.Stream seam implemented on real TCP sockets, with epoll on Linux
 // and kqueue on macOS, FreeBSD, NetBSD, OpenBSD and DragonFly BSD, through
 // golang.org/x/sys/unix. cmd/mob runs the server on it; netfake is checked
 // against it.
 //
-// What it guarantees, beyond the contract in server/poller.go:
+// What it guarantees, beyond the contract in package kernel:
 //
 //   - Edge-triggered registrations: EPOLLET|EPOLLRDHUP on Linux, EV_CLEAR on
 //     kqueue. Registering or reregistering with write interest re-arms the
@@ -18,7 +18,7 @@
 //     than stdout and stderr unless os/signal asks for it.
 //   - EINTR never reaches the caller: reads, writes, accepts and connects are
 //     retried, and Poll retries its wait with the remaining timeout, so it
-//     never returns server.ErrInterrupted.
+//     never returns kernel.ErrInterrupted.
 //   - Poll fills at most 256 events per call (a fixed array in the Poller, so
 //     polling does not allocate). A positive timeout below a millisecond is
 //     rounded up to one on Linux (epoll counts in milliseconds), and timeouts

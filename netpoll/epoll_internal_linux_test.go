@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"golang.org/x/sys/unix"
-
-	"github.com/mobsim/mobsim/server"
 )
 
 // epoll_wait counts milliseconds: negative waits forever, zero does not
@@ -42,9 +41,9 @@ func TestEpollTimeout(t *testing.T) {
 // the Fd field.
 func TestTokenPacking(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	values := []server.Token{0, 1, 1<<63 | 12345, ReservedToken, 0x1122334455667788}
+	values := []kernel.Token{0, 1, 1<<63 | 12345, ReservedToken, 0x1122334455667788}
 	for range 1000 {
-		values = append(values, server.Token(r.Uint64()))
+		values = append(values, kernel.Token(r.Uint64()))
 	}
 	for _, tok := range values {
 		var ev unix.EpollEvent
@@ -68,14 +67,14 @@ func TestTokenPacking(t *testing.T) {
 func TestEpollReady(t *testing.T) {
 	cases := []struct {
 		events uint32
-		want   server.Ready
+		want   kernel.Ready
 	}{
-		{unix.EPOLLIN, server.ReadyRead},
-		{unix.EPOLLOUT, server.ReadyWrite},
-		{unix.EPOLLRDHUP, server.ReadyReadClosed},
-		{unix.EPOLLHUP, server.ReadyReadClosed | server.ReadyWriteClosed},
-		{unix.EPOLLERR, server.ReadyError},
-		{unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP, server.ReadyRead | server.ReadyWrite | server.ReadyReadClosed},
+		{unix.EPOLLIN, kernel.ReadyRead},
+		{unix.EPOLLOUT, kernel.ReadyWrite},
+		{unix.EPOLLRDHUP, kernel.ReadyReadClosed},
+		{unix.EPOLLHUP, kernel.ReadyReadClosed | kernel.ReadyWriteClosed},
+		{unix.EPOLLERR, kernel.ReadyError},
+		{unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP, kernel.ReadyRead | kernel.ReadyWrite | kernel.ReadyReadClosed},
 		{0, 0},
 	}
 	for _, c := range cases {
@@ -88,11 +87,11 @@ func TestEpollReady(t *testing.T) {
 // The interest flags always carry EPOLLET and EPOLLRDHUP.
 func TestEpollFlags(t *testing.T) {
 	base := uint32(unix.EPOLLET | unix.EPOLLRDHUP)
-	cases := map[server.Interest]uint32{
+	cases := map[kernel.Interest]uint32{
 		0:                    base,
-		server.InterestRead:  base | unix.EPOLLIN,
-		server.InterestWrite: base | unix.EPOLLOUT,
-		server.InterestRead | server.InterestWrite: base | unix.EPOLLIN | unix.EPOLLOUT,
+		kernel.InterestRead:  base | unix.EPOLLIN,
+		kernel.InterestWrite: base | unix.EPOLLOUT,
+		kernel.InterestRead | kernel.InterestWrite: base | unix.EPOLLIN | unix.EPOLLOUT,
 	}
 	for in, want := range cases {
 		if got := epollFlags(in); got != want {

@@ -8,9 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"golang.org/x/sys/unix"
-
-	"github.com/mobsim/mobsim/server"
 )
 
 // Poller is an edge-triggered epoll instance with an eventfd to wake it.
@@ -50,17 +49,17 @@ func New() (*Poller, error) {
 
 // Register adds src with EPOLL_CTL_ADD. Registering a source twice fails
 // with EEXIST.
-func (p *Poller) Register(src server.Source, tok server.Token, in server.Interest) error {
+func (p *Poller) Register(src kernel.Source, tok kernel.Token, in kernel.Interest) error {
 	return p.ctl(unix.EPOLL_CTL_ADD, "add", src, tok, in)
 }
 
 // Reregister replaces the token and interest of src with EPOLL_CTL_MOD,
 // which also re-arms the edge: a writable socket reports writable again.
-func (p *Poller) Reregister(src server.Source, tok server.Token, in server.Interest) error {
+func (p *Poller) Reregister(src kernel.Source, tok kernel.Token, in kernel.Interest) error {
 	return p.ctl(unix.EPOLL_CTL_MOD, "mod", src, tok, in)
 }
 
-func (p *Poller) ctl(op int, opName string, src server.Source, tok server.Token, in server.Interest) error {
+func (p *Poller) ctl(op int, opName string, src kernel.Source, tok kernel.Token, in kernel.Interest) error {
 	if tok == ReservedToken {
 		return ErrReservedToken
 	}
@@ -78,7 +77,7 @@ func (p *Poller) ctl(op int, opName string, src server.Source, tok server.Token,
 
 // Deregister removes src with EPOLL_CTL_DEL. Closing a source removes it
 // too, so Deregister is only needed for a source that stays open.
-func (p *Poller) Deregister(src server.Source) error {
+func (p *Poller) Deregister(src kernel.Source) error {
 	fd, err := sourceFD(src)
 	if err != nil {
 		return err
@@ -93,7 +92,7 @@ func (p *Poller) Deregister(src server.Source) error {
 
 // Poll waits up to timeout for events and fills events[:n]. An EINTR is
 // retried with the remaining timeout, so ErrInterrupted is never returned.
-func (p *Poller) Poll(events []server.Event, timeout time.Duration) (int, error) {
+func (p *Poller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
 	batch := min(len(events), len(p.raw))
 	if batch == 0 {
 		return 0, errEmptyBatch
@@ -109,7 +108,7 @@ func (p *Poller) Poll(events []server.Event, timeout time.Duration) (int, error)
 
 // translate converts raw[:n] into events and drops the wake-up event,
 // draining the eventfd so that the next Wake makes a new edge.
-func (p *Poller) translate(events []server.Event, n int) int {
+func (p *Poller) translate(events []kernel.Event, n int) int {
 	k := 0
 	for i := range n {
 		ev := &p.raw[i]
@@ -118,7 +117,7 @@ func (p *Poller) translate(events []server.Event, n int) int {
 			p.drainWake()
 			continue
 		}
-		events[k] = server.Event{Token: tok, Ready: epollReady(ev.Events)}
+		events[k] = kernel.Event{Token: tok, Ready: epollReady(ev.Events)}
 		k++
 	}
 	return k
@@ -180,42 +179,42 @@ func (p *Poller) Close() error {
 }
 
 // epollFlags returns the epoll_ctl event mask for an interest.
-func epollFlags(in server.Interest) uint32 {
+func epollFlags(in kernel.Interest) uint32 {
 	// EPOLLET: report transitions, not state (the seam is edge-triggered).
 	// EPOLLRDHUP: report a peer's FIN even without interest in reading, as
 	// the ReadClosed hint. EPOLLERR and EPOLLHUP are always reported.
 	flags := uint32(unix.EPOLLET | unix.EPOLLRDHUP)
-	if in&server.InterestRead != 0 {
+	if in&kernel.InterestRead != 0 {
 		flags |= unix.EPOLLIN
 	}
-	if in&server.InterestWrite != 0 {
+	if in&kernel.InterestWrite != 0 {
 		flags |= unix.EPOLLOUT
 	}
 	return flags
 }
 
 // epollReady maps an epoll event mask to readiness bits.
-func epollReady(events uint32) server.Ready {
-	var r server.Ready
+func epollReady(events uint32) kernel.Ready {
+	var r kernel.Ready
 	// EPOLLIN: data, a pending connection, or a FIN to read.
 	if events&unix.EPOLLIN != 0 {
-		r |= server.ReadyRead
+		r |= kernel.ReadyRead
 	}
 	// EPOLLOUT: the send buffer has room (on TCP, at least a third free).
 	if events&unix.EPOLLOUT != 0 {
-		r |= server.ReadyWrite
+		r |= kernel.ReadyWrite
 	}
 	// EPOLLRDHUP: the peer shut down its write side (FIN received).
 	if events&unix.EPOLLRDHUP != 0 {
-		r |= server.ReadyReadClosed
+		r |= kernel.ReadyReadClosed
 	}
 	// EPOLLHUP: both directions are shut down (an RST, or FIN both ways).
 	if events&unix.EPOLLHUP != 0 {
-		r |= server.ReadyReadClosed | server.ReadyWriteClosed
+		r |= kernel.ReadyReadClosed | kernel.ReadyWriteClosed
 	}
 	// EPOLLERR: a pending socket error (SO_ERROR), e.g. after an RST.
 	if events&unix.EPOLLERR != 0 {
-		r |= server.ReadyError
+		r |= kernel.ReadyError
 	}
 	return r
 }
@@ -237,7 +236,7 @@ func epollTimeout(timeout time.Duration) int {
 // union, which x/sys/unix exposes as two int32 fields (Fd, Pad). Going
 // through native byte order puts the bytes exactly where the kernel's u64
 // member has them, on little- and big-endian machines alike.
-func setToken(ev *unix.EpollEvent, tok server.Token) {
+func setToken(ev *unix.EpollEvent, tok kernel.Token) {
 	var b [8]byte
 	binary.NativeEndian.PutUint64(b[:], uint64(tok))
 	ev.Fd = int32(binary.NativeEndian.Uint32(b[0:4]))
@@ -245,9 +244,9 @@ func setToken(ev *unix.EpollEvent, tok server.Token) {
 }
 
 // getToken reads back the token that setToken stored.
-func getToken(ev *unix.EpollEvent) server.Token {
+func getToken(ev *unix.EpollEvent) kernel.Token {
 	var b [8]byte
 	binary.NativeEndian.PutUint32(b[0:4], uint32(ev.Fd))
 	binary.NativeEndian.PutUint32(b[4:8], uint32(ev.Pad))
-	return server.Token(binary.NativeEndian.Uint64(b[:]))
+	return kernel.Token(binary.NativeEndian.Uint64(b[:]))
 }

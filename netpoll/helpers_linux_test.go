@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
-	"github.com/mobsim/mobsim/server"
 )
 
 // waitMax bounds every wait in these tests, so that a missing event fails
@@ -62,7 +62,7 @@ func acceptOne(t *testing.T, l *netpoll.Listener) *netpoll.Conn {
 			t.Cleanup(func() { c.Close() })
 			return c
 		}
-		if !errors.Is(err, server.ErrWouldBlock) {
+		if !errors.Is(err, kernel.ErrWouldBlock) {
 			t.Fatalf("Accept: %v", err)
 		}
 		if time.Now().After(deadline) {
@@ -85,10 +85,10 @@ func pair(t *testing.T) (client, srv *netpoll.Conn) {
 // waitFor polls until an event for tok satisfies match, and returns every
 // readiness reported for tok up to and including that event, in order (so
 // tests can log what Linux produced). It fails after waitMax.
-func waitFor(t *testing.T, p *netpoll.Poller, tok server.Token, what string, match func(server.Ready) bool) []server.Ready {
+func waitFor(t *testing.T, p *netpoll.Poller, tok kernel.Token, what string, match func(kernel.Ready) bool) []kernel.Ready {
 	t.Helper()
-	var seen []server.Ready
-	events := make([]server.Event, 64)
+	var seen []kernel.Ready
+	events := make([]kernel.Event, 64)
 	deadline := time.Now().Add(waitMax)
 	for time.Now().Before(deadline) {
 		n, err := p.Poll(events, 100*time.Millisecond)
@@ -111,9 +111,9 @@ func waitFor(t *testing.T, p *netpoll.Poller, tok server.Token, what string, mat
 }
 
 // expectQuiet polls for quietFor and fails on any event for tok.
-func expectQuiet(t *testing.T, p *netpoll.Poller, tok server.Token, why string) {
+func expectQuiet(t *testing.T, p *netpoll.Poller, tok kernel.Token, why string) {
 	t.Helper()
-	events := make([]server.Event, 64)
+	events := make([]kernel.Event, 64)
 	deadline := time.Now().Add(quietFor)
 	for {
 		left := time.Until(deadline)
@@ -133,15 +133,15 @@ func expectQuiet(t *testing.T, p *netpoll.Poller, tok server.Token, why string) 
 	}
 }
 
-func checkNotReserved(t *testing.T, ev server.Event) {
+func checkNotReserved(t *testing.T, ev kernel.Event) {
 	t.Helper()
 	if ev.Token == netpoll.ReservedToken {
 		t.Fatalf("the wake-up token reached the caller: %+v", ev)
 	}
 }
 
-func isReadable(r server.Ready) bool { return r&server.ReadyRead != 0 }
-func isWritable(r server.Ready) bool { return r&server.ReadyWrite != 0 }
+func isReadable(r kernel.Ready) bool { return r&kernel.ReadyRead != 0 }
+func isWritable(r kernel.Ready) bool { return r&kernel.ReadyWrite != 0 }
 
 // drain reads c until ErrWouldBlock and returns the bytes; it fails on any
 // other error, including io.EOF.
@@ -152,7 +152,7 @@ func drain(t *testing.T, c *netpoll.Conn) []byte {
 	for {
 		n, err := c.Read(buf)
 		out.Write(buf[:n])
-		if errors.Is(err, server.ErrWouldBlock) {
+		if errors.Is(err, kernel.ErrWouldBlock) {
 			return out.Bytes()
 		}
 		if err != nil {
@@ -163,7 +163,7 @@ func drain(t *testing.T, c *netpoll.Conn) []byte {
 
 // readExactly reads n bytes from c, waiting for readable events on p
 // (where c must be registered with tok and read interest).
-func readExactly(t *testing.T, p *netpoll.Poller, tok server.Token, c *netpoll.Conn, n int) []byte {
+func readExactly(t *testing.T, p *netpoll.Poller, tok kernel.Token, c *netpoll.Conn, n int) []byte {
 	t.Helper()
 	var out []byte
 	for len(out) < n {
@@ -180,7 +180,7 @@ func readExactly(t *testing.T, p *netpoll.Poller, tok server.Token, c *netpoll.C
 	return out
 }
 
-func mustRegister(t *testing.T, p *netpoll.Poller, src server.Source, tok server.Token, in server.Interest) {
+func mustRegister(t *testing.T, p *netpoll.Poller, src kernel.Source, tok kernel.Token, in kernel.Interest) {
 	t.Helper()
 	if err := p.Register(src, tok, in); err != nil {
 		t.Fatalf("Register(%v, %d): %v", src, tok, err)
@@ -196,7 +196,7 @@ func mustWrite(t *testing.T, c *netpoll.Conn, p []byte) {
 }
 
 // readySeq formats a sequence of readiness reports for logs.
-func readySeq(seq []server.Ready) string {
+func readySeq(seq []kernel.Ready) string {
 	s := "["
 	for i, r := range seq {
 		if i > 0 {
@@ -208,16 +208,16 @@ func readySeq(seq []server.Ready) string {
 }
 
 // readyString names readiness bits for failure messages and logs.
-func readyString(r server.Ready) string {
+func readyString(r kernel.Ready) string {
 	names := []struct {
-		bit  server.Ready
+		bit  kernel.Ready
 		name string
 	}{
-		{server.ReadyRead, "Read"},
-		{server.ReadyWrite, "Write"},
-		{server.ReadyReadClosed, "ReadClosed"},
-		{server.ReadyWriteClosed, "WriteClosed"},
-		{server.ReadyError, "Error"},
+		{kernel.ReadyRead, "Read"},
+		{kernel.ReadyWrite, "Write"},
+		{kernel.ReadyReadClosed, "ReadClosed"},
+		{kernel.ReadyWriteClosed, "WriteClosed"},
+		{kernel.ReadyError, "Error"},
 	}
 	s := ""
 	for _, n := range names {

@@ -8,9 +8,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"golang.org/x/sys/unix"
-
-	"github.com/mobsim/mobsim/server"
 )
 
 // Poller is a kqueue with EV_CLEAR (edge-triggered) filters and a
@@ -36,8 +35,8 @@ type Poller struct {
 
 // registration is what the Poller knows about one registered fd.
 type registration struct {
-	tok   server.Token
-	in    server.Interest // the filters currently added
+	tok   kernel.Token
+	in    kernel.Interest // the filters currently added
 	valid bool
 }
 
@@ -89,18 +88,18 @@ func (p *Poller) open() error {
 // Register adds an EV_CLEAR filter for each interest: EVFILT_READ for
 // read, EVFILT_WRITE for write. Unlike epoll it does not detect a source
 // that is already registered.
-func (p *Poller) Register(src server.Source, tok server.Token, in server.Interest) error {
+func (p *Poller) Register(src kernel.Source, tok kernel.Token, in kernel.Interest) error {
 	return p.update(src, tok, in, false)
 }
 
 // Reregister changes the token and interest of src. It re-adds the write
 // filter when write interest is kept, which re-arms it: a writable socket
 // reports writable again. It deletes the filters no longer wanted.
-func (p *Poller) Reregister(src server.Source, tok server.Token, in server.Interest) error {
+func (p *Poller) Reregister(src kernel.Source, tok kernel.Token, in kernel.Interest) error {
 	return p.update(src, tok, in, true)
 }
 
-func (p *Poller) update(src server.Source, tok server.Token, in server.Interest, re bool) error {
+func (p *Poller) update(src kernel.Source, tok kernel.Token, in kernel.Interest, re bool) error {
 	if tok == ReservedToken {
 		return ErrReservedToken
 	}
@@ -108,43 +107,43 @@ func (p *Poller) update(src server.Source, tok server.Token, in server.Interest,
 	if err != nil {
 		return err
 	}
-	var had server.Interest
+	var had kernel.Interest
 	if re {
 		had = p.lookup(fd).in // a new registration has no filters yet: close removed them
 	}
 	reg := p.slot(fd)
 	*reg = registration{tok: tok, in: had, valid: true}
 	// Read: add if newly wanted, delete if no longer wanted.
-	if in&server.InterestRead != 0 && had&server.InterestRead == 0 {
+	if in&kernel.InterestRead != 0 && had&kernel.InterestRead == 0 {
 		if err := p.change(fd, unix.EVFILT_READ, unix.EV_ADD|unix.EV_CLEAR); err != nil {
 			return fmt.Errorf("netpoll: kevent add read fd=%d: %w", fd, err)
 		}
-		reg.in |= server.InterestRead
+		reg.in |= kernel.InterestRead
 	}
-	if in&server.InterestRead == 0 && had&server.InterestRead != 0 {
+	if in&kernel.InterestRead == 0 && had&kernel.InterestRead != 0 {
 		if err := p.remove(fd, unix.EVFILT_READ); err != nil {
 			return err
 		}
-		reg.in &^= server.InterestRead
+		reg.in &^= kernel.InterestRead
 	}
 	// Write: always (re-)add when wanted, for the initial writable edge.
-	if in&server.InterestWrite != 0 {
+	if in&kernel.InterestWrite != 0 {
 		if err := p.change(fd, unix.EVFILT_WRITE, unix.EV_ADD|unix.EV_CLEAR); err != nil {
 			return fmt.Errorf("netpoll: kevent add write fd=%d: %w", fd, err)
 		}
-		reg.in |= server.InterestWrite
+		reg.in |= kernel.InterestWrite
 	}
-	if in&server.InterestWrite == 0 && had&server.InterestWrite != 0 {
+	if in&kernel.InterestWrite == 0 && had&kernel.InterestWrite != 0 {
 		if err := p.remove(fd, unix.EVFILT_WRITE); err != nil {
 			return err
 		}
-		reg.in &^= server.InterestWrite
+		reg.in &^= kernel.InterestWrite
 	}
 	return nil
 }
 
 // Deregister deletes the filters of src and forgets its token.
-func (p *Poller) Deregister(src server.Source) error {
+func (p *Poller) Deregister(src kernel.Source) error {
 	fd, err := sourceFD(src)
 	if err != nil {
 		return err
@@ -153,12 +152,12 @@ func (p *Poller) Deregister(src server.Source) error {
 	if fd < len(p.regs) {
 		p.regs[fd] = registration{}
 	}
-	if had&server.InterestRead != 0 {
+	if had&kernel.InterestRead != 0 {
 		if err := p.remove(fd, unix.EVFILT_READ); err != nil {
 			return err
 		}
 	}
-	if had&server.InterestWrite != 0 {
+	if had&kernel.InterestWrite != 0 {
 		if err := p.remove(fd, unix.EVFILT_WRITE); err != nil {
 			return err
 		}
@@ -209,7 +208,7 @@ func (p *Poller) slot(fd int) *registration {
 // Poll waits up to timeout for events and fills events[:n]. kqueue reports
 // read and write readiness as separate events, so one token may appear
 // twice. An EINTR is retried with the remaining timeout.
-func (p *Poller) Poll(events []server.Event, timeout time.Duration) (int, error) {
+func (p *Poller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
 	batch := min(len(events), len(p.raw))
 	if batch == 0 {
 		return 0, errEmptyBatch
@@ -230,7 +229,7 @@ func (p *Poller) Poll(events []server.Event, timeout time.Duration) (int, error)
 
 // translate converts raw[:n] into events, drops the wake-up event (draining
 // the pipe) and events for fds no longer registered.
-func (p *Poller) translate(events []server.Event, n int) int {
+func (p *Poller) translate(events []kernel.Event, n int) int {
 	k := 0
 	for i := range n {
 		ev := &p.raw[i]
@@ -243,38 +242,38 @@ func (p *Poller) translate(events []server.Event, n int) int {
 		if !reg.valid {
 			continue
 		}
-		events[k] = server.Event{Token: reg.tok, Ready: kqueueReady(ev)}
+		events[k] = kernel.Event{Token: reg.tok, Ready: kqueueReady(ev)}
 		k++
 	}
 	return k
 }
 
 // kqueueReady maps one kevent to readiness bits.
-func kqueueReady(ev *unix.Kevent_t) server.Ready {
-	var r server.Ready
+func kqueueReady(ev *unix.Kevent_t) kernel.Ready {
+	var r kernel.Ready
 	switch ev.Filter {
 	case unix.EVFILT_READ:
 		// EVFILT_READ: data, a pending connection, or a FIN to read.
-		r |= server.ReadyRead
+		r |= kernel.ReadyRead
 		// EV_EOF on read: the peer shut down its write side. A non-zero
 		// fflags then holds the socket error (e.g. ECONNRESET).
 		if ev.Flags&unix.EV_EOF != 0 {
-			r |= server.ReadyReadClosed
+			r |= kernel.ReadyReadClosed
 			if ev.Fflags != 0 {
-				r |= server.ReadyError
+				r |= kernel.ReadyError
 			}
 		}
 	case unix.EVFILT_WRITE:
 		// EVFILT_WRITE: the send buffer has room.
-		r |= server.ReadyWrite
+		r |= kernel.ReadyWrite
 		// EV_EOF on write: the connection can no longer send.
 		if ev.Flags&unix.EV_EOF != 0 {
-			r |= server.ReadyWriteClosed
+			r |= kernel.ReadyWriteClosed
 		}
 	}
 	// EV_ERROR: the kernel could not process the filter (data holds errno).
 	if ev.Flags&unix.EV_ERROR != 0 {
-		r |= server.ReadyError
+		r |= kernel.ReadyError
 	}
 	return r
 }

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/mobsim/mobsim/kernel"
 	"golang.org/x/sys/unix"
-
-	"github.com/mobsim/mobsim/server"
 )
 
 // listenBacklogDefault is the listen(2) backlog when ListenConfig.Backlog is
@@ -78,10 +77,10 @@ func listenOn(fd int, network string, sa unix.Sockaddr, cfg ListenConfig) error 
 }
 
 // Accept returns the next pending connection as a non-blocking,
-// close-on-exec *Conn, or server.ErrWouldBlock when the backlog is empty.
+// close-on-exec *Conn, or kernel.ErrWouldBlock when the backlog is empty.
 // EINTR is retried; other errors (EMFILE, ENFILE, ECONNABORTED, ENOBUFS)
 // are wrapped, so errors.Is(err, syscall.EMFILE) works.
-func (l *Listener) Accept() (server.Stream, error) {
+func (l *Listener) Accept() (kernel.Stream, error) {
 	for {
 		fd, sa, err := acceptSocket(l.fd)
 		switch err {
@@ -91,7 +90,7 @@ func (l *Listener) Accept() (server.Stream, error) {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return nil, server.ErrWouldBlock
+			return nil, kernel.ErrWouldBlock
 		}
 		return nil, fmt.Errorf("netpoll: accept fd=%d: %w", l.fd, err)
 	}

@@ -10,15 +10,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
-	"github.com/mobsim/mobsim/server"
 )
 
 // Accept on an empty backlog returns ErrWouldBlock and nothing else.
 func TestAcceptEmptyBacklogWouldBlock(t *testing.T) {
 	l := listen(t, "tcp4", "127.0.0.1:0")
 	s, err := l.Accept()
-	if s != nil || !errors.Is(err, server.ErrWouldBlock) {
+	if s != nil || !errors.Is(err, kernel.ErrWouldBlock) {
 		t.Fatalf("Accept = %v, %v; want nil, ErrWouldBlock", s, err)
 	}
 }
@@ -31,7 +31,7 @@ func TestAcceptEmptyBacklogWouldBlock(t *testing.T) {
 func TestAcceptDrainsThreePendingAfterOneEvent(t *testing.T) {
 	p := newPoller(t)
 	l := listen(t, "tcp4", "127.0.0.1:0")
-	mustRegister(t, p, l, 9, server.InterestRead)
+	mustRegister(t, p, l, 9, kernel.InterestRead)
 	for range 3 {
 		dial(t, l)
 	}
@@ -40,7 +40,7 @@ func TestAcceptDrainsThreePendingAfterOneEvent(t *testing.T) {
 	accepted := 0
 	for {
 		s, err := l.Accept()
-		if errors.Is(err, server.ErrWouldBlock) {
+		if errors.Is(err, kernel.ErrWouldBlock) {
 			break
 		}
 		if err != nil {
@@ -131,7 +131,7 @@ func TestIPv6Loopback(t *testing.T) {
 		t.Fatalf("String() = %q, want peer=[::1]:...", srv.String())
 	}
 	p := newPoller(t)
-	mustRegister(t, p, srv, 1, server.InterestRead)
+	mustRegister(t, p, srv, 1, kernel.InterestRead)
 	mustWrite(t, client, []byte("v6"))
 	if got := readExactly(t, p, 1, srv, 2); string(got) != "v6" {
 		t.Fatalf("read %q", got)

@@ -8,23 +8,23 @@ import (
 	"math"
 	"time"
 
-	"github.com/mobsim/mobsim/server"
+	"github.com/mobsim/mobsim/kernel"
 	"golang.org/x/sys/unix"
 )
 
 // Compile-time proof that the real kernel fits the seam.
 var (
-	_ server.Poller       = (*Poller)(nil)
-	_ server.Listener     = (*Listener)(nil)
-	_ server.Stream       = (*Conn)(nil)
-	_ server.VectorWriter = (*Conn)(nil)
+	_ kernel.Poller       = (*Poller)(nil)
+	_ kernel.Listener     = (*Listener)(nil)
+	_ kernel.Stream       = (*Conn)(nil)
+	_ kernel.VectorWriter = (*Conn)(nil)
 )
 
 // ReservedToken is the one token a caller may not register: the epoll
 // poller tags its own wake-up eventfd with it (the event's data word is all
 // that tells events apart) and filters its events out of every batch. The
 // kqueue poller rejects it too, so that code behaves the same everywhere.
-const ReservedToken = server.ReservedToken
+const ReservedToken = kernel.ReservedToken
 
 // ErrReservedToken is returned by Register and Reregister for ReservedToken.
 var ErrReservedToken = errors.New("netpoll: token is reserved for the poller's wake-up")
@@ -47,7 +47,7 @@ type fder interface{ FD() int }
 
 // sourceFD returns the descriptor behind src, which must come from this
 // package (a *Listener or a *Conn).
-func sourceFD(src server.Source) (int, error) {
+func sourceFD(src kernel.Source) (int, error) {
 	f, ok := src.(fder)
 	if !ok {
 		return -1, fmt.Errorf("netpoll: source %T has no file descriptor", src)

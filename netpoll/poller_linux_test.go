@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
-	"github.com/mobsim/mobsim/server"
 )
 
 // The initial writable edge is guaranteed by the seam: register a fresh,
@@ -15,7 +15,7 @@ import (
 func TestRegisterWithWriteInterestGivesWritableEdge(t *testing.T) {
 	p := newPoller(t)
 	_, srv := pair(t)
-	mustRegister(t, p, srv, 7, server.InterestRead|server.InterestWrite)
+	mustRegister(t, p, srv, 7, kernel.InterestRead|kernel.InterestWrite)
 	waitFor(t, p, 7, "writable", isWritable)
 }
 
@@ -25,10 +25,10 @@ func TestRegisterWithWriteInterestGivesWritableEdge(t *testing.T) {
 func TestReregisterRearmsWritableEdge(t *testing.T) {
 	p := newPoller(t)
 	_, srv := pair(t)
-	mustRegister(t, p, srv, 7, server.InterestWrite)
+	mustRegister(t, p, srv, 7, kernel.InterestWrite)
 	waitFor(t, p, 7, "writable", isWritable)
 	expectQuiet(t, p, 7, "edge-triggered writable must not repeat")
-	if err := p.Reregister(srv, 8, server.InterestRead|server.InterestWrite); err != nil {
+	if err := p.Reregister(srv, 8, kernel.InterestRead|kernel.InterestWrite); err != nil {
 		t.Fatalf("Reregister: %v", err)
 	}
 	waitFor(t, p, 8, "writable after Reregister", isWritable)
@@ -40,7 +40,7 @@ func TestReregisterRearmsWritableEdge(t *testing.T) {
 func TestArrivingDataGivesReadableEdge(t *testing.T) {
 	p := newPoller(t)
 	client, srv := pair(t)
-	mustRegister(t, p, srv, 1, server.InterestRead)
+	mustRegister(t, p, srv, 1, kernel.InterestRead)
 	expectQuiet(t, p, 1, "no data yet")
 	mustWrite(t, client, []byte("ping"))
 	waitFor(t, p, 1, "readable", isReadable)
@@ -55,7 +55,7 @@ func TestArrivingDataGivesReadableEdge(t *testing.T) {
 func TestNoNewReadableEdgeWithoutNewData(t *testing.T) {
 	p := newPoller(t)
 	client, srv := pair(t)
-	mustRegister(t, p, srv, 1, server.InterestRead)
+	mustRegister(t, p, srv, 1, kernel.InterestRead)
 	mustWrite(t, client, []byte("once"))
 	waitFor(t, p, 1, "readable", isReadable)
 	expectQuiet(t, p, 1, "data unread but nothing new")
@@ -69,7 +69,7 @@ func TestNoNewReadableEdgeWithoutNewData(t *testing.T) {
 func TestDrainThenNewDataGivesNewEdge(t *testing.T) {
 	p := newPoller(t)
 	client, srv := pair(t)
-	mustRegister(t, p, srv, 1, server.InterestRead)
+	mustRegister(t, p, srv, 1, kernel.InterestRead)
 	for round, msg := range []string{"a", "bb", "ccc"} {
 		mustWrite(t, client, []byte(msg))
 		waitFor(t, p, 1, "readable", isReadable)
@@ -84,7 +84,7 @@ func TestDrainThenNewDataGivesNewEdge(t *testing.T) {
 func TestDeregisterStopsEvents(t *testing.T) {
 	p := newPoller(t)
 	client, srv := pair(t)
-	mustRegister(t, p, srv, 1, server.InterestRead)
+	mustRegister(t, p, srv, 1, kernel.InterestRead)
 	if err := p.Deregister(srv); err != nil {
 		t.Fatalf("Deregister: %v", err)
 	}
@@ -97,14 +97,14 @@ func TestDeregisterStopsEvents(t *testing.T) {
 // registered for write, so each yields one initial writable edge.
 func TestTokensRoundTrip(t *testing.T) {
 	p := newPoller(t)
-	tokens := []server.Token{0, 1, 1 << 31, 1 << 32, 1<<63 | 12345, netpoll.ReservedToken - 1}
-	want := map[server.Token]bool{}
+	tokens := []kernel.Token{0, 1, 1 << 31, 1 << 32, 1<<63 | 12345, netpoll.ReservedToken - 1}
+	want := map[kernel.Token]bool{}
 	for _, tok := range tokens {
 		_, srv := pair(t)
-		mustRegister(t, p, srv, tok, server.InterestWrite)
+		mustRegister(t, p, srv, tok, kernel.InterestWrite)
 		want[tok] = true
 	}
-	events := make([]server.Event, 64)
+	events := make([]kernel.Event, 64)
 	deadline := time.Now().Add(waitMax)
 	for len(want) > 0 && time.Now().Before(deadline) {
 		n, err := p.Poll(events, 100*time.Millisecond)
@@ -127,11 +127,11 @@ func TestTokensRoundTrip(t *testing.T) {
 func TestReservedTokenIsRejected(t *testing.T) {
 	p := newPoller(t)
 	_, srv := pair(t)
-	if err := p.Register(srv, netpoll.ReservedToken, server.InterestRead); !errors.Is(err, netpoll.ErrReservedToken) {
+	if err := p.Register(srv, netpoll.ReservedToken, kernel.InterestRead); !errors.Is(err, netpoll.ErrReservedToken) {
 		t.Fatalf("Register(ReservedToken) = %v, want ErrReservedToken", err)
 	}
-	mustRegister(t, p, srv, 1, server.InterestRead)
-	if err := p.Reregister(srv, netpoll.ReservedToken, server.InterestRead); !errors.Is(err, netpoll.ErrReservedToken) {
+	mustRegister(t, p, srv, 1, kernel.InterestRead)
+	if err := p.Reregister(srv, netpoll.ReservedToken, kernel.InterestRead); !errors.Is(err, netpoll.ErrReservedToken) {
 		t.Fatalf("Reregister(ReservedToken) = %v, want ErrReservedToken", err)
 	}
 }
@@ -140,8 +140,8 @@ func TestReservedTokenIsRejected(t *testing.T) {
 func TestDoubleRegisterFails(t *testing.T) {
 	p := newPoller(t)
 	_, srv := pair(t)
-	mustRegister(t, p, srv, 1, server.InterestRead)
-	if err := p.Register(srv, 2, server.InterestRead); err == nil {
+	mustRegister(t, p, srv, 1, kernel.InterestRead)
+	if err := p.Register(srv, 2, kernel.InterestRead); err == nil {
 		t.Fatal("second Register succeeded")
 	}
 }
@@ -150,7 +150,7 @@ func TestDoubleRegisterFails(t *testing.T) {
 type pollResult struct {
 	n      int
 	err    error
-	events []server.Event
+	events []kernel.Event
 }
 
 // pollInBackground runs Poll(-1) on its own goroutine; the result arrives
@@ -158,7 +158,7 @@ type pollResult struct {
 func pollInBackground(p *netpoll.Poller) <-chan pollResult {
 	done := make(chan pollResult, 1)
 	go func() {
-		events := make([]server.Event, 8)
+		events := make([]kernel.Event, 8)
 		n, err := p.Poll(events, -1)
 		done <- pollResult{n, err, events[:max(n, 0)]}
 	}()
@@ -207,7 +207,7 @@ func TestWakeBeforePollAndDrain(t *testing.T) {
 		}
 	}
 	awaitPoll(t, pollInBackground(p), "pre-woken")
-	events := make([]server.Event, 8)
+	events := make([]kernel.Event, 8)
 	n, err := p.Poll(events, quietFor)
 	if err != nil || n != 0 {
 		t.Fatalf("Poll after drain = %d, %v; want 0, nil", n, err)
@@ -220,7 +220,7 @@ func TestWakeBeforePollAndDrain(t *testing.T) {
 func TestConcurrentWakesWithRealEvents(t *testing.T) {
 	p := newPoller(t)
 	client, srv := pair(t)
-	mustRegister(t, p, srv, 3, server.InterestRead)
+	mustRegister(t, p, srv, 3, kernel.InterestRead)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
@@ -269,10 +269,10 @@ func TestPollRespectsBatchSize(t *testing.T) {
 	p := newPoller(t)
 	for i := range 5 {
 		_, srv := pair(t)
-		mustRegister(t, p, srv, server.Token(100+i), server.InterestWrite)
+		mustRegister(t, p, srv, kernel.Token(100+i), kernel.InterestWrite)
 	}
-	seen := map[server.Token]bool{}
-	events := make([]server.Event, 2)
+	seen := map[kernel.Token]bool{}
+	events := make([]kernel.Event, 2)
 	deadline := time.Now().Add(waitMax)
 	for len(seen) < 5 && time.Now().Before(deadline) {
 		n, err := p.Poll(events, 100*time.Millisecond)

@@ -5,10 +5,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mobsim/mobsim/server"
+	"github.com/mobsim/mobsim/kernel"
 )
 
-var _ server.Poller = (*ChaosPoller)(nil)
+var _ kernel.Poller = (*ChaosPoller)(nil)
 
 // ExtraKind says which token an invented event names.
 type ExtraKind uint8
@@ -34,7 +34,7 @@ const (
 	ExtraLive
 	// ExtraListener names token 0, the server's listener.
 	ExtraListener
-	// ExtraReserved names server.ReservedToken, which no caller registers.
+	// ExtraReserved names kernel.ReservedToken, which no caller registers.
 	ExtraReserved
 	// ExtraKinds is the number of kinds.
 	ExtraKinds
@@ -53,14 +53,14 @@ func (k ExtraKind) String() string {
 type Extra struct {
 	Kind  ExtraKind
 	Pick  uint32       // which candidate token, modulo their number
-	Ready server.Ready // its bits; hints included, never empty
+	Ready kernel.Ready // its bits; hints included, never empty
 }
 
 // Hint adds hint bits (ReadClosed, WriteClosed, Error) to one event. Hints
 // promise nothing, so a false one is allowed.
 type Hint struct {
 	At   uint32 // the event, modulo the batch size
-	Bits server.Ready
+	Bits kernel.Ready
 }
 
 // Chaos is the plan for one batch. The zero plan changes nothing. Indices
@@ -105,10 +105,10 @@ func (c Chaos) GoString() string {
 func (c Chaos) String() string { return c.GoString() }
 
 const (
-	hintBits = server.ReadyReadClosed | server.ReadyWriteClosed | server.ReadyError
-	readBits = server.ReadyRead | server.ReadyReadClosed | server.ReadyError
-	wrBits   = server.ReadyWrite | server.ReadyWriteClosed | server.ReadyError
-	allBits  = server.ReadyRead | server.ReadyWrite | hintBits
+	hintBits = kernel.ReadyReadClosed | kernel.ReadyWriteClosed | kernel.ReadyError
+	readBits = kernel.ReadyRead | kernel.ReadyReadClosed | kernel.ReadyError
+	wrBits   = kernel.ReadyWrite | kernel.ReadyWriteClosed | kernel.ReadyError
+	allBits  = kernel.ReadyRead | kernel.ReadyWrite | hintBits
 )
 
 // ChaosStats counts what a ChaosPoller did.
@@ -122,12 +122,12 @@ type ChaosStats struct {
 }
 
 type registration struct {
-	src  server.Source
-	tok  server.Token
+	src  kernel.Source
+	tok  kernel.Token
 	gone bool // deregistered or reregistered under another token
 }
 
-// ChaosPoller is a server.Poller that passes every call through to a kernel
+// ChaosPoller is a kernel.Poller that passes every call through to a kernel
 // and, when a plan source is set, reshapes each batch the kernel returns as
 // the plan says: it splits events, adds hint bits, invents events for
 // retired, reused, never-issued, duplicate and live tokens, and shuffles. It
@@ -138,21 +138,21 @@ type registration struct {
 // to invent old- and next-generation tokens; any other layout still gets
 // valid, if less pointed, events.
 type ChaosPoller struct {
-	inner server.Poller
-	open  func(server.Source) bool
-	name  func(server.Source) string
+	inner kernel.Poller
+	open  func(kernel.Source) bool
+	name  func(kernel.Source) string
 	plan  func() Chaos
 	logf  func(format string, args ...any)
 
 	regs          []registration
-	live, retired []server.Token
+	live, retired []kernel.Token
 	stats         ChaosStats
 }
 
 // NewChaosPoller wraps inner. open reports whether a registered source is
 // still open (its token live); nil treats every source as open until it is
 // deregistered.
-func NewChaosPoller(inner server.Poller, open func(server.Source) bool) *ChaosPoller {
+func NewChaosPoller(inner kernel.Poller, open func(kernel.Source) bool) *ChaosPoller {
 	return &ChaosPoller{inner: inner, open: open}
 }
 
@@ -162,7 +162,7 @@ func (p *ChaosPoller) SetPlan(plan func() Chaos) { p.plan = plan }
 
 // SetLog makes every planned batch logged on one line through logf, naming
 // tokens by their source with name (nil: tokens only).
-func (p *ChaosPoller) SetLog(logf func(format string, args ...any), name func(server.Source) string) {
+func (p *ChaosPoller) SetLog(logf func(format string, args ...any), name func(kernel.Source) string) {
 	p.logf, p.name = logf, name
 }
 
@@ -170,7 +170,7 @@ func (p *ChaosPoller) SetLog(logf func(format string, args ...any), name func(se
 func (p *ChaosPoller) Stats() ChaosStats { return p.stats }
 
 // Register passes through and records tok.
-func (p *ChaosPoller) Register(src server.Source, tok server.Token, in server.Interest) error {
+func (p *ChaosPoller) Register(src kernel.Source, tok kernel.Token, in kernel.Interest) error {
 	if err := p.inner.Register(src, tok, in); err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func (p *ChaosPoller) Register(src server.Source, tok server.Token, in server.In
 }
 
 // Reregister passes through; the old token counts as retired.
-func (p *ChaosPoller) Reregister(src server.Source, tok server.Token, in server.Interest) error {
+func (p *ChaosPoller) Reregister(src kernel.Source, tok kernel.Token, in kernel.Interest) error {
 	if err := p.inner.Reregister(src, tok, in); err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (p *ChaosPoller) Reregister(src server.Source, tok server.Token, in server.
 }
 
 // Deregister passes through; the token counts as retired.
-func (p *ChaosPoller) Deregister(src server.Source) error {
+func (p *ChaosPoller) Deregister(src kernel.Source) error {
 	if err := p.inner.Deregister(src); err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (p *ChaosPoller) Deregister(src server.Source) error {
 // Now passes through.
 func (p *ChaosPoller) Now() time.Duration { return p.inner.Now() }
 
-func (p *ChaosPoller) find(src server.Source) int {
+func (p *ChaosPoller) find(src kernel.Source) int {
 	for i := len(p.regs) - 1; i >= 0; i-- {
 		if p.regs[i].src == src && !p.regs[i].gone {
 			return i
@@ -216,7 +216,7 @@ func (p *ChaosPoller) find(src server.Source) int {
 // Tokens returns the connection tokens registered so far (the listener's
 // token 0 excluded), split into live ones and retired ones, in registration
 // order. The slices are reused by the next call.
-func (p *ChaosPoller) Tokens() (live, retired []server.Token) {
+func (p *ChaosPoller) Tokens() (live, retired []kernel.Token) {
 	p.live, p.retired = p.live[:0], p.retired[:0]
 	for _, r := range p.regs {
 		if r.tok == 0 {
@@ -233,7 +233,7 @@ func (p *ChaosPoller) Tokens() (live, retired []server.Token) {
 
 // Poll polls the kernel into the part of events the plan leaves free, then
 // splits, hints, invents and shuffles as planned.
-func (p *ChaosPoller) Poll(events []server.Event, timeout time.Duration) (int, error) {
+func (p *ChaosPoller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
 	if p.plan == nil || len(events) == 0 {
 		return p.inner.Poll(events, timeout)
 	}
@@ -260,11 +260,11 @@ func (p *ChaosPoller) Poll(events []server.Event, timeout time.Duration) (int, e
 		}
 		i := int(s % uint32(n))
 		ev := events[i]
-		if ev.Ready&server.ReadyRead == 0 || ev.Ready&server.ReadyWrite == 0 {
+		if ev.Ready&kernel.ReadyRead == 0 || ev.Ready&kernel.ReadyWrite == 0 {
 			continue
 		}
 		events[i].Ready = ev.Ready & readBits
-		events[n] = server.Event{Token: ev.Token, Ready: ev.Ready & wrBits}
+		events[n] = kernel.Event{Token: ev.Token, Ready: ev.Ready & wrBits}
 		n++
 		p.stats.Split++
 	}
@@ -281,7 +281,7 @@ func (p *ChaosPoller) Poll(events []server.Event, timeout time.Duration) (int, e
 			break
 		}
 		tok, r := p.invent(x, live, retired, events[:n])
-		events[n] = server.Event{Token: tok, Ready: r}
+		events[n] = kernel.Event{Token: tok, Ready: r}
 		n++
 		p.stats.Added++
 	}
@@ -296,18 +296,18 @@ func (p *ChaosPoller) Poll(events []server.Event, timeout time.Duration) (int, e
 		p.stats.Shuffled++
 	}
 	if p.logf != nil {
-		p.logf("poll: %v", batchDesc{p: p, events: append([]server.Event(nil), events[:n]...), kernel: kernelN})
+		p.logf("poll: %v", batchDesc{p: p, events: append([]kernel.Event(nil), events[:n]...), kernel: kernelN})
 	}
 	return n, nil
 }
 
 // invent picks the token and bits of one invented event.
-func (p *ChaosPoller) invent(x Extra, live, retired []server.Token, batch []server.Event) (server.Token, server.Ready) {
+func (p *ChaosPoller) invent(x Extra, live, retired []kernel.Token, batch []kernel.Event) (kernel.Token, kernel.Ready) {
 	r := x.Ready & allBits
 	if r == 0 {
-		r = server.ReadyRead
+		r = kernel.ReadyRead
 	}
-	pick := func(ts []server.Token) server.Token { return ts[int(x.Pick%uint32(len(ts)))] }
+	pick := func(ts []kernel.Token) kernel.Token { return ts[int(x.Pick%uint32(len(ts)))] }
 	switch x.Kind {
 	case ExtraRetired:
 		if len(retired) > 0 {
@@ -317,7 +317,7 @@ func (p *ChaosPoller) invent(x Extra, live, retired []server.Token, batch []serv
 		if len(live) > 0 {
 			t := pick(live)
 			if gen, slot := uint64(t)>>32, uint64(t)&0xffffffff; gen > 1 {
-				return server.Token((gen-1)<<32 | slot), r
+				return kernel.Token((gen-1)<<32 | slot), r
 			}
 			if len(retired) > 0 {
 				return pick(retired), r
@@ -326,7 +326,7 @@ func (p *ChaosPoller) invent(x Extra, live, retired []server.Token, batch []serv
 	case ExtraNextGen:
 		if len(live) > 0 {
 			t := pick(live)
-			return server.Token(uint64(t) + 1<<32), r
+			return kernel.Token(uint64(t) + 1<<32), r
 		}
 	case ExtraDuplicate:
 		if len(batch) > 0 {
@@ -340,7 +340,7 @@ func (p *ChaosPoller) invent(x Extra, live, retired []server.Token, batch []serv
 	case ExtraListener:
 		return 0, r
 	case ExtraReserved:
-		return server.ReservedToken, r
+		return kernel.ReservedToken, r
 	}
 	// ExtraUnknown, and the fallback when there is no candidate: a slot
 	// past every slot registered so far.
@@ -348,15 +348,15 @@ func (p *ChaosPoller) invent(x Extra, live, retired []server.Token, batch []serv
 	for _, reg := range p.regs {
 		slots = max(slots, uint64(reg.tok)&0xffffffff+1)
 	}
-	return server.Token(uint64(1+x.Pick%3)<<32 | (slots + uint64(x.Pick%4))), r
+	return kernel.Token(uint64(1+x.Pick%3)<<32 | (slots + uint64(x.Pick%4))), r
 }
 
 // describe names a token for logs: its source's name and (slot, generation).
-func (p *ChaosPoller) describe(tok server.Token) string {
+func (p *ChaosPoller) describe(tok kernel.Token) string {
 	switch tok {
 	case 0:
 		return "listener"
-	case server.ReservedToken:
+	case kernel.ReservedToken:
 		return "reserved"
 	}
 	tag := fmt.Sprintf("s%dg%d", uint64(tok)&0xffffffff, uint64(tok)>>32)
@@ -380,7 +380,7 @@ func (p *ChaosPoller) describe(tok server.Token) string {
 // batchDesc formats a batch only if the log line is printed.
 type batchDesc struct {
 	p      *ChaosPoller
-	events []server.Event
+	events []kernel.Event
 	kernel int
 }
 

@@ -3,7 +3,7 @@
 // failure shrinks to a short, readable story, and by Go's native fuzzer.
 //
 // The tests are its substance. The package itself exports one reusable piece:
-// ChaosPoller, a server.Poller that wraps a kernel and, batch by batch, adds
+// ChaosPoller, a kernel.Poller that wraps a kernel and, batch by batch, adds
 // every event the seam contract allows a kernel to deliver (events for
 // closed, reused or never-issued tokens, duplicates, kqueue-style split
 // events, false hints) and shuffles the batch, following a Chaos plan the

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
 	"github.com/mobsim/mobsim/server"
 	"github.com/mobsim/mobsim/sim"
@@ -160,12 +161,12 @@ type frameLog struct {
 	leftWhy server.CloseReason
 }
 
-func (l *frameLog) Joined(server.Stream) {}
-func (l *frameLog) Left(_ server.Stream, why server.CloseReason) {
+func (l *frameLog) Joined(kernel.Stream) {}
+func (l *frameLog) Left(_ kernel.Stream, why server.CloseReason) {
 	l.left, l.leftWhy = true, why
 }
-func (l *frameLog) Closed(server.Stream, server.CloseReason) {}
-func (l *frameLog) Frame(_ server.Stream, head, tail []byte) {
+func (l *frameLog) Closed(kernel.Stream, server.CloseReason) {}
+func (l *frameLog) Frame(_ kernel.Stream, head, tail []byte) {
 	l.frames = append(l.frames, append(bytes.Clone(head), tail...))
 }
 

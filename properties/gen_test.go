@@ -7,6 +7,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
 	"github.com/mobsim/mobsim/server"
 )
@@ -147,13 +148,13 @@ func chaosGen() *rapid.Generator[Chaos] {
 		c.Skip = oneIn(t, 8, "skip")
 		c.Split = rapid.SliceOfN(rapid.Uint32Max(15), 0, 2).Draw(t, "split")
 		c.Hints = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) Hint {
-			return Hint{At: rapid.Uint32Max(15).Draw(t, "at"), Bits: server.Ready(rapid.IntRange(1, 7).Draw(t, "bits")) << 2}
+			return Hint{At: rapid.Uint32Max(15).Draw(t, "at"), Bits: kernel.Ready(rapid.IntRange(1, 7).Draw(t, "bits")) << 2}
 		}), 0, 2).Draw(t, "hints")
 		c.Extras = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) Extra {
 			return Extra{
 				Kind:  ExtraKind(rapid.IntRange(0, int(ExtraKinds)-1).Draw(t, "kind")),
 				Pick:  rapid.Uint32Max(15).Draw(t, "pick"),
-				Ready: server.Ready(rapid.IntRange(1, 31).Draw(t, "ready")),
+				Ready: kernel.Ready(rapid.IntRange(1, 31).Draw(t, "ready")),
 			}
 		}), 0, 4).Draw(t, "extras")
 		c.Swaps = rapid.SliceOfN(rapid.Uint32Max(15), 0, 8).Draw(t, "swaps")

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
 	"github.com/mobsim/mobsim/server"
 )
@@ -134,7 +135,7 @@ func excerpt(b []byte, at int) string {
 
 type serverObserver struct{ w *world }
 
-func (o serverObserver) Joined(st server.Stream) {
+func (o serverObserver) Joined(st kernel.Stream) {
 	w := o.w
 	c := w.clientOf(st)
 	if c == nil || c.joined || !c.accepted {
@@ -147,7 +148,7 @@ func (o serverObserver) Joined(st server.Stream) {
 	w.t.Logf("server: %s joins at log offset %d", c.name, c.join)
 }
 
-func (o serverObserver) Left(st server.Stream, why server.CloseReason) {
+func (o serverObserver) Left(st kernel.Stream, why server.CloseReason) {
 	w := o.w
 	c := w.clientOf(st)
 	if c == nil || !c.joined || c.left || c.closedSrv {
@@ -180,7 +181,7 @@ func (o serverObserver) Left(st server.Stream, why server.CloseReason) {
 	}
 }
 
-func (o serverObserver) Closed(st server.Stream, why server.CloseReason) {
+func (o serverObserver) Closed(st kernel.Stream, why server.CloseReason) {
 	w := o.w
 	c := w.clientOf(st)
 	if c == nil || c.closedSrv || c.rejected {
@@ -239,7 +240,7 @@ func (o serverObserver) Closed(st server.Stream, why server.CloseReason) {
 	}
 }
 
-func (o serverObserver) Frame(st server.Stream, head, tail []byte) {
+func (o serverObserver) Frame(st kernel.Stream, head, tail []byte) {
 	w := o.w
 	c := w.clientOf(st)
 	frame := append(append([]byte(nil), head...), tail...)

@@ -11,6 +11,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
 	"github.com/mobsim/mobsim/server"
 	"github.com/mobsim/mobsim/sim"
@@ -166,7 +167,7 @@ func (w *world) fail(format string, args ...any) {
 	}
 }
 
-func (w *world) clientOf(st server.Stream) *client {
+func (w *world) clientOf(st kernel.Stream) *client {
 	s, ok := st.(*netfake.Socket)
 	if !ok || s.ID() == 0 || s.ID() > uint64(len(w.byID)) {
 		return nil
@@ -250,7 +251,7 @@ func (w *world) pump(c *client, limit int) int {
 			}
 			c.out = c.out[1:]
 		}
-		if errors.Is(err, server.ErrWouldBlock) {
+		if errors.Is(err, kernel.ErrWouldBlock) {
 			break
 		}
 		if err != nil {
@@ -272,7 +273,7 @@ func (w *world) read(c *client, limit int) int {
 		total += n
 		switch {
 		case err == nil:
-		case errors.Is(err, server.ErrWouldBlock):
+		case errors.Is(err, kernel.ErrWouldBlock):
 			return total
 		case errors.Is(err, io.EOF):
 			c.eof = true

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"syscall"
+
+	"github.com/mobsim/mobsim/kernel"
 )
 
 // accept drains the listener until it would block, within the per-tick
@@ -69,17 +71,17 @@ func (s *Server) pauseAccept(err error) {
 
 // admit makes an accepted stream a member, or turns it away when ConnsMax are
 // open.
-func (s *Server) admit(st Stream) {
+func (s *Server) admit(st kernel.Stream) {
 	if s.tab.live >= s.cfg.ConnsMax {
 		s.reject(st)
 		return
 	}
 	c := &conn{stream: st, state: stateMember, stop: noStop, heapIdx: -1, cursor: s.ring.end}
-	c.vw, _ = st.(VectorWriter)
+	c.vw, _ = st.(kernel.VectorWriter)
 	c.tok = s.tab.add(c)
-	interest := InterestRead | InterestWrite
+	interest := kernel.InterestRead | kernel.InterestWrite
 	if s.bugs.has(bugNoWritableInterest) {
-		interest = InterestRead
+		interest = kernel.InterestRead
 	}
 	if err := s.poller.Register(st, c.tok, interest); err != nil {
 		s.tab.remove(c.tok)
@@ -108,7 +110,7 @@ func (s *Server) admit(st Stream) {
 
 // reject tells a connection over ConnsMax why, in one frame, and closes it.
 // The write is best effort: a fresh socket's send buffer has room for it.
-func (s *Server) reject(st Stream) {
+func (s *Server) reject(st kernel.Stream) {
 	msg := s.cfg.Framing.Encode(nil, fmt.Appendf(nil, "error: server full (%d connections)", s.cfg.ConnsMax))
 	_, werr := st.Write(msg)
 	s.stats.WriteCalls++

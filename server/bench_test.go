@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -86,7 +87,7 @@ func BenchmarkBroadcast(b *testing.B) {
 }
 
 func benchBroadcast(b *testing.B, f server.Framing, members, senders, framesPerEvent int) {
-	p := &memPoller{toks: map[server.Source]server.Token{}}
+	p := &memPoller{toks: map[kernel.Source]kernel.Token{}}
 	ln := &memListener{}
 	cfg := server.DefaultConfig()
 	cfg.Framing = f
@@ -101,7 +102,7 @@ func benchBroadcast(b *testing.B, f server.Framing, members, senders, framesPerE
 		streams[i] = &memStream{}
 		ln.pending = append(ln.pending, streams[i])
 	}
-	p.ready = append(p.ready, server.Event{Token: p.listenerTok, Ready: server.ReadyRead})
+	p.ready = append(p.ready, kernel.Event{Token: p.listenerTok, Ready: kernel.ReadyRead})
 	for range 100 { // the accept budget admits AcceptsPerTickMax a tick
 		if err := srv.Tick(); err != nil {
 			b.Fatal(err)
@@ -111,9 +112,9 @@ func benchBroadcast(b *testing.B, f server.Framing, members, senders, framesPerE
 		b.Fatalf("%d of %d members joined", got, members)
 	}
 	frames := benchFrames(f, framesPerEvent)
-	events := make([]server.Event, senders)
+	events := make([]kernel.Event, senders)
 	for i := range events {
-		events[i] = server.Event{Token: p.toks[streams[i]], Ready: server.ReadyRead | server.ReadyWrite}
+		events[i] = kernel.Event{Token: p.toks[streams[i]], Ready: kernel.ReadyRead | kernel.ReadyWrite}
 	}
 	tick := func() {
 		for _, s := range streams[:senders] {
@@ -148,12 +149,12 @@ func benchBroadcast(b *testing.B, f server.Framing, members, senders, framesPerE
 // memPoller returns whatever events the benchmark put in ready. Its clock
 // stands still: no timer is due during a benchmark.
 type memPoller struct {
-	toks        map[server.Source]server.Token
-	listenerTok server.Token
-	ready       []server.Event
+	toks        map[kernel.Source]kernel.Token
+	listenerTok kernel.Token
+	ready       []kernel.Event
 }
 
-func (p *memPoller) Register(src server.Source, tok server.Token, _ server.Interest) error {
+func (p *memPoller) Register(src kernel.Source, tok kernel.Token, _ kernel.Interest) error {
 	if _, ok := src.(*memListener); ok {
 		p.listenerTok = tok
 	}
@@ -161,17 +162,17 @@ func (p *memPoller) Register(src server.Source, tok server.Token, _ server.Inter
 	return nil
 }
 
-func (p *memPoller) Reregister(src server.Source, tok server.Token, _ server.Interest) error {
+func (p *memPoller) Reregister(src kernel.Source, tok kernel.Token, _ kernel.Interest) error {
 	p.toks[src] = tok
 	return nil
 }
 
-func (p *memPoller) Deregister(src server.Source) error {
+func (p *memPoller) Deregister(src kernel.Source) error {
 	delete(p.toks, src)
 	return nil
 }
 
-func (p *memPoller) Poll(events []server.Event, _ time.Duration) (int, error) {
+func (p *memPoller) Poll(events []kernel.Event, _ time.Duration) (int, error) {
 	n := copy(events, p.ready)
 	p.ready = p.ready[:copy(p.ready, p.ready[n:])]
 	return n, nil
@@ -189,7 +190,7 @@ type memStream struct {
 
 func (s *memStream) Read(p []byte) (int, error) {
 	if len(s.in) == 0 {
-		return 0, server.ErrWouldBlock
+		return 0, kernel.ErrWouldBlock
 	}
 	n := copy(p, s.in)
 	s.in = s.in[n:]
@@ -214,18 +215,18 @@ func (s *memStream) CloseWrite() error { return nil }
 func (s *memStream) Close() error      { s.closed = true; return nil }
 
 var (
-	_ server.Stream       = (*memStream)(nil)
-	_ server.VectorWriter = (*memStream)(nil)
-	_ server.Poller       = (*memPoller)(nil)
-	_ server.Listener     = (*memListener)(nil)
+	_ kernel.Stream       = (*memStream)(nil)
+	_ kernel.VectorWriter = (*memStream)(nil)
+	_ kernel.Poller       = (*memPoller)(nil)
+	_ kernel.Listener     = (*memListener)(nil)
 )
 
 // memListener accepts the streams in pending, then would-block.
-type memListener struct{ pending []server.Stream }
+type memListener struct{ pending []kernel.Stream }
 
-func (l *memListener) Accept() (server.Stream, error) {
+func (l *memListener) Accept() (kernel.Stream, error) {
 	if len(l.pending) == 0 {
-		return nil, server.ErrWouldBlock
+		return nil, kernel.ErrWouldBlock
 	}
 	s := l.pending[0]
 	l.pending = l.pending[1:]

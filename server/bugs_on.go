@@ -5,6 +5,8 @@ package server
 import (
 	"fmt"
 	"strings"
+
+	"github.com/mobsim/mobsim/kernel"
 )
 
 // The bug catalog: event-loop bugs that shipped in real servers, put back as
@@ -92,8 +94,8 @@ func (s *Server) lifo(a, b []byte) ([]byte, []byte) {
 
 // bySlot returns the connection in tok's slot whatever its generation. Only
 // the token-reuse bug uses it.
-func (t *table) bySlot(tok Token) *conn {
-	if slot := tok.slot(); uint64(slot) < uint64(len(t.conns)) {
+func (t *table) bySlot(tok kernel.Token) *conn {
+	if slot := slotOf(tok); uint64(slot) < uint64(len(t.conns)) {
 		return t.conns[slot]
 	}
 	return nil

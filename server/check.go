@@ -11,7 +11,7 @@ func (s *Server) check() error {
 			continue
 		}
 		live++
-		if c.tok.slot() != uint32(slot) || c.tok.gen() != s.tab.gens[slot] {
+		if slotOf(c.tok) != uint32(slot) || genOf(c.tok) != s.tab.gens[slot] {
 			return fmt.Errorf("slot %d holds token %#x", slot, uint64(c.tok))
 		}
 		switch c.state {

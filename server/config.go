@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"math"
 	"time"
+
+	"github.com/mobsim/mobsim/kernel"
 )
 
 // Config holds the server's limits. Every limit is explicit and named with
@@ -77,10 +79,10 @@ type Config struct {
 // idle or shutdown promises that everything the connection was owed was
 // written before it.
 type Observer interface {
-	Joined(Stream)
-	Left(Stream, CloseReason)
-	Closed(Stream, CloseReason)
-	Frame(from Stream, head, tail []byte)
+	Joined(kernel.Stream)
+	Left(kernel.Stream, CloseReason)
+	Closed(kernel.Stream, CloseReason)
+	Frame(from kernel.Stream, head, tail []byte)
 }
 
 // connsMaxLimit keeps connection slots far below 2^32-1, the slot of

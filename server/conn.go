@@ -1,6 +1,10 @@
 package server
 
-import "time"
+import (
+	"time"
+
+	"github.com/mobsim/mobsim/kernel"
+)
 
 // state is where a connection is in its life.
 type state uint8
@@ -20,9 +24,9 @@ const noStop = ^uint64(0)
 
 // conn is one accepted connection.
 type conn struct {
-	stream Stream
-	vw     VectorWriter // stream's writev, if it has one
-	tok    Token
+	stream kernel.Stream
+	vw     kernel.VectorWriter // stream's writev, if it has one
+	tok    kernel.Token
 	state  state
 
 	// Output: the ring range [cursor, min(ring end, stop)) then tail.
@@ -48,7 +52,7 @@ type conn struct {
 	since      time.Duration
 
 	reason     CloseReason // why it is leaving (for the final count)
-	wblocked   bool        // a write returned ErrWouldBlock; wait for writable
+	wblocked   bool        // a write returned kernel.ErrWouldBlock; wait for writable
 	eof        bool        // read returned io.EOF
 	wclosed    bool        // CloseWrite done
 	readAgain  bool        // on Server.readQ: read budget ran out before would-block

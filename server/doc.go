@@ -2,7 +2,7 @@
 // goes to every connected client, the sender included, in one global order.
 //
 // It is a single-threaded, edge-triggered event loop written only against the
-// seam in poller.go, so the same code runs on real sockets (package netpoll)
+// seam in package kernel, so the same code runs on real sockets (package netpoll)
 // and on a deterministic fake kernel (package netfake). It starts no
 // goroutines, reads no wall clock and draws no random numbers: given the
 // same kernel behaviour it makes the same calls.

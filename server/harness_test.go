@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 	"testing"
+
+	"github.com/mobsim/mobsim/kernel"
 )
 
 // harness wires a Server to the scripted mock kernel.
@@ -34,16 +36,16 @@ func (h *harness) connect(n int) []*mockStream {
 		ms[i] = &mockStream{name: fmt.Sprintf("c%d", h.n), outCap: -1}
 		h.ln.pending = append(h.ln.pending, ms[i])
 	}
-	h.p.ready = append(h.p.ready, Event{Token: listenerToken, Ready: ReadyRead})
+	h.p.ready = append(h.p.ready, kernel.Event{Token: listenerToken, Ready: kernel.ReadyRead})
 	h.tick()
 	return ms
 }
 
 // token returns the token the server registered m under, or fails.
-func (h *harness) token(m *mockStream) Token {
+func (h *harness) token(m *mockStream) kernel.Token {
 	h.t.Helper()
 	for _, c := range h.s.tab.conns {
-		if c != nil && c.stream == Stream(m) {
+		if c != nil && c.stream == kernel.Stream(m) {
 			return c.tok
 		}
 	}
@@ -51,7 +53,7 @@ func (h *harness) token(m *mockStream) Token {
 	return 0
 }
 
-func (h *harness) tick(evs ...Event) {
+func (h *harness) tick(evs ...kernel.Event) {
 	h.t.Helper()
 	h.p.ready = append(h.p.ready, evs...)
 	if err := h.s.Tick(); err != nil {
@@ -66,5 +68,5 @@ func (h *harness) tick(evs ...Event) {
 func (h *harness) send(m *mockStream, data string) {
 	h.t.Helper()
 	m.in = append(m.in, data...)
-	h.tick(Event{Token: h.token(m), Ready: ReadyRead})
+	h.tick(kernel.Event{Token: h.token(m), Ready: kernel.ReadyRead})
 }

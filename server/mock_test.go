@@ -5,6 +5,8 @@ import (
 	"io"
 	"syscall"
 	"time"
+
+	"github.com/mobsim/mobsim/kernel"
 )
 
 // A minimal scripted kernel for unit tests of the core: tests put bytes in
@@ -14,18 +16,21 @@ import (
 
 type mockPoller struct {
 	now   time.Duration
-	ready []Event
+	ready []kernel.Event
 	regs  int
 	// advance makes an empty Poll jump the clock by its timeout, as a
 	// blocking poll that timed out would.
 	advance bool
 }
 
-func (p *mockPoller) Register(Source, Token, Interest) error   { p.regs++; return nil }
-func (p *mockPoller) Reregister(Source, Token, Interest) error { return nil }
-func (p *mockPoller) Deregister(Source) error                  { p.regs--; return nil }
-func (p *mockPoller) Now() time.Duration                       { return p.now }
-func (p *mockPoller) Poll(ev []Event, timeout time.Duration) (int, error) {
+func (p *mockPoller) Register(kernel.Source, kernel.Token, kernel.Interest) error {
+	p.regs++
+	return nil
+}
+func (p *mockPoller) Reregister(kernel.Source, kernel.Token, kernel.Interest) error { return nil }
+func (p *mockPoller) Deregister(kernel.Source) error                                { p.regs--; return nil }
+func (p *mockPoller) Now() time.Duration                                            { return p.now }
+func (p *mockPoller) Poll(ev []kernel.Event, timeout time.Duration) (int, error) {
 	if p.advance && len(p.ready) == 0 && timeout > 0 {
 		p.now += timeout
 	}
@@ -60,7 +65,7 @@ func (m *mockStream) Read(p []byte) (int, error) {
 		if m.inEOF {
 			return 0, io.EOF
 		}
-		return 0, ErrWouldBlock
+		return 0, kernel.ErrWouldBlock
 	}
 	n := copy(p, m.in)
 	m.in = m.in[n:]
@@ -80,7 +85,7 @@ func (m *mockStream) Write(p []byte) (int, error) {
 		n = min(n, m.outCap-len(m.out))
 	}
 	if n == 0 && len(p) > 0 {
-		return 0, ErrWouldBlock
+		return 0, kernel.ErrWouldBlock
 	}
 	m.out = append(m.out, p[:n]...)
 	return n, nil
@@ -104,17 +109,17 @@ func (m *mockStream) Close() error {
 }
 
 type mockListener struct {
-	pending []Stream
+	pending []kernel.Stream
 	err     error
 	closed  bool
 }
 
-func (l *mockListener) Accept() (Stream, error) {
+func (l *mockListener) Accept() (kernel.Stream, error) {
 	if l.err != nil {
 		return nil, l.err
 	}
 	if len(l.pending) == 0 {
-		return nil, ErrWouldBlock
+		return nil, kernel.ErrWouldBlock
 	}
 	s := l.pending[0]
 	l.pending = l.pending[1:]

@@ -6,14 +6,16 @@ import (
 	"log/slog"
 	"math"
 	"time"
+
+	"github.com/mobsim/mobsim/kernel"
 )
 
 // Server is the multi-echo server core. It is single-threaded: every method
 // must be called from one goroutine, and it starts none.
 type Server struct {
 	cfg    Config
-	poller Poller
-	ln     Listener
+	poller kernel.Poller
+	ln     kernel.Listener
 	log    *slog.Logger
 
 	tab     table
@@ -23,7 +25,7 @@ type Server struct {
 	idle    timerList // members by last read
 	linger  timerList // leaving connections by when they left
 
-	events []Event
+	events []kernel.Event
 	rbuf   []byte
 	iov    [3][]byte
 
@@ -50,7 +52,7 @@ type Server struct {
 }
 
 // New builds a server on poller that accepts from ln, and registers ln.
-func New(poller Poller, ln Listener, cfg Config) (*Server, error) {
+func New(poller kernel.Poller, ln kernel.Listener, cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -60,11 +62,11 @@ func New(poller Poller, ln Listener, cfg Config) (*Server, error) {
 		poller: poller,
 		ln:     ln,
 		log:    cfg.Logger,
-		events: make([]Event, cfg.EventsPerTickMax),
+		events: make([]kernel.Event, cfg.EventsPerTickMax),
 		rbuf:   make([]byte, cfg.ReadBufferBytes),
 		now:    poller.Now(),
 	}
-	if err := poller.Register(ln, listenerToken, InterestRead); err != nil {
+	if err := poller.Register(ln, listenerToken, kernel.InterestRead); err != nil {
 		return nil, fmt.Errorf("register listener: %w", err)
 	}
 	return s, nil
@@ -105,7 +107,7 @@ func (s *Server) Done() bool { return s.shutdown && s.tab.live == 0 }
 func (s *Server) Tick() error {
 	s.stats.Ticks++
 	n, err := s.poller.Poll(s.events, s.pollTimeout())
-	if errors.Is(err, ErrInterrupted) {
+	if errors.Is(err, kernel.ErrInterrupted) {
 		s.stats.PollErrors++
 		n, err = 0, nil
 	}
@@ -157,7 +159,7 @@ func (s *Server) pollTimeout() time.Duration {
 
 // handle dispatches one event. The token is checked first: an event may name
 // a connection closed earlier in this batch, or a slot since reused.
-func (s *Server) handle(ev Event) {
+func (s *Server) handle(ev kernel.Event) {
 	s.stats.Events++
 	if ev.Token == listenerToken {
 		if s.lnClosed {
@@ -172,7 +174,7 @@ func (s *Server) handle(ev Event) {
 	c := s.tab.get(ev.Token)
 	stale := false
 	if s.bugs.has(bugMissingToken) {
-		c = s.tab.conns[ev.Token.slot()] // no liveness check: may be nil
+		c = s.tab.conns[slotOf(ev.Token)] // no liveness check: may be nil
 	} else if s.bugs.has(bugTokenReuse) && c == nil {
 		c, stale = s.tab.bySlot(ev.Token), true
 	}
@@ -180,7 +182,7 @@ func (s *Server) handle(ev Event) {
 		s.stats.StaleEvents++
 		return
 	}
-	hangup := ev.Ready&(ReadyReadClosed|ReadyWriteClosed|ReadyError) != 0
+	hangup := ev.Ready&(kernel.ReadyReadClosed|kernel.ReadyWriteClosed|kernel.ReadyError) != 0
 	if s.bugs.has(bugHupBeforeRead) && hangup && c.state == stateMember {
 		s.closeConn(c, ReasonEOF, nil)
 		return
@@ -256,7 +258,7 @@ func after(now, d time.Duration) time.Duration {
 // isWouldBlock is errors.Is(err, ErrWouldBlock) with the common case first:
 // it runs after every read and write.
 func isWouldBlock(err error) bool {
-	return err == ErrWouldBlock || errors.Is(err, ErrWouldBlock)
+	return err == kernel.ErrWouldBlock || errors.Is(err, kernel.ErrWouldBlock)
 }
 
 func (s *Server) closeListener() {

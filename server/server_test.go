@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mobsim/mobsim/kernel"
 )
 
 // Every frame goes to every member, the sender included, and frames split
@@ -39,9 +41,9 @@ func TestCoalescedFlush(t *testing.T) {
 	for _, m := range c {
 		m.in = append(m.in, "x\ny\nz\n"...)
 	}
-	var evs []Event
+	var evs []kernel.Event
 	for _, m := range c {
-		evs = append(evs, Event{Token: h.token(m), Ready: ReadyRead})
+		evs = append(evs, kernel.Event{Token: h.token(m), Ready: kernel.ReadyRead})
 	}
 	h.tick(evs...)
 	if got := c[3].writes - before; got != 1 {
@@ -85,7 +87,7 @@ func TestMobBadHeader(t *testing.T) {
 	c := h.connect(1)
 	h.send(c[0], "\x80\x00\x00\x00\x00\x00\x00\x00")
 	c[0].inEOF = true
-	h.tick(Event{Token: h.token(c[0]), Ready: ReadyRead})
+	h.tick(kernel.Event{Token: h.token(c[0]), Ready: kernel.ReadyRead})
 	if got := h.s.Stats().Closed[ReasonBadHeader]; got != 1 {
 		t.Fatalf("bad-header closes %d, want 1", got)
 	}
@@ -152,7 +154,7 @@ func TestFINDeliversEarlierFrames(t *testing.T) {
 	c := h.connect(2)
 	c[0].in = []byte("last\n")
 	c[0].inEOF = true
-	h.tick(Event{Token: h.token(c[0]), Ready: ReadyReadClosed})
+	h.tick(kernel.Event{Token: h.token(c[0]), Ready: kernel.ReadyReadClosed})
 	for _, m := range c {
 		if string(m.out) != "last\n" {
 			t.Fatalf("%s got %q", m.name, m.out)
@@ -173,7 +175,7 @@ func TestEventForConnectionClosedEarlierInBatch(t *testing.T) {
 	c := h.connect(1)
 	tok := h.token(c[0])
 	c[0].readErr = syscall.ECONNRESET
-	h.tick(Event{Token: tok, Ready: ReadyRead}, Event{Token: tok, Ready: ReadyWrite})
+	h.tick(kernel.Event{Token: tok, Ready: kernel.ReadyRead}, kernel.Event{Token: tok, Ready: kernel.ReadyWrite})
 	st := h.s.Stats()
 	if st.Closed[ReasonReset] != 1 || st.StaleEvents != 1 {
 		t.Fatalf("reset closes %d, stale %d; want 1, 1", st.Closed[ReasonReset], st.StaleEvents)
@@ -190,12 +192,12 @@ func TestSlotReusedInSameBatch(t *testing.T) {
 	fresh := &mockStream{name: "fresh", outCap: -1}
 	h.ln.pending = append(h.ln.pending, fresh)
 	h.tick(
-		Event{Token: old, Ready: ReadyRead},
-		Event{Token: listenerToken, Ready: ReadyRead},
-		Event{Token: old, Ready: ReadyReadClosed | ReadyError},
+		kernel.Event{Token: old, Ready: kernel.ReadyRead},
+		kernel.Event{Token: listenerToken, Ready: kernel.ReadyRead},
+		kernel.Event{Token: old, Ready: kernel.ReadyReadClosed | kernel.ReadyError},
 	)
-	if got := h.token(fresh); got.slot() != old.slot() || got == old {
-		t.Fatalf("fresh token %#x; wanted slot %d reused with a new generation", uint64(got), old.slot())
+	if got := h.token(fresh); slotOf(got) != slotOf(old) || got == old {
+		t.Fatalf("fresh token %#x; wanted slot %d reused with a new generation", uint64(got), slotOf(old))
 	}
 	if fresh.closed || h.s.Stats().Members != 1 {
 		t.Fatal("the stale hang-up closed the new connection")
@@ -209,7 +211,7 @@ func TestSlotReusedInSameBatch(t *testing.T) {
 func TestUnknownTokens(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.connect(1)
-	h.tick(Event{Token: makeToken(99, 1), Ready: ReadyRead}, Event{Token: makeToken(0, 7), Ready: ReadyWrite | ReadyError})
+	h.tick(kernel.Event{Token: makeToken(99, 1), Ready: kernel.ReadyRead}, kernel.Event{Token: makeToken(0, 7), Ready: kernel.ReadyWrite | kernel.ReadyError})
 	if got := h.s.Stats().StaleEvents; got != 2 {
 		t.Fatalf("stale %d, want 2", got)
 	}
@@ -219,7 +221,7 @@ func TestUnknownTokens(t *testing.T) {
 func TestSpuriousWritable(t *testing.T) {
 	h := newHarness(t, Config{})
 	c := h.connect(1)
-	h.tick(Event{Token: h.token(c[0]), Ready: ReadyWrite})
+	h.tick(kernel.Event{Token: h.token(c[0]), Ready: kernel.ReadyWrite})
 	if c[0].closed || h.s.Stats().Members != 1 {
 		t.Fatal("spurious writable closed a healthy connection")
 	}
@@ -235,7 +237,7 @@ func TestWouldBlockThenWritable(t *testing.T) {
 		t.Fatalf("got %q before writable", c[1].out)
 	}
 	c[1].outCap = -1
-	h.tick(Event{Token: h.token(c[1]), Ready: ReadyWrite})
+	h.tick(kernel.Event{Token: h.token(c[1]), Ready: kernel.ReadyWrite})
 	if string(c[1].out) != "hello\n" {
 		t.Fatalf("got %q after writable, want the tail", c[1].out)
 	}
@@ -261,7 +263,7 @@ func TestAcceptEMFILEBacksOff(t *testing.T) {
 	h.p.advance = true
 	h.ln.err = syscall.EMFILE
 	h.ln.pending = append(h.ln.pending, &mockStream{name: "waiting", outCap: -1})
-	h.tick(Event{Token: listenerToken, Ready: ReadyRead})
+	h.tick(kernel.Event{Token: listenerToken, Ready: kernel.ReadyRead})
 	st := h.s.Stats()
 	if st.AcceptPauses != 1 || st.AcceptErrors != 1 {
 		t.Fatalf("pauses %d errors %d, want 1 1", st.AcceptPauses, st.AcceptErrors)
@@ -287,7 +289,7 @@ func TestAcceptAbortedContinues(t *testing.T) {
 	l := &abortOnce{mockListener: h.ln}
 	h.s.ln = l
 	h.ln.pending = append(h.ln.pending, &mockStream{name: "next", outCap: -1})
-	h.tick(Event{Token: listenerToken, Ready: ReadyRead})
+	h.tick(kernel.Event{Token: listenerToken, Ready: kernel.ReadyRead})
 	if st := h.s.Stats(); st.Members != 1 || st.AcceptPauses != 0 {
 		t.Fatalf("members %d pauses %d", st.Members, st.AcceptPauses)
 	}
@@ -298,7 +300,7 @@ type abortOnce struct {
 	done bool
 }
 
-func (a *abortOnce) Accept() (Stream, error) {
+func (a *abortOnce) Accept() (kernel.Stream, error) {
 	if !a.done {
 		a.done = true
 		return nil, syscall.ECONNABORTED
@@ -319,7 +321,7 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatalf("after 1.2s: idle c2 shut=%v, active c1 shut=%v", c[1].wclosed, c[0].wclosed)
 	}
 	c[1].inEOF = true
-	h.tick(Event{Token: h.token(c[1]), Ready: ReadyRead})
+	h.tick(kernel.Event{Token: h.token(c[1]), Ready: kernel.ReadyRead})
 	if !c[1].closed || h.s.Stats().Closed[ReasonIdle] != 1 {
 		t.Fatal("idle connection not closed after the peer's FIN")
 	}
@@ -340,12 +342,12 @@ func TestShutdownFlushes(t *testing.T) {
 		t.Fatal("listener still open")
 	}
 	c[1].outCap = -1
-	h.tick(Event{Token: h.token(c[1]), Ready: ReadyWrite})
+	h.tick(kernel.Event{Token: h.token(c[1]), Ready: kernel.ReadyWrite})
 	if string(c[1].out) != "bye\n" || !c[1].wclosed {
 		t.Fatalf("got %q, shut down %v", c[1].out, c[1].wclosed)
 	}
 	c[0].inEOF = true // one peer answers with its FIN: closed at once
-	h.tick(Event{Token: h.token(c[0]), Ready: ReadyRead})
+	h.tick(kernel.Event{Token: h.token(c[0]), Ready: kernel.ReadyRead})
 	if !c[0].closed || c[1].closed {
 		t.Fatalf("closed: answering peer %v, silent peer %v", c[0].closed, c[1].closed)
 	}
@@ -428,8 +430,8 @@ func TestPollInterruptedIsNotAnError(t *testing.T) {
 
 type interruptingPoller struct{ *mockPoller }
 
-func (interruptingPoller) Poll([]Event, time.Duration) (int, error) {
-	return 0, errors.Join(ErrInterrupted)
+func (interruptingPoller) Poll([]kernel.Event, time.Duration) (int, error) {
+	return 0, errors.Join(kernel.ErrInterrupted)
 }
 
 // A client that ignores its error frame and keeps sending is closed once it
@@ -461,7 +463,7 @@ func TestBudgetsPerTick(t *testing.T) {
 	c := h.connect(1)
 	tok := h.token(c[0])
 	c[0].in = []byte("aaaaaaa\nbb\n")
-	h.tick(Event{Token: tok, Ready: ReadyRead}, Event{Token: tok, Ready: ReadyRead}, Event{Token: tok, Ready: ReadyRead | ReadyWrite})
+	h.tick(kernel.Event{Token: tok, Ready: kernel.ReadyRead}, kernel.Event{Token: tok, Ready: kernel.ReadyRead}, kernel.Event{Token: tok, Ready: kernel.ReadyRead | kernel.ReadyWrite})
 	if got := len(c[0].in); got != 7 {
 		t.Fatalf("%d bytes left unread after one tick; want 7 (budget 4)", got)
 	}

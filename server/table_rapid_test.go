@@ -3,6 +3,7 @@ package server
 import (
 	"testing"
 
+	"github.com/mobsim/mobsim/kernel"
 	"pgregory.net/rapid"
 )
 
@@ -19,12 +20,12 @@ func TestTableTokensProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var tab table
 		type entry struct {
-			tok Token
+			tok kernel.Token
 			c   *conn
 		}
-		var live []entry   // model: live tokens and their connections
-		var dead []Token   // model: tokens issued and removed
-		var issued []Token // model: every token ever issued, in order
+		var live []entry          // model: live tokens and their connections
+		var dead []kernel.Token   // model: tokens issued and removed
+		var issued []kernel.Token // model: every token ever issued, in order
 
 		t.Repeat(map[string]func(*rapid.T){
 			"add": func(t *rapid.T) {
@@ -32,15 +33,15 @@ func TestTableTokensProperty(t *testing.T) {
 				tok := tab.add(c)
 				for _, old := range issued {
 					if old == tok {
-						t.Fatalf("token %#x issued twice (slot %d, generation %d)", uint64(tok), tok.slot(), tok.gen())
+						t.Fatalf("token %#x issued twice (slot %d, generation %d)", uint64(tok), slotOf(tok), genOf(tok))
 					}
 				}
-				if tok == listenerToken || tok == ReservedToken {
+				if tok == listenerToken || tok == kernel.ReservedToken {
 					t.Fatalf("issued the reserved token %#x", uint64(tok))
 				}
 				issued = append(issued, tok)
 				live = append(live, entry{tok, c})
-				t.Logf("add: slot %d generation %d", tok.slot(), tok.gen())
+				t.Logf("add: slot %d generation %d", slotOf(tok), genOf(tok))
 			},
 			"remove": func(t *rapid.T) {
 				if len(live) == 0 {
@@ -51,7 +52,7 @@ func TestTableTokensProperty(t *testing.T) {
 				live = append(live[:i], live[i+1:]...)
 				tab.remove(e.tok)
 				dead = append(dead, e.tok)
-				t.Logf("remove: slot %d generation %d", e.tok.slot(), e.tok.gen())
+				t.Logf("remove: slot %d generation %d", slotOf(e.tok), genOf(e.tok))
 			},
 			"removeStale": func(t *rapid.T) {
 				if len(dead) == 0 {
@@ -59,7 +60,7 @@ func TestTableTokensProperty(t *testing.T) {
 				}
 				tok := rapid.SampledFrom(dead).Draw(t, "stale")
 				tab.remove(tok)
-				t.Logf("remove stale: slot %d generation %d (must change nothing)", tok.slot(), tok.gen())
+				t.Logf("remove stale: slot %d generation %d (must change nothing)", slotOf(tok), genOf(tok))
 			},
 			"ageFreeSlot": func(t *rapid.T) {
 				// A slot reused 2^32 times wraps its generation, and then
@@ -75,14 +76,14 @@ func TestTableTokensProperty(t *testing.T) {
 				tab.gens[slot] = ^uint32(0) - uint32(rapid.IntRange(0, 1).Draw(t, "before wrap"))
 				kept := dead[:0]
 				for _, tok := range dead {
-					if tok.slot() != slot {
+					if slotOf(tok) != slot {
 						kept = append(kept, tok)
 					}
 				}
 				dead = kept
 				kept = issued[:0]
 				for _, tok := range issued {
-					if tok.slot() != slot {
+					if slotOf(tok) != slot {
 						kept = append(kept, tok)
 					}
 				}
@@ -98,10 +99,10 @@ func TestTableTokensProperty(t *testing.T) {
 				for _, tok := range dead {
 					if got := tab.get(tok); got != nil {
 						t.Fatalf("removed token %#x (slot %d, generation %d) resolves again (slot now at generation %d)",
-							uint64(tok), tok.slot(), tok.gen(), tab.gens[tok.slot()])
+							uint64(tok), slotOf(tok), genOf(tok), tab.gens[slotOf(tok)])
 					}
 				}
-				if tab.get(listenerToken) != nil || tab.get(ReservedToken) != nil {
+				if tab.get(listenerToken) != nil || tab.get(kernel.ReservedToken) != nil {
 					t.Fatalf("a reserved token resolves")
 				}
 				if tab.live != len(live) {

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/mobsim/mobsim/kernel"
+
 // Tokens are (slot, generation) pairs: the low 32 bits index the connection
 // table, the high 32 bits carry the slot's generation at registration. A slot's
 // generation changes every time it is freed, so an event that names a slot
@@ -8,12 +10,12 @@ package server
 
 // listenerToken names the listening socket. Connection generations start at
 // 1, so no connection token is ever 0.
-const listenerToken Token = 0
+const listenerToken kernel.Token = 0
 
-func makeToken(slot, gen uint32) Token { return Token(uint64(gen)<<32 | uint64(slot)) }
+func makeToken(slot, gen uint32) kernel.Token { return kernel.Token(uint64(gen)<<32 | uint64(slot)) }
 
-func (t Token) slot() uint32 { return uint32(t) }
-func (t Token) gen() uint32  { return uint32(t >> 32) }
+func slotOf(t kernel.Token) uint32 { return uint32(t) }
+func genOf(t kernel.Token) uint32  { return uint32(t >> 32) }
 
 // table holds the live connections by slot. Freed slots are reused last-freed
 // first, which is the order most likely to expose a stale token.
@@ -25,7 +27,7 @@ type table struct {
 }
 
 // add stores c in a free slot and returns its token.
-func (t *table) add(c *conn) Token {
+func (t *table) add(c *conn) kernel.Token {
 	var slot uint32
 	if n := len(t.free); n > 0 {
 		slot = t.free[n-1]
@@ -44,17 +46,17 @@ func (t *table) add(c *conn) Token {
 
 // get returns the connection tok names, or nil when tok is unknown, freed, or
 // from an earlier use of a reused slot.
-func (t *table) get(tok Token) *conn {
-	slot := tok.slot()
-	if uint64(slot) >= uint64(len(t.conns)) || t.gens[slot] != tok.gen() {
+func (t *table) get(tok kernel.Token) *conn {
+	slot := slotOf(tok)
+	if uint64(slot) >= uint64(len(t.conns)) || t.gens[slot] != genOf(tok) {
 		return nil
 	}
 	return t.conns[slot]
 }
 
 // remove frees tok's slot and moves its generation on, so tok goes stale.
-func (t *table) remove(tok Token) {
-	slot := tok.slot()
+func (t *table) remove(tok kernel.Token) {
+	slot := slotOf(tok)
 	if t.get(tok) == nil {
 		return
 	}

@@ -1,6 +1,10 @@
 package server
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/mobsim/mobsim/kernel"
+)
 
 // The table must never hand an old token's event to a new connection: a slot
 // freed and reused gets a new generation, so the old token stops resolving.
@@ -17,8 +21,8 @@ func TestTableGenerationStopsABA(t *testing.T) {
 	}
 	b := &conn{}
 	tb := tab.add(b)
-	if tb.slot() != ta.slot() {
-		t.Fatalf("slot not reused: %d then %d", ta.slot(), tb.slot())
+	if slotOf(tb) != slotOf(ta) {
+		t.Fatalf("slot not reused: %d then %d", slotOf(ta), slotOf(tb))
 	}
 	if tab.get(ta) != nil {
 		t.Fatal("stale token resolves to the slot's new connection (ABA)")
@@ -35,7 +39,7 @@ func TestTableGenerationStopsABA(t *testing.T) {
 // Tokens that were never issued, or name slots beyond the table, are unknown.
 func TestTableUnknownTokens(t *testing.T) {
 	var tab table
-	for _, tok := range []Token{0, 1, makeToken(0, 0), makeToken(7, 1), ^Token(0)} {
+	for _, tok := range []kernel.Token{0, 1, makeToken(0, 0), makeToken(7, 1), ^kernel.Token(0)} {
 		if tab.get(tok) != nil {
 			t.Fatalf("token %#x resolves in an empty table", uint64(tok))
 		}
@@ -49,13 +53,13 @@ func TestTableUnknownTokens(t *testing.T) {
 // Reuse is last-freed-first, and the generation of every reused slot moves.
 func TestTableReuseOrder(t *testing.T) {
 	var tab table
-	toks := make([]Token, 4)
+	toks := make([]kernel.Token, 4)
 	for i := range toks {
 		toks[i] = tab.add(&conn{})
 	}
 	tab.remove(toks[1])
 	tab.remove(toks[3])
-	if got := tab.add(&conn{}); got.slot() != toks[3].slot() || got.gen() == toks[3].gen() {
-		t.Fatalf("got %v, want slot %d with a new generation", got, toks[3].slot())
+	if got := tab.add(&conn{}); slotOf(got) != slotOf(toks[3]) || genOf(got) == genOf(toks[3]) {
+		t.Fatalf("got %v, want slot %d with a new generation", got, slotOf(toks[3]))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
 	"github.com/mobsim/mobsim/server"
 )
@@ -73,7 +74,7 @@ func (c *client) writeSome(r *rand.Rand) error {
 	w, err := c.conn.Write(c.out[:n])
 	c.out = c.out[w:]
 	c.wrote += uint64(w)
-	if errors.Is(err, server.ErrWouldBlock) {
+	if errors.Is(err, kernel.ErrWouldBlock) {
 		return nil
 	}
 	return err
@@ -98,7 +99,7 @@ func (c *client) readSome(limit int, got func([]byte)) error {
 			}
 		}
 		if err != nil {
-			if errors.Is(err, server.ErrWouldBlock) {
+			if errors.Is(err, kernel.ErrWouldBlock) {
 				return nil
 			}
 			if errors.Is(err, io.EOF) {

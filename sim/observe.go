@@ -3,6 +3,7 @@ package sim
 import (
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -16,7 +17,7 @@ type TraceEvent struct {
 }
 
 // idOf returns the kernel's connection id for a server-side stream.
-func idOf(st server.Stream) uint64 {
+func idOf(st kernel.Stream) uint64 {
 	if s, ok := st.(interface{ ID() uint64 }); ok {
 		return s.ID()
 	}
@@ -26,19 +27,19 @@ func idOf(st server.Stream) uint64 {
 // serverObserver feeds the server's membership claims to the oracle.
 type serverObserver struct{ r *run }
 
-func (o serverObserver) Joined(st server.Stream) {
+func (o serverObserver) Joined(st kernel.Stream) {
 	id := idOf(st)
 	o.r.tracef("server", id, "conn %d joins", id)
 	o.r.o.joined(id)
 }
 
-func (o serverObserver) Left(st server.Stream, why server.CloseReason) {
+func (o serverObserver) Left(st kernel.Stream, why server.CloseReason) {
 	id := idOf(st)
 	o.r.tracef("server", id, "conn %d leaves: %v", id, why)
 	o.r.o.left(id, why)
 }
 
-func (o serverObserver) Closed(st server.Stream, why server.CloseReason) {
+func (o serverObserver) Closed(st kernel.Stream, why server.CloseReason) {
 	id := idOf(st)
 	o.r.tracef("server", id, "conn %d closed: %v", id, why)
 	o.r.o.closed(id, why)
@@ -57,6 +58,6 @@ func (o kernelObserver) ClosedWrite(id uint64)     { o.r.o.shutWrite(id) }
 func (o kernelObserver) Closed(uint64)             {}
 func (o kernelObserver) Reset(id uint64)           { o.r.o.kernelReset(id) }
 
-func (o serverObserver) Frame(st server.Stream, head, tail []byte) {
+func (o serverObserver) Frame(st kernel.Stream, head, tail []byte) {
 	o.r.o.frameClaim(idOf(st), head, tail)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
 	"github.com/mobsim/mobsim/server"
 )
@@ -117,7 +118,7 @@ type cappedPoller struct {
 	empty    bool // and got nothing
 }
 
-func (p *cappedPoller) Poll(events []server.Event, timeout time.Duration) (int, error) {
+func (p *cappedPoller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
 	p.zeroWait = timeout == 0
 	if timeout < 0 || timeout > p.cap {
 		timeout = p.cap
@@ -460,5 +461,5 @@ func trimStack(s []byte) string {
 
 // isGone reports errors after which a client's connection is finished.
 func isGone(err error) bool {
-	return err != nil && !errors.Is(err, server.ErrWouldBlock) && !errors.Is(err, io.EOF)
+	return err != nil && !errors.Is(err, kernel.ErrWouldBlock) && !errors.Is(err, io.EOF)
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
 	"github.com/mobsim/mobsim/server"
 )
@@ -79,7 +80,7 @@ func serve(cfgJSON string, log *slog.Logger) error {
 	cfg.LingerTimeout = sc.LingerTimeout
 	cfg.ShutdownTimeout = sc.ShutdownTimeout
 	cfg.Logger = log
-	cfg.Observer = &observer{ev: ev, serials: map[server.Stream]uint32{}}
+	cfg.Observer = &observer{ev: ev, serials: map[kernel.Stream]uint32{}}
 	srv, err := server.New(poller, ln, cfg)
 	if err != nil {
 		ln.Close()
@@ -142,21 +143,21 @@ func serve(cfgJSON string, log *slog.Logger) error {
 // on the event loop, like the server.
 type observer struct {
 	ev      *eventWriter
-	serials map[server.Stream]uint32
+	serials map[kernel.Stream]uint32
 	next    uint32
 }
 
-func (o *observer) Joined(st server.Stream) {
+func (o *observer) Joined(st kernel.Stream) {
 	o.next++
 	o.serials[st] = o.next
 	o.ev.joined(o.next, peer(st))
 }
 
-func (o *observer) Left(st server.Stream, r server.CloseReason) {
+func (o *observer) Left(st kernel.Stream, r server.CloseReason) {
 	o.ev.left(o.serials[st], r)
 }
 
-func (o *observer) Closed(st server.Stream, r server.CloseReason) {
+func (o *observer) Closed(st kernel.Stream, r server.CloseReason) {
 	s, ok := o.serials[st]
 	if !ok { // turned away before joining
 		o.next++
@@ -169,7 +170,7 @@ func (o *observer) Closed(st server.Stream, r server.CloseReason) {
 
 // Frame reports the frame's key (the first 8 bytes of its body, after the
 // 8-byte header) and body size. head and tail together are the frame.
-func (o *observer) Frame(from server.Stream, head, tail []byte) {
+func (o *observer) Frame(from kernel.Stream, head, tail []byte) {
 	var k [headerBytes + keyBytes]byte
 	n := copy(k[:], head)
 	copy(k[n:], tail)
@@ -182,7 +183,7 @@ func (o *observer) Frame(from server.Stream, head, tail []byte) {
 }
 
 // peer is the client's address as the client sees its own: ip:port.
-func peer(st server.Stream) string {
+func peer(st kernel.Stream) string {
 	if ra, ok := st.(interface{ RemoteAddr() net.Addr }); ok {
 		return ra.RemoteAddr().String()
 	}

@@ -1,0 +1,86 @@
+// Package kernel is the seam between an event-loop server and the kernel it
+// runs on: the interfaces a server calls (Poller, Listener, Stream,
+// VectorWriter), the values that cross them (Token, Interest, Ready, Event)
+// and the two non-failure errors (ErrWouldBlock, ErrInterrupted).
+//
+// It holds no implementation. Package netpoll implements it on real sockets
+// (epoll on Linux, kqueue on macOS and the BSDs); package netfake implements
+// it as a deterministic model for simulation. A server written only against
+// this package runs on both, which is what lets a simulator drive the real
+// core through the orderings that break event loops. Package kerneltest
+// checks an implementation against every clause below.
+//
+// The package imports nothing of its module, so another event-loop server
+// can use both kernels without mob's core.
+//
+// # What a kernel must do
+//
+//   - Register, Reregister and Deregister attach a Source to the poller with
+//     a Token and an Interest, change them, or detach them. Registration is
+//     edge-triggered: the kernel reports a transition into readiness, not
+//     the state of readiness.
+//   - Registering (or reregistering) reports the readiness the source has
+//     at that moment as an edge: with InterestWrite on a source that is
+//     writable by the kernel's own measure (Linux: free send space at least
+//     half of what is queued), a writable event (the initial writable
+//     edge; a socket short of space gets it once it has room); with
+//     InterestRead on a source that already holds data, a FIN, an error or
+//     (for a listener) a pending connection, a readable event. epoll and
+//     kqueue both do this, and it is guaranteed to the caller.
+//   - Poll fills events[:n] with at most len(events) events and returns n.
+//     It waits at most timeout for the first event (timeout < 0 waits
+//     without limit; 0 does not wait). n == 0 with a nil error means the
+//     timeout passed or the kernel woke for its own reasons.
+//   - Now returns a monotonic time measured from an arbitrary epoch. A
+//     server's timers run from it, so a simulated kernel controls time.
+//   - Listener.Accept and the Stream methods never block. When the
+//     operation cannot make progress now they return ErrWouldBlock and
+//     nothing else.
+//   - Stream.Read returns io.EOF once the peer's FIN has been reached and
+//     all data sent before it has been read. A reset connection yields an
+//     error (typically wrapping syscall.ECONNRESET). Write may write fewer
+//     bytes than asked (a short write) and must not raise SIGPIPE: writing
+//     to a connection the peer has closed or reset yields an error (EPIPE
+//     or ECONNRESET).
+//   - VectorWriter.Writev follows Write's rules: it may write fewer bytes
+//     than the buffers hold, returns ErrWouldBlock when it writes nothing,
+//     and the writable guarantee below applies to it as to Write.
+//   - Close releases the source and removes its registration. Events for it
+//     that are already in a batch returned by Poll may still be delivered.
+//
+// # What is guaranteed to the caller
+//
+//   - Readable: after a readable event, reading until ErrWouldBlock (or
+//     EOF, or an error) is the only way to be sure of a later readable
+//     event. If the caller stops reading while data remains, no further
+//     readable event is guaranteed for that data; it must remember the
+//     readiness itself. The same holds for Accept and the listener.
+//   - Writable: after a Write that returned ErrWouldBlock, a writable event
+//     is guaranteed once the send side has room again, as long as write
+//     interest is registered. Nothing else about writable events is
+//     guaranteed.
+//   - Tokens come back exactly as registered. The kernel attaches no
+//     meaning to them, except that it may reserve ReservedToken for itself
+//     (netpoll's wake-up uses it); callers must not register that value.
+//
+// # What is not guaranteed
+//
+//   - Spurious events: an event may name a source that is not ready (a
+//     read then returns ErrWouldBlock), a source that was closed earlier in
+//     the same batch, or a token that was never registered. Callers must
+//     check a token before using it and must tolerate ErrWouldBlock after
+//     any event.
+//   - Merging: one token may appear more than once in a batch (kqueue
+//     reports read and write readiness as separate events), and a batch's
+//     order is arbitrary.
+//   - Hints: ReadyReadClosed, ReadyWriteClosed and ReadyError are hints. A
+//     peer's FIN is only certain when Read returns io.EOF, and a reset when
+//     Read or Write returns an error. A hint may arrive without ReadyRead;
+//     callers must still read, because data sent before a FIN must not be
+//     lost.
+//   - Extra edges: a kernel may report readiness more often than the
+//     contract promises (Linux re-arms readable on every arrival). Callers
+//     must not depend on those extra edges.
+//   - Poll may return ErrInterrupted with n == 0. The caller polls again,
+//     recomputing its timeout.
+package kernel
