@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mobsim/mobsim/internal/live"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -93,7 +94,7 @@ func TestSetupErrorsExit1(t *testing.T) {
 		{"-addr", "127.0.0.1:0", "-debug-addr", busy.Addr().String()},
 	} {
 		var out bytes.Buffer
-		code := run(context.Background(), args, &out, func(*loop) { t.Errorf("%q: ready called", args) })
+		code := run(context.Background(), args, &out, func(*live.Loop) { t.Errorf("%q: ready called", args) })
 		if code != exitError {
 			t.Errorf("%q: exit %d, want %d", args, code, exitError)
 		}

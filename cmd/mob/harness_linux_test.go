@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/internal/live"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -23,7 +24,7 @@ const testTimeout = 15 * time.Second
 // for a failure report.
 type testServer struct {
 	t      *testing.T
-	l      *loop
+	l      *live.Loop
 	cancel context.CancelFunc
 	exit   chan int
 	logs   *syncBuffer
@@ -37,9 +38,9 @@ func startServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &testServer{t: t, cancel: cancel, exit: make(chan int, 1), logs: &syncBuffer{}}
-	readyc := make(chan *loop, 1)
+	readyc := make(chan *live.Loop, 1)
 	args = append([]string{"-addr", "127.0.0.1:0"}, args...)
-	go func() { s.exit <- run(ctx, args, s.logs, func(l *loop) { readyc <- l }) }()
+	go func() { s.exit <- run(ctx, args, s.logs, func(l *live.Loop) { readyc <- l }) }()
 	select {
 	case s.l = <-readyc:
 	case code := <-s.exit:
@@ -137,7 +138,7 @@ func (s *testServer) dialMembers(n, rcvBufBytes int) []*net.TCPConn {
 	s.t.Helper()
 	conns := make([]*net.TCPConn, n)
 	for i := range conns {
-		conns[i] = dial(s.t, s.l.Addr(), rcvBufBytes)
+		conns[i] = dial(s.t, s.l.Addr().String(), rcvBufBytes)
 	}
 	s.waitMembers(n)
 	return conns

@@ -26,7 +26,7 @@ func TestConnsMaxRejectsExtra(t *testing.T) {
 	conns := s.dialMembers(connsMax, 0)
 
 	for i := range extra {
-		c := dial(t, s.l.Addr(), 0)
+		c := dial(t, s.l.Addr().String(), 0)
 		msg, err := io.ReadAll(c)
 		if err != nil {
 			t.Fatalf("extra client %d: read: %v (got %q)", i, err, msg)

@@ -145,7 +145,7 @@ func TestNeverReaderHitsQueueLimit(t *testing.T) {
 	s := startServer(t, "-framing", f.String(), "-frame-bytes-max", strconv.Itoa(frameBytesMax),
 		"-queue-bytes-max", strconv.Itoa(queueBytesMax), "-send-buf-bytes", "16384")
 	conns := s.dialMembers(senders, 0)
-	lazy := dial(t, s.l.Addr(), 4096)
+	lazy := dial(t, s.l.Addr().String(), 4096)
 	s.waitMembers(senders + 1)
 
 	sent := make([][][]byte, senders)
