@@ -3,7 +3,8 @@
 // binary), cmd/mobsoak (its own server child) and the benchmark's driver
 // (the peers). It owns the parts each of them would otherwise write again:
 // starting, waiting from one goroutine, stopping within a bound, and
-// keeping the child's log line by line for tests to wait on.
+// keeping the child's log line by line for tests to wait on, and the
+// descriptor limit a server child inherits.
 //
 // What it guarantees:
 //
