@@ -15,10 +15,11 @@
 //   - Stop starts the server's graceful shutdown (stop accepting, flush
 //     what each client is owed within the shutdown timeout, close); Serve
 //     returns once every connection is closed, and closes the poller.
-//   - Stats returns a snapshot the loop published after the call, or the
+//   - Stats returns a snapshot the loop took after the call began, or the
 //     latest one if none comes within the wait; once Serve has returned it
 //     returns the final counters at once. Requests are answered during a
-//     shutdown too.
+//     shutdown too, one at a time, and allocate nothing on either side, so
+//     the benchmark's allocation counts are the server's own.
 //   - Config.BeforeTick runs on the loop goroutine before every tick,
 //     including the shutdown's, and once after the last: an Observer that
 //     buffers what it sees flushes there, so everything a tick reported is

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,11 +34,21 @@ type Loop struct {
 	log    *slog.Logger
 	before func() error
 
-	stopReq atomic.Bool                   // set by Stop; read before every tick
-	snapReq atomic.Bool                   // set by Stats; read before every tick
-	snap    atomic.Pointer[server.Stats]  // the latest published snapshot
-	next    atomic.Pointer[chan struct{}] // closed when the next snapshot is out
-	done    atomic.Bool                   // Serve has returned; snap is final
+	stopReq atomic.Bool // set by Stop; read before every tick
+
+	// Stats requests are numbered; the loop answers the latest by taking a
+	// snapshot after it has read that number, so a snapshot marked
+	// answered >= n was taken after request n was made. Nothing here
+	// allocates, so a Stats call does not show in the allocation counts
+	// of the benchmarks.
+	reqMu    sync.Mutex    // one Stats request at a time; guards timer
+	timer    *time.Timer   // the request's wait, reused
+	asked    atomic.Uint64 // number of the latest request
+	answered atomic.Uint64 // latest request number a snapshot was taken after
+	reply    chan struct{} // (capacity 1) a snapshot was published
+	snapMu   sync.Mutex
+	snap     server.Stats  // the latest snapshot, under snapMu
+	done     chan struct{} // closed when Serve has returned: snap is final
 }
 
 // Listen opens the poller and the listener and builds the server on them.
@@ -58,14 +69,14 @@ func Listen(cfg Config) (*Loop, error) {
 		poller.Close()
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	l := &Loop{poller: poller, srv: srv, addr: ln.Addr(), log: srv.Config().Logger, before: cfg.BeforeTick}
+	l := &Loop{
+		poller: poller, srv: srv, addr: ln.Addr(), log: srv.Config().Logger, before: cfg.BeforeTick,
+		timer: time.NewTimer(time.Hour), reply: make(chan struct{}, 1), snap: srv.Stats(), done: make(chan struct{}),
+	}
+	l.timer.Stop()
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
-	st := srv.Stats()
-	l.snap.Store(&st)
-	ch := make(chan struct{})
-	l.next.Store(&ch)
 	return l, nil
 }
 
@@ -97,9 +108,7 @@ func (l *Loop) Serve() error {
 
 func (l *Loop) loop() error {
 	for shutdown := false; ; {
-		if l.snapReq.Swap(false) {
-			l.publish()
-		}
+		l.answer()
 		if l.before != nil {
 			if err := l.before(); err != nil {
 				return err
@@ -145,46 +154,66 @@ func (l *Loop) Stop() {
 	l.wake()
 }
 
-// Stats returns the server's counters: a snapshot the loop publishes after
+// Stats returns the server's counters: a snapshot the loop takes after
 // the call, or, if none comes within wait, the latest one.
 func (l *Loop) Stats(wait time.Duration) server.Stats {
-	if !l.done.Load() {
-		next := *l.next.Load()
-		l.snapReq.Store(true)
-		l.wake()
-		t := time.NewTimer(wait)
+	l.reqMu.Lock()
+	defer l.reqMu.Unlock()
+	n := l.asked.Add(1)
+	l.wake()
+	l.timer.Reset(wait)
+	defer l.timer.Stop()
+	for l.answered.Load() < n {
 		select {
-		case <-next:
-		case <-t.C:
+		case <-l.reply:
+		case <-l.timer.C:
+			return l.latest()
+		case <-l.done:
+			return l.latest()
 		}
-		t.Stop()
 	}
-	return *l.snap.Load()
+	return l.latest()
 }
 
-// publish stores a snapshot of the stats and wakes whoever waits for it.
-// Only the loop goroutine calls it.
-func (l *Loop) publish() {
-	st := l.srv.Stats()
-	l.snap.Store(&st)
-	ch := make(chan struct{})
-	close(*l.next.Swap(&ch))
+func (l *Loop) latest() server.Stats {
+	l.snapMu.Lock()
+	defer l.snapMu.Unlock()
+	return l.snap
+}
+
+// answer takes a snapshot if a request came since the last one. Only the
+// loop goroutine calls it.
+func (l *Loop) answer() {
+	n := l.asked.Load()
+	if n == l.answered.Load() {
+		return
+	}
+	l.store(l.srv.Stats())
+	l.answered.Store(n)
+	select {
+	case l.reply <- struct{}{}:
+	default: // a reply nobody took yet is there: the waiter re-checks answered
+	}
+}
+
+func (l *Loop) store(st server.Stats) {
+	l.snapMu.Lock()
+	l.snap = st
+	l.snapMu.Unlock()
 }
 
 // finish publishes the final stats for good: from now on Stats returns them
 // at once, without asking a loop that no longer runs.
 func (l *Loop) finish() {
-	st := l.srv.Stats()
-	l.snap.Store(&st)
-	l.done.Store(true)
-	ch := make(chan struct{})
-	close(ch)
-	close(*l.next.Swap(&ch))
+	l.store(l.srv.Stats())
+	close(l.done)
 }
 
 func (l *Loop) wake() {
-	if l.done.Load() {
+	select {
+	case <-l.done:
 		return // the poller is closed or about to be
+	default:
 	}
 	if err := l.poller.Wake(); err != nil {
 		l.log.Debug("wake", "err", err)
