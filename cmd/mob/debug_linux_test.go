@@ -5,12 +5,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mobsim/mobsim/internal/live"
 	"github.com/mobsim/mobsim/server"
@@ -27,7 +30,7 @@ func TestDebugServer(t *testing.T) {
 		t.Fatalf("no debug server address in the log:\n%s", s.logs)
 	}
 	debugAddr := m[1]
-	conns := s.dialMembers(2, 0)
+	conns := s.dialMembers(2)
 	if _, err := conns[0].Write([]byte("ping\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -102,4 +105,51 @@ func TestSetupErrorsExit1(t *testing.T) {
 			t.Errorf("%q: log lacks the cause:\n%s", args, log)
 		}
 	}
+}
+
+// waitVars polls /debug/vars until cond holds for the "mob" counters,
+// bounded, and returns them.
+func waitVars(t *testing.T, debugAddr, what string, cond func(mobVars) bool) mobVars {
+	t.Helper()
+	client := http.Client{Timeout: testTimeout}
+	deadline := time.Now().Add(testTimeout)
+	for {
+		v, err := getVars(&client, debugAddr)
+		if err != nil {
+			t.Fatalf("/debug/vars: %v", err)
+		}
+		if cond(v.Mob) {
+			return v.Mob
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; last: %+v", what, v.Mob)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// debugVars is the part of /debug/vars the tests read; decoding it with
+// unknown fields disallowed checks that "mob" has exactly mobVars' shape.
+type debugVars struct {
+	Cmdline  []string        `json:"cmdline"`
+	Memstats json.RawMessage `json:"memstats"`
+	Mob      mobVars         `json:"mob"`
+}
+
+func getVars(client *http.Client, debugAddr string) (debugVars, error) {
+	var v debugVars
+	resp, err := client.Get("http://" + debugAddr + "/debug/vars")
+	if err != nil {
+		return v, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return v, fmt.Errorf("status %s", resp.Status)
+	}
+	dec := json.NewDecoder(resp.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, fmt.Errorf("decode: %w", err)
+	}
+	return v, nil
 }
