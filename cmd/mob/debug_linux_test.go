@@ -25,9 +25,9 @@ import (
 // from the log, relay one frame between two clients, and read the pages.
 func TestDebugServer(t *testing.T) {
 	s := startServer(t, "-debug-addr", "127.0.0.1:0")
-	m := regexp.MustCompile(`msg="debug server" addr=(\S+)`).FindStringSubmatch(s.logs.String())
-	if m == nil {
-		t.Fatalf("no debug server address in the log:\n%s", s.logs)
+	m, ok := s.logs.Wait(regexp.MustCompile(`msg="debug server" addr=(\S+)`), testTimeout)
+	if !ok {
+		t.Fatalf("no debug server address in the log:\n%s", s.logs.Tail(100))
 	}
 	debugAddr := m[1]
 	conns := s.dialMembers(2)

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/internal/child"
 	"github.com/mobsim/mobsim/internal/live"
 	"github.com/mobsim/mobsim/internal/wire"
 	"github.com/mobsim/mobsim/server"
@@ -30,7 +29,7 @@ type testServer struct {
 	l      *live.Loop
 	cancel context.CancelFunc
 	exit   chan int
-	logs   *syncBuffer
+	logs   *child.Lines
 	code   int
 	ended  bool
 }
@@ -40,14 +39,14 @@ type testServer struct {
 func startServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &testServer{t: t, cancel: cancel, exit: make(chan int, 1), logs: &syncBuffer{}}
+	s := &testServer{t: t, cancel: cancel, exit: make(chan int, 1), logs: child.NewLines()}
 	readyc := make(chan *live.Loop, 1)
 	args = append([]string{"-addr", "127.0.0.1:0"}, args...)
 	go func() { s.exit <- run(ctx, args, s.logs, func(l *live.Loop) { readyc <- l }) }()
 	select {
 	case s.l = <-readyc:
 	case code := <-s.exit:
-		t.Fatalf("run exited with %d before listening; logs:\n%s", code, s.logs)
+		t.Fatalf("run exited with %d before listening; logs:\n%s", code, s.logs.Tail(100))
 	case <-time.After(testTimeout):
 		t.Fatalf("server not listening after %v", testTimeout)
 	}
@@ -56,7 +55,7 @@ func startServer(t *testing.T, args ...string) *testServer {
 			s.stop()
 		}
 		if t.Failed() {
-			t.Logf("server logs:\n%s", s.logs)
+			t.Logf("server logs:\n%s", s.logs.Tail(400))
 		}
 	})
 	return s
@@ -107,22 +106,4 @@ func (s *testServer) dialMembers(n int) []*net.TCPConn {
 	}
 	s.waitStats(fmt.Sprint(n, " members"), func(st server.Stats) bool { return st.Members == n })
 	return conns
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's logger and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -2,6 +2,7 @@ package child
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"regexp"
@@ -10,10 +11,13 @@ import (
 	"time"
 )
 
-// Lines keeps every line of a child's log and lets others wait for one.
+// Lines keeps every line of a log and lets others wait for one: a child's
+// standard error (Proc.Log), or, written to as an io.Writer, an in-process
+// logger's output. It is safe for concurrent use.
 type Lines struct {
 	mu      sync.Mutex
 	lines   []string
+	tail    []byte        // a written line not ended yet
 	changed chan struct{} // closed and replaced on every new line and at the end
 	ended   bool
 }
@@ -22,7 +26,29 @@ type Lines struct {
 // ErrTooLong), which a waiter sees as the end.
 const lineBytesMax = 1 << 20
 
-func newLines() *Lines { return &Lines{changed: make(chan struct{})} }
+// NewLines returns an empty log to write to.
+func NewLines() *Lines { return &Lines{changed: make(chan struct{})} }
+
+// Write adds the lines in p; a last line without its newline waits for the
+// rest.
+func (l *Lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tail = append(l.tail, p...)
+	for {
+		i := bytes.IndexByte(l.tail, '\n')
+		if i < 0 {
+			break
+		}
+		l.lines = append(l.lines, string(l.tail[:i]))
+		l.tail = l.tail[i+1:]
+		l.notify()
+	}
+	if len(l.tail) == 0 {
+		l.tail = nil // let the written bytes go
+	}
+	return len(p), nil
+}
 
 // consume reads r line by line until it ends.
 func (l *Lines) consume(r io.Reader) {

@@ -20,7 +20,7 @@ type Proc struct {
 // Log is empty. The caller sets up the rest of cmd (arguments,
 // environment, pipes, extra files) before.
 func Start(cmd *exec.Cmd) (*Proc, error) {
-	p := &Proc{cmd: cmd, log: newLines(), exited: make(chan struct{})}
+	p := &Proc{cmd: cmd, log: NewLines(), exited: make(chan struct{})}
 	setDeathSignal(cmd)
 	if cmd.Stderr != nil {
 		p.log.end()

@@ -119,3 +119,25 @@ func TestStderrElsewhere(t *testing.T) {
 		t.Errorf("stderr went elsewhere but holds %q", buf.String())
 	}
 }
+
+// Written to as an io.Writer, Lines splits on newlines, keeps a line
+// without its newline until the rest comes, and wakes a waiter.
+func TestLinesAsWriter(t *testing.T) {
+	l := NewLines()
+	got := make(chan []string, 1)
+	go func() {
+		m, _ := l.Wait(regexp.MustCompile(`addr=(\S+)`), 10*time.Second)
+		got <- m
+	}()
+	fmt.Fprint(l, "msg=first\nmsg=listening ad")
+	if n := l.Count(regexp.MustCompile(`listening`)); n != 0 {
+		t.Errorf("a line without its newline counted %d times", n)
+	}
+	fmt.Fprint(l, "dr=127.0.0.1:1\nmsg=next\n")
+	if m := <-got; m == nil || m[1] != "127.0.0.1:1" {
+		t.Errorf("waiter got %q", m)
+	}
+	if s := l.Tail(10); s != "msg=first\nmsg=listening addr=127.0.0.1:1\nmsg=next" {
+		t.Errorf("lines %q", s)
+	}
+}

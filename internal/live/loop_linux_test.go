@@ -1,18 +1,19 @@
 package live
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/internal/child"
 	"github.com/mobsim/mobsim/internal/wire"
 	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/server"
@@ -73,6 +74,19 @@ func dial(t *testing.T, l *Loop) *net.TCPConn {
 	return c
 }
 
+// waitServed waits, bounded, for what to return on served without error.
+func waitServed(t *testing.T, served <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	case <-time.After(testTimeout):
+		t.Fatalf("%s: still running %v later", what, testTimeout)
+	}
+}
+
 // waitStats asks for snapshots until cond holds, bounded.
 func waitStats(t *testing.T, l *Loop, what string, cond func(server.Stats) bool) server.Stats {
 	t.Helper()
@@ -116,14 +130,7 @@ func TestServeStatsStop(t *testing.T) {
 		}
 		c.CloseWrite()
 	}
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatalf("Serve: %v", err)
-		}
-	case <-time.After(testTimeout):
-		t.Fatal("Serve did not return after Stop")
-	}
+	waitServed(t, served, "Serve, after Stop")
 	start := time.Now()
 	st := l.Stats(time.Hour)
 	if time.Since(start) > time.Second {
@@ -154,8 +161,8 @@ func sortedCopy(s []string) []string { s = slices.Clone(s); slices.Sort(s); retu
 // Goal: Run turns the context's end into a graceful stop and logs why.
 // Method: cancel with a cause while a client is connected.
 func TestRunStopsAtContextEnd(t *testing.T) {
-	var logs syncBuffer
-	l := listen(t, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	logs := child.NewLines()
+	l := listen(t, nil, slog.New(slog.NewTextHandler(logs, nil)))
 	ctx, cancel := context.WithCancelCause(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- l.Run(ctx) }()
@@ -166,16 +173,9 @@ func TestRunStopsAtContextEnd(t *testing.T) {
 		t.Errorf("client read %q, %v; want the end of stream", got, err)
 	}
 	c.CloseWrite()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(testTimeout):
-		t.Fatal("Run did not return after the context ended")
-	}
-	if !strings.Contains(logs.String(), `msg="stop requested" cause="test says stop"`) {
-		t.Errorf("log lacks the stop request and its cause:\n%s", logs.String())
+	waitServed(t, served, "Run, after the context ended")
+	if logs.Count(regexp.MustCompile(`msg="stop requested" cause="test says stop"`)) != 1 {
+		t.Errorf("log lacks the stop request and its cause:\n%s", logs.Tail(20))
 	}
 }
 
@@ -202,41 +202,5 @@ func TestStatsBeforeServe(t *testing.T) {
 	start := time.Now()
 	if st := l.Stats(20 * time.Millisecond); st.Accepted != 0 || time.Since(start) > 5*time.Second {
 		t.Errorf("Stats before Serve: %+v after %v", st, time.Since(start))
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the loop's logger and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// Goal: a Stats call allocates nothing, in the caller or in the loop that
-// answers it, so the benchmark peer's allocation counts are the server's
-// own. Method: AllocsPerRun (which counts every goroutine's allocations)
-// over fresh snapshots from an idle, serving loop.
-func TestStatsAllocatesNothing(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates on its own")
-	}
-	l := listen(t, nil, nil)
-	served := make(chan error, 1)
-	go func() { served <- l.Serve() }()
-	defer func() { l.Stop(); <-served }()
-	l.Stats(time.Second) // the loop's first tick is behind it
-	if n := testing.AllocsPerRun(100, func() { l.Stats(time.Second) }); n != 0 {
-		t.Errorf("%v allocations per Stats call, want 0", n)
 	}
 }
