@@ -8,7 +8,7 @@ SHELL := bash
 GO          ?= go
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 # Packages whose tests start goroutines run under the race detector.
-RACE_PKGS   := ./netpoll/... ./cmd/... ./livetest/...
+RACE_PKGS   := ./netpoll/... ./cmd/... ./e2e/... ./internal/... ./examples/...
 SEEDS       ?= 10000
 FUZZTIME    ?= 30s
 

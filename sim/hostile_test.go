@@ -11,7 +11,7 @@ import (
 // Hostile clients and faults in the simulator: each case is a world built
 // around one kind of abuse, run over many seeds (the rest of the world still
 // varies with the seed), with every invariant checked. The same cases run
-// on real sockets in package livetest.
+// on real sockets in package e2e.
 
 // hostileRuns runs seeds worlds, each the seed's swarm world reshaped by
 // shape, and returns the server counters summed over all of them, so a test

@@ -6,8 +6,9 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/mobsim/mobsim/internal/wire"
 )
 
 // sourceIPsMax is how many 127.0.0.x source addresses a dialer rotates over:
@@ -18,7 +19,7 @@ const sourceIPsMax = 64
 // dialer opens loopback connections, rotating over source addresses.
 type dialer struct {
 	addr    string
-	sources []*net.TCPAddr // nil entries: let the kernel choose
+	sources []net.IP // nil entries: let the kernel choose
 	next    atomic.Uint32
 	timeout time.Duration
 }
@@ -36,7 +37,7 @@ func newDialer(addr string, sources int) (*dialer, error) {
 	d := &dialer{addr: addr, timeout: 10 * time.Second}
 	sources = max(1, min(sources, sourceIPsMax))
 	for i := range sources {
-		d.sources = append(d.sources, &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))})
+		d.sources = append(d.sources, net.IPv4(127, 0, 0, byte(2+i)))
 	}
 	if sources == 1 {
 		d.sources[0] = nil
@@ -44,17 +45,11 @@ func newDialer(addr string, sources int) (*dialer, error) {
 	return d, nil
 }
 
+// dial connects from the next source address; the port is left to the
+// connect (wire.Dial), so TIME_WAIT of earlier runs does not slow it.
 func (d *dialer) dial() (*net.TCPConn, error) {
-	nd := net.Dialer{Timeout: d.timeout}
-	if src := d.sources[int(d.next.Add(1))%len(d.sources)]; src != nil {
-		nd.LocalAddr = src
-		nd.Control = bindNoPort
-	}
-	c, err := nd.Dial("tcp", d.addr)
-	if err != nil {
-		return nil, err
-	}
-	return c.(*net.TCPConn), nil
+	src := d.sources[int(d.next.Add(1))%len(d.sources)]
+	return wire.Dial(d.addr, wire.DialOptions{Source: src, Timeout: d.timeout})
 }
 
 // dialMany opens n connections with at most par connects in flight, so the
@@ -109,21 +104,4 @@ func closeAll(conns []*net.TCPConn) {
 			c.Close()
 		}
 	}
-}
-
-// raiseNoFile lifts the soft descriptor limit to the hard one. Go does this
-// at start-up too; doing it here makes the need explicit and reports the
-// limit a scenario can use.
-func raiseNoFile() (uint64, error) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, fmt.Errorf("getrlimit: %w", err)
-	}
-	if lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-			return 0, fmt.Errorf("setrlimit: %w", err)
-		}
-	}
-	return lim.Cur, nil
 }

@@ -2,18 +2,16 @@ package load
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mobsim/mobsim/bench/peer"
+	"github.com/mobsim/mobsim/internal/child"
+	"github.com/mobsim/mobsim/internal/procfs"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -25,19 +23,19 @@ type Proc struct {
 	Addr    string
 	Pid     int
 
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	out    *bufio.Reader
-	stderr bytes.Buffer
+	proc  *child.Proc
+	stdin io.WriteCloser
+	out   *bufio.Reader
 }
+
+// closeWait bounds how long Close waits for the child to exit.
+const closeWait = 15 * time.Second
 
 // StartProc starts bin (a cmd/peer binary) with extra flags and waits until
 // it listens.
 func StartProc(bin, impl string, f server.Framing, extra ...string) (*Proc, error) {
 	args := append([]string{"-impl", impl, "-framing", f.String(), "-addr", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(bin, args...)
-	p := &Proc{Impl: impl, Framing: f, cmd: cmd}
-	cmd.Stderr = &p.stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -46,20 +44,23 @@ func StartProc(bin, impl string, f server.Framing, extra ...string) (*Proc, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	proc, err := child.Start(cmd) // keeps stderr, for the reports of a failure
+	if err != nil {
+		return nil, err
 	}
-	p.stdin, p.out, p.Pid = stdin, bufio.NewReader(stdout), cmd.Process.Pid
+	p := &Proc{Impl: impl, Framing: f, proc: proc, stdin: stdin, out: bufio.NewReader(stdout), Pid: proc.Pid()}
 	line, err := p.line()
 	addr, ok := strings.CutPrefix(line, "listening ")
 	if err != nil || !ok {
-		p.kill()
-		_ = cmd.Wait() // after which stderr is complete and ours to read
-		return nil, fmt.Errorf("%s: first line %q (%v); stderr: %s", impl, line, err, p.stderr.String())
+		proc.Kill() // after which stderr is complete
+		return nil, fmt.Errorf("%s: first line %q (%v); stderr: %s", impl, line, err, p.stderr())
 	}
 	p.Addr = addr
 	return p, nil
 }
+
+// stderr is the end of the child's standard error.
+func (p *Proc) stderr() string { return p.proc.Log().Tail(50) }
 
 func (p *Proc) line() (string, error) {
 	s, err := p.out.ReadString('\n')
@@ -118,68 +119,19 @@ func (p *Proc) WriteHeap(path string) error {
 
 // RSS reads the child's resident set size (VmRSS) from /proc.
 func (p *Proc) RSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(v)
-			if len(f) != 2 || f[1] != "kB" {
-				return 0, fmt.Errorf("VmRSS line %q", line)
-			}
-			kb, err := strconv.ParseInt(f[0], 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmRSS in /proc status")
+	rss, _, err := procfs.Memory(p.Pid)
+	return rss, err
 }
 
-// clockTicks is USER_HZ, fixed at 100 in the Linux ABI for /proc times.
-const clockTicks = 100
+// CPU reads the child's user+system CPU time from /proc.
+func (p *Proc) CPU() (time.Duration, error) { return procfs.CPU(p.Pid) }
 
-// CPU reads the child's user+system CPU time from /proc/PID/stat.
-func (p *Proc) CPU() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces; fields after ")" are fixed.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("malformed stat %q", b)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short stat %q", b)
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
-	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
-}
-
-// Close asks the child to quit and waits; a child that does not exit within
-// 15 seconds is killed.
+// Close asks the child to quit (the end of its input) and waits; a child
+// that does not exit within closeWait is killed.
 func (p *Proc) Close() error {
 	p.stdin.Close()
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("%s: %w; stderr: %s", p.Impl, err, p.stderr.String())
-		}
-		return nil
-	case <-time.After(15 * time.Second):
-		p.kill()
-		<-done
-		return fmt.Errorf("%s: did not exit; killed", p.Impl)
+	if err := p.proc.Wait(closeWait); err != nil {
+		return fmt.Errorf("%s: %w; stderr: %s", p.Impl, err, p.stderr())
 	}
-}
-
-func (p *Proc) kill() {
-	_ = p.cmd.Process.Kill()
+	return nil
 }

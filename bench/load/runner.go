@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mobsim/mobsim/internal/child"
 )
 
 // Report holds every run's figures: Values[scenario][metric][impl] is the
@@ -36,7 +38,7 @@ func (r *Report) add(scenario, impl string, m map[string]float64) {
 // scenario in turn, so slow drifts of a shared machine hit all of them alike.
 // Progress goes to log.
 func Run(ctx context.Context, pl Plan, log io.Writer) (*Report, error) {
-	nofile, err := raiseNoFile()
+	nofile, err := child.RaiseNOFILE()
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,9 @@
 // than QueueBytesMax is disconnected.
 //
 //   - "mob": the server core of this repository on the real kernel
-//     (netpoll), run by one goroutine; stopped with an atomic flag and
-//     Poller.Wake.
+//     (netpoll), run by one goroutine through internal/live, the runner
+//     cmd/mob and the soak use (a bench module inside the main module's
+//     path may import its internal packages).
 //   - "goroutine": the idiomatic Go design — a reader goroutine and a writer
 //     goroutine per connection, a hub that fans each batch of frames out
 //     under one mutex (the global order), and a per-connection byte-budget

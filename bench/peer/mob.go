@@ -1,45 +1,26 @@
 package peer
 
 import (
-	"fmt"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/mobsim/mobsim/netpoll"
+	"github.com/mobsim/mobsim/internal/live"
 	"github.com/mobsim/mobsim/server"
 )
 
-// mobPeer runs server.Server on netpoll in one goroutine. The server may only
-// be touched by that goroutine, so Stats asks it: the stop callback, which Run
-// calls before every tick, answers a pending request, and Wake makes a
-// blocked Poll return so that it does so promptly.
+// statsWait bounds how long Stats waits for the event loop's snapshot. The
+// loop answers within one wake-up; the bound only matters if it is stuck.
+const statsWait = 5 * time.Second
+
+// mobPeer runs server.Server on netpoll in one goroutine, through the
+// runner cmd/mob uses.
 type mobPeer struct {
-	poller *netpoll.Poller
-	addr   net.Addr
-	srv    *server.Server
-
-	stop    atomic.Bool
-	want    atomic.Bool
-	replies chan server.Stats
-	done    chan struct{}
-	err     error
-
-	mu   sync.Mutex // one Stats request at a time
-	last server.Stats
+	l    *live.Loop
+	done chan struct{}
+	err  error
 }
 
 func startMob(cfg Config) (Peer, error) {
-	poller, err := netpoll.New()
-	if err != nil {
-		return nil, err
-	}
-	ln, err := netpoll.Listen("tcp", cfg.Addr, netpoll.ListenConfig{})
-	if err != nil {
-		poller.Close()
-		return nil, err
-	}
 	sc := server.DefaultConfig()
 	sc.Framing = cfg.Framing
 	sc.FrameBytesMax = cfg.FrameBytesMax
@@ -48,47 +29,22 @@ func startMob(cfg Config) (Peer, error) {
 	sc.IdleTimeout = -1
 	sc.LingerTimeout = time.Second
 	sc.ShutdownTimeout = time.Second
-	srv, err := server.New(poller, ln, sc)
+	l, err := live.Listen(live.Config{Addr: cfg.Addr, Server: sc})
 	if err != nil {
-		ln.Close()
-		poller.Close()
-		return nil, fmt.Errorf("mob: %w", err)
+		return nil, err
 	}
-	p := &mobPeer{
-		poller:  poller,
-		addr:    ln.Addr(),
-		srv:     srv,
-		replies: make(chan server.Stats, 1),
-		done:    make(chan struct{}),
-	}
-	go p.run()
+	p := &mobPeer{l: l, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.err = l.Serve()
+	}()
 	return p, nil
 }
 
-func (p *mobPeer) run() {
-	defer close(p.done)
-	p.err = p.srv.Run(func() bool {
-		if p.want.Swap(false) {
-			p.replies <- p.srv.Stats()
-		}
-		return p.stop.Load()
-	})
-	p.last = p.srv.Stats()
-}
-
-func (p *mobPeer) Addr() net.Addr { return p.addr }
+func (p *mobPeer) Addr() net.Addr { return p.l.Addr() }
 
 func (p *mobPeer) Stats() Stats {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.want.Store(true)
-	_ = p.poller.Wake()
-	var st server.Stats
-	select {
-	case st = <-p.replies:
-	case <-p.done:
-		st = p.last
-	}
+	st := p.l.Stats(statsWait)
 	return Stats{
 		Conns:      st.Conns,
 		FramesIn:   st.FramesIn,
@@ -101,11 +57,7 @@ func (p *mobPeer) Stats() Stats {
 }
 
 func (p *mobPeer) Close() error {
-	p.stop.Store(true)
-	_ = p.poller.Wake()
+	p.l.Stop()
 	<-p.done
-	if err := p.poller.Close(); err != nil && p.err == nil {
-		p.err = err
-	}
 	return p.err
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/mobsim/mobsim/internal/live"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -29,7 +30,7 @@ type debugServer struct {
 // a private mux, and the server's counters are added to /debug/vars by the
 // handler instead of expvar.Publish: the global registry allows one name
 // once per process, and tests run several servers in one.
-func startDebug(addr string, l *loop, log *slog.Logger) (*debugServer, error) {
+func startDebug(addr string, l *live.Loop, log *slog.Logger) (*debugServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("debug server: %w", err)

@@ -5,13 +5,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mobsim/mobsim/internal/live"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -21,12 +25,12 @@ import (
 // from the log, relay one frame between two clients, and read the pages.
 func TestDebugServer(t *testing.T) {
 	s := startServer(t, "-debug-addr", "127.0.0.1:0")
-	m := regexp.MustCompile(`msg="debug server" addr=(\S+)`).FindStringSubmatch(s.logs.String())
-	if m == nil {
-		t.Fatalf("no debug server address in the log:\n%s", s.logs)
+	m, ok := s.logs.Wait(regexp.MustCompile(`msg="debug server" addr=(\S+)`), testTimeout)
+	if !ok {
+		t.Fatalf("no debug server address in the log:\n%s", s.logs.Tail(100))
 	}
 	debugAddr := m[1]
-	conns := s.dialMembers(2, 0)
+	conns := s.dialMembers(2)
 	if _, err := conns[0].Write([]byte("ping\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +97,7 @@ func TestSetupErrorsExit1(t *testing.T) {
 		{"-addr", "127.0.0.1:0", "-debug-addr", busy.Addr().String()},
 	} {
 		var out bytes.Buffer
-		code := run(context.Background(), args, &out, func(*loop) { t.Errorf("%q: ready called", args) })
+		code := run(context.Background(), args, &out, func(*live.Loop) { t.Errorf("%q: ready called", args) })
 		if code != exitError {
 			t.Errorf("%q: exit %d, want %d", args, code, exitError)
 		}
@@ -101,4 +105,51 @@ func TestSetupErrorsExit1(t *testing.T) {
 			t.Errorf("%q: log lacks the cause:\n%s", args, log)
 		}
 	}
+}
+
+// waitVars polls /debug/vars until cond holds for the "mob" counters,
+// bounded, and returns them.
+func waitVars(t *testing.T, debugAddr, what string, cond func(mobVars) bool) mobVars {
+	t.Helper()
+	client := http.Client{Timeout: testTimeout}
+	deadline := time.Now().Add(testTimeout)
+	for {
+		v, err := getVars(&client, debugAddr)
+		if err != nil {
+			t.Fatalf("/debug/vars: %v", err)
+		}
+		if cond(v.Mob) {
+			return v.Mob
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; last: %+v", what, v.Mob)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// debugVars is the part of /debug/vars the tests read; decoding it with
+// unknown fields disallowed checks that "mob" has exactly mobVars' shape.
+type debugVars struct {
+	Cmdline  []string        `json:"cmdline"`
+	Memstats json.RawMessage `json:"memstats"`
+	Mob      mobVars         `json:"mob"`
+}
+
+func getVars(client *http.Client, debugAddr string) (debugVars, error) {
+	var v debugVars
+	resp, err := client.Get("http://" + debugAddr + "/debug/vars")
+	if err != nil {
+		return v, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return v, fmt.Errorf("status %s", resp.Status)
+	}
+	dec := json.NewDecoder(resp.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, fmt.Errorf("decode: %w", err)
+	}
+	return v, nil
 }

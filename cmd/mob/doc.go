@@ -1,7 +1,8 @@
 // Command mob is the multi-echo (chat broadcast) server on real sockets:
 // every frame a client sends goes to every connected client, the sender
 // included, in one global order. It runs the single-threaded event loop of
-// package server on package netpoll (epoll on Linux, kqueue on the BSDs).
+// package server on package netpoll (epoll on Linux, kqueue on the BSDs),
+// through internal/live, the runner the soak and the benchmarks share.
 //
 // With -framing line (the default) a frame is a line, so two nc sessions
 // can chat through it:

@@ -1,19 +1,22 @@
-//go:build linux
-
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/internal/child"
+	"github.com/mobsim/mobsim/internal/live"
+	"github.com/mobsim/mobsim/internal/wire"
 	"github.com/mobsim/mobsim/server"
 )
+
+// The tests here are of the command itself (flags, setup errors, the debug
+// server), with run() in-process so that its goroutines run under the race
+// detector; the server's behaviour on real sockets is tested end to end,
+// on the built binary, in package e2e.
 
 // testTimeout bounds every real-socket test: each connection's deadline,
 // and each wait for the server.
@@ -23,10 +26,10 @@ const testTimeout = 15 * time.Second
 // for a failure report.
 type testServer struct {
 	t      *testing.T
-	l      *loop
+	l      *live.Loop
 	cancel context.CancelFunc
 	exit   chan int
-	logs   *syncBuffer
+	logs   *child.Lines
 	code   int
 	ended  bool
 }
@@ -36,14 +39,14 @@ type testServer struct {
 func startServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &testServer{t: t, cancel: cancel, exit: make(chan int, 1), logs: &syncBuffer{}}
-	readyc := make(chan *loop, 1)
+	s := &testServer{t: t, cancel: cancel, exit: make(chan int, 1), logs: child.NewLines()}
+	readyc := make(chan *live.Loop, 1)
 	args = append([]string{"-addr", "127.0.0.1:0"}, args...)
-	go func() { s.exit <- run(ctx, args, s.logs, func(l *loop) { readyc <- l }) }()
+	go func() { s.exit <- run(ctx, args, s.logs, func(l *live.Loop) { readyc <- l }) }()
 	select {
 	case s.l = <-readyc:
 	case code := <-s.exit:
-		t.Fatalf("run exited with %d before listening; logs:\n%s", code, s.logs)
+		t.Fatalf("run exited with %d before listening; logs:\n%s", code, s.logs.Tail(100))
 	case <-time.After(testTimeout):
 		t.Fatalf("server not listening after %v", testTimeout)
 	}
@@ -52,26 +55,17 @@ func startServer(t *testing.T, args ...string) *testServer {
 			s.stop()
 		}
 		if t.Failed() {
-			t.Logf("server logs:\n%s", s.logs)
+			t.Logf("server logs:\n%s", s.logs.Tail(400))
 		}
 	})
 	return s
 }
 
 // stop cancels the server's context (as SIGTERM does) and returns run's
-// exit status.
+// exit status, bounded.
 func (s *testServer) stop() int {
 	s.t.Helper()
 	s.cancel()
-	return s.wait()
-}
-
-// wait waits for run to return, bounded.
-func (s *testServer) wait() int {
-	s.t.Helper()
-	if s.ended {
-		return s.code
-	}
 	select {
 	case s.code = <-s.exit:
 		s.ended = true
@@ -81,88 +75,35 @@ func (s *testServer) wait() int {
 	return s.code
 }
 
-// stats asks the loop for a fresh snapshot.
-func (s *testServer) stats() server.Stats { return s.l.Stats(time.Second) }
-
-// waitStats polls the stats until cond holds, bounded.
+// waitStats polls the loop's stats until cond holds, bounded.
 func (s *testServer) waitStats(what string, cond func(server.Stats) bool) server.Stats {
 	s.t.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for {
-		st := s.stats()
+		st := s.l.Stats(time.Second)
 		if cond(st) {
 			return st
 		}
 		if time.Now().After(deadline) {
-			logStats(s.t, st)
-			s.t.Fatalf("timed out waiting for %s", what)
+			s.t.Fatalf("timed out waiting for %s; stats %+v", what, st)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
 }
 
-// dial connects a client, with the test deadline on every read and write.
-// rcvBufBytes > 0 sets SO_RCVBUF before the connect, so the window the
-// client advertises is small from the handshake on.
-func dial(t *testing.T, addr string, rcvBufBytes int) *net.TCPConn {
-	t.Helper()
-	d := net.Dialer{Timeout: testTimeout}
-	if rcvBufBytes > 0 {
-		d.Control = func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			err := rc.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvBufBytes)
-			})
-			if err != nil {
-				return err
-			}
-			return serr
-		}
-	}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
-	tc := c.(*net.TCPConn)
-	if err := tc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
-		t.Fatalf("set deadline: %v", err)
-	}
-	t.Cleanup(func() { tc.Close() })
-	return tc
-}
-
-// dialMembers connects n clients and waits until the server counts all of
-// them as members, so that every one receives every frame sent after.
-func (s *testServer) dialMembers(n, rcvBufBytes int) []*net.TCPConn {
+// dialMembers connects n clients, with the test deadline on every read and
+// write, and waits until the server counts all of them as members.
+func (s *testServer) dialMembers(n int) []*net.TCPConn {
 	s.t.Helper()
 	conns := make([]*net.TCPConn, n)
 	for i := range conns {
-		conns[i] = dial(s.t, s.l.Addr(), rcvBufBytes)
+		c, err := wire.Dial(s.l.Addr().String(), wire.DialOptions{Timeout: testTimeout, Deadline: time.Now().Add(testTimeout)})
+		if err != nil {
+			s.t.Fatalf("dial: %v", err)
+		}
+		s.t.Cleanup(func() { c.Close() })
+		conns[i] = c
 	}
-	s.waitMembers(n)
-	return conns
-}
-
-// waitMembers waits until the server counts n members.
-func (s *testServer) waitMembers(n int) {
-	s.t.Helper()
 	s.waitStats(fmt.Sprint(n, " members"), func(st server.Stats) bool { return st.Members == n })
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's logger and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return conns
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/mobsim/mobsim/internal/live"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -19,10 +20,10 @@ const (
 
 // run is the whole command minus the process: it parses args, serves until
 // ctx is done, shuts down gracefully and returns the exit status. Logs go
-// to stderr. ready, if not nil, is called with the running loop once it
-// listens (tests use it for the address and the stats); it runs on run's
-// goroutine and must not block.
-func run(ctx context.Context, args []string, stderr io.Writer, ready func(*loop)) int {
+// to stderr. ready, if not nil, is called with the loop once it listens
+// (tests use it for the address and the stats); it runs on run's goroutine
+// and must not block.
+func run(ctx context.Context, args []string, stderr io.Writer, ready func(*live.Loop)) int {
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -32,13 +33,15 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*loop)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 
-	l, err := newLoop(o, log)
+	cfg := o.cfg
+	cfg.Logger = log
+	l, err := live.Listen(live.Config{Addr: o.addr, Listen: o.listen, Server: cfg})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return exitError
 	}
-	cfg := l.srv.Config()
-	log.Info("listening", "addr", l.Addr(), "framing", cfg.Framing,
+	cfg = l.Config()
+	log.Info("listening", "addr", l.Addr().String(), "framing", cfg.Framing,
 		"frame_bytes_max", cfg.FrameBytesMax, "queue_bytes_max", cfg.QueueBytesMax, "conns_max", cfg.ConnsMax)
 
 	var dbg *debugServer
@@ -46,7 +49,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*loop)
 		if dbg, err = startDebug(o.debugAddr, l, log); err != nil {
 			log.Error("cannot start", "err", err)
 			l.Stop()
-			_ = l.serve() // no connection yet: closes the listener and the poller at once
+			_ = l.Serve() // no connection yet: closes the listener and the poller at once
 			return exitError
 		}
 		log.Info("debug server", "addr", dbg.Addr(), "vars", "/debug/vars", "pprof", "/debug/pprof/")
@@ -54,23 +57,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*loop)
 	if ready != nil {
 		ready(l)
 	}
-
-	// The watcher turns ctx's end into a stop request; served tells it to
-	// go away when the loop ended on its own (a poller failure).
-	served := make(chan struct{})
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		select {
-		case <-ctx.Done():
-			log.Info("stop requested", "cause", context.Cause(ctx))
-			l.Stop()
-		case <-served:
-		}
-	}()
-	err = l.serve()
-	close(served)
-	<-watched
+	err = l.Run(ctx)
 	if dbg != nil {
 		if cerr := dbg.Close(); cerr != nil {
 			log.Warn("close debug server", "err", cerr)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -11,9 +10,9 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/mobsim/mobsim/internal/wire"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -130,7 +129,6 @@ func (s *soak) connection(rng *rand.Rand, src net.IP, b behaviour) {
 		s.mu.Unlock()
 		return
 	}
-	conn.SetDeadline(s.hard)
 	cc := &clientConn{id: s.nextID.Add(1), beh: b, addr: conn.LocalAddr().String()}
 	s.oracle.register(cc)
 	c := &client{s: s, cc: cc, conn: conn, rng: rng, readerDone: make(chan struct{})}
@@ -161,22 +159,7 @@ func (s *soak) connection(rng *rand.Rand, src net.IP, b behaviour) {
 // dial connects from src (port chosen by the kernel at connect time, so
 // the port range is per destination, not per source address).
 func (s *soak) dial(src net.IP, rcvBuf int) (*net.TCPConn, error) {
-	d := net.Dialer{
-		Timeout:   10 * time.Second,
-		LocalAddr: &net.TCPAddr{IP: src},
-		Control: func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			if err := rc.Control(func(fd uintptr) { serr = setDialOptions(int(fd), rcvBuf) }); err != nil {
-				return err
-			}
-			return serr
-		},
-	}
-	c, err := d.Dial("tcp4", s.addr)
-	if err != nil {
-		return nil, err
-	}
-	return c.(*net.TCPConn), nil
+	return wire.Dial(s.addr, wire.DialOptions{Source: src, RcvBufBytes: rcvBuf, Timeout: 10 * time.Second, Deadline: s.hard})
 }
 
 // gap is the pause before a client's next send: exponential around the
@@ -494,13 +477,13 @@ func (c *client) startReader(slow bool) *slowConn {
 	c.reading = true
 	sc := &slowConn{c: c.conn, chunk: 1<<10 + c.rng.IntN(3<<10), pauseMax: 2 + c.rng.IntN(19)}
 	sc.fast.Store(!slow)
-	go c.read(bufio.NewReaderSize(sc, 32<<10))
+	go c.read(wire.NewReader(sc, server.FramingMob, c.s.o.frameBytesMax))
 	return sc
 }
 
 // read parses frames, checks each body against its key, and hands the
 // keys to the oracle in batches.
-func (c *client) read(br *bufio.Reader) {
+func (c *client) read(r *wire.Reader) {
 	defer close(c.readerDone)
 	o, cc := c.s.oracle, c.cc
 	var keys []uint64
@@ -510,54 +493,45 @@ func (c *client) read(br *bufio.Reader) {
 			keys = keys[:0]
 		}
 	}
-	body := make([]byte, c.s.o.frameBytesMax)
-	var h [headerBytes]byte
+	body := make([]byte, 0, c.s.o.frameBytesMax)
 	for {
-		n, err := io.ReadFull(br, h[:])
+		b, err := r.Append(body[:0])
 		if err == nil {
-			size := binary.BigEndian.Uint64(h[:])
-			if size > uint64(c.s.o.frameBytesMax) {
-				flush("")
-				o.violationOf(cc, "the server sent a header announcing %d bytes", size)
-				o.readerEnded(cc, endPartial, false)
-				return
-			}
-			_, err = io.ReadFull(br, body[:size])
-			if err == nil {
-				b := body[:size]
-				if bytes.HasPrefix(b, []byte("error: ")) {
-					flush(string(b))
-					continue
-				}
-				if !checkBody(b, c.s.o.payloadMax) {
-					flush("")
-					o.violationOf(cc, "corrupt frame: %d bytes %x...", len(b), b[:min(len(b), 16)])
-					continue
-				}
-				keys = append(keys, binary.BigEndian.Uint64(b))
-				if br.Buffered() == 0 || len(keys) >= 512 {
-					flush("")
-				}
+			if bytes.HasPrefix(b, []byte("error: ")) {
+				flush(string(b))
 				continue
 			}
-			n = 1 // inside a frame
+			if !checkBody(b, c.s.o.payloadMax) {
+				flush("")
+				o.violationOf(cc, "corrupt frame: %d bytes %x...", len(b), b[:min(len(b), 16)])
+				continue
+			}
+			keys = append(keys, binary.BigEndian.Uint64(b))
+			if r.Buffered() == 0 || len(keys) >= 512 {
+				flush("")
+			}
+			continue
 		}
 		flush("")
+		if errors.Is(err, wire.ErrTooLarge) {
+			o.violationOf(cc, "from the server: %v", err)
+			o.readerEnded(cc, endPartial, false)
+			return
+		}
 		// Read before classify: a stream that ended before the client
 		// closed it was closed by the server.
 		serverFirst := !cc.clientClosed.Load()
-		o.readerEnded(cc, c.classify(err, n), serverFirst)
+		o.readerEnded(cc, c.classify(err), serverFirst)
 		return
 	}
 }
 
-// classify says how a read error ended the stream; n > 0 means it ended
-// inside a frame.
-func (c *client) classify(err error, n int) streamEnd {
+// classify says how a read error ended the stream.
+func (c *client) classify(err error) streamEnd {
 	switch {
-	case errors.Is(err, io.EOF) && n == 0:
+	case errors.Is(err, io.EOF):
 		return endEOF
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, wire.ErrPartial):
 		return endPartial
 	case errors.Is(err, net.ErrClosed):
 		return endLocal

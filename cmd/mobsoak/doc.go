@@ -1,7 +1,8 @@
 // Command mobsoak is a bounded soak test of the live server on loopback.
 //
-// It runs the server (package server on package netpoll, the code cmd/mob
-// runs) in a child process, a re-execution of itself, and drives it for
+// It runs the server (package server on package netpoll, through the
+// runner cmd/mob uses, internal/live) in a child process, a re-execution
+// of itself, and drives it for
 // -duration with -clients connection slots. Each slot connects, behaves one
 // way for a while, disconnects and connects again: chatty clients (with
 // bursts, writes cut at random points), slow readers, clients that never

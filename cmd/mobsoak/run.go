@@ -11,24 +11,24 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mobsim/mobsim/internal/child"
 	"github.com/mobsim/mobsim/internal/procfs"
 )
 
-// child is the server process.
-type child struct {
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser // closing it tells the child the parent is gone
-	addr    string
-	evDone  chan struct{} // the event stream ended
-	evErr   error
-	exited  chan struct{}
-	exitErr error
+// serverProc is the child process that runs the server, and the stream of
+// its events.
+type serverProc struct {
+	proc   *child.Proc
+	stdin  io.WriteCloser // closing it tells the child the parent is gone
+	addr   string
+	evDone chan struct{} // the event stream ended
+	evErr  error
 }
 
-// startChild re-executes this program as the server, with the events pipe
-// as descriptor 3, and waits for the address it listens on. Its stderr
-// (warnings and errors only) goes to stderr.
-func startChild(o options, or *oracle, stderr io.Writer) (*child, error) {
+// startServer re-executes this program as the server, with the events
+// pipe as descriptor 3, and waits for the address it listens on. Its
+// stderr (warnings and errors only) goes to stderr.
+func startServer(o options, or *oracle, stderr io.Writer) (*serverProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find own executable: %w", err)
@@ -60,40 +60,36 @@ func startChild(o options, or *oracle, stderr io.Writer) (*child, error) {
 		w.Close()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		r.Close()
-		w.Close()
-		return nil, fmt.Errorf("start server: %w", err)
-	}
+	proc, err := child.Start(cmd)
 	w.Close() // the child holds the write end now: its exit ends the stream
-	ch := &child{cmd: cmd, stdin: stdin, evDone: make(chan struct{}), exited: make(chan struct{})}
-	go func() {
-		ch.exitErr = cmd.Wait()
-		close(ch.exited)
-	}()
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	srv := &serverProc{proc: proc, stdin: stdin, evDone: make(chan struct{})}
 	br := bufio.NewReaderSize(r, 256<<10)
 	ev, err := readEvent(br)
 	if err != nil || ev.kind != evListening {
-		ch.kill()
+		proc.Kill()
 		r.Close()
 		return nil, fmt.Errorf("server did not start (first event %q, %v)", ev.kind, err)
 	}
-	ch.addr = ev.addr
-	go ch.readEvents(br, r, or)
-	return ch, nil
+	srv.addr = ev.addr
+	go srv.readEvents(br, r, or)
+	return srv, nil
 }
 
 // readEvents feeds the oracle in batches (as many records as are buffered)
 // until the child closes the pipe.
-func (ch *child) readEvents(br *bufio.Reader, r io.Closer, or *oracle) {
-	defer close(ch.evDone)
+func (srv *serverProc) readEvents(br *bufio.Reader, r io.Closer, or *oracle) {
+	defer close(srv.evDone)
 	defer r.Close()
 	batch := make([]event, 0, 4096)
 	for {
 		ev, err := readEvent(br)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				ch.evErr = err
+				srv.evErr = err
 			}
 			return
 		}
@@ -103,7 +99,7 @@ func (ch *child) readEvents(br *bufio.Reader, r io.Closer, or *oracle) {
 			if err != nil {
 				or.apply(batch)
 				if !errors.Is(err, io.EOF) {
-					ch.evErr = err
+					srv.evErr = err
 				}
 				return
 			}
@@ -113,40 +109,24 @@ func (ch *child) readEvents(br *bufio.Reader, r io.Closer, or *oracle) {
 	}
 }
 
-func (ch *child) pid() int { return ch.cmd.Process.Pid }
-
-// kill ends the child at once if it still runs.
-func (ch *child) kill() {
-	select {
-	case <-ch.exited:
-	default:
-		ch.cmd.Process.Kill()
-		<-ch.exited
-	}
-}
-
-// stop sends SIGTERM and waits, bounded, for the events to end and the
-// process to exit.
-func (ch *child) stop(timeout time.Duration) error {
-	if err := ch.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+// stop sends SIGTERM and waits, bounded, for the process to exit and the
+// events to end.
+func (srv *serverProc) stop(timeout time.Duration) error {
+	if err := srv.proc.Signal(syscall.SIGTERM); err != nil {
 		return fmt.Errorf("SIGTERM: %w", err)
 	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	for _, c := range []chan struct{}{ch.evDone, ch.exited} {
-		select {
-		case <-c:
-		case <-t.C:
-			ch.kill()
-			return fmt.Errorf("server still running %v after SIGTERM", timeout)
-		}
+	deadline := time.Now().Add(timeout)
+	if err := srv.proc.Wait(timeout); err != nil {
+		return fmt.Errorf("server exit: %w", err)
 	}
-	ch.stdin.Close()
-	if ch.evErr != nil {
-		return fmt.Errorf("events: %w", ch.evErr)
+	select {
+	case <-srv.evDone:
+	case <-time.After(time.Until(deadline)):
+		return fmt.Errorf("server events still open %v after SIGTERM", timeout)
 	}
-	if ch.exitErr != nil {
-		return fmt.Errorf("server exit: %w", ch.exitErr)
+	srv.stdin.Close()
+	if srv.evErr != nil {
+		return fmt.Errorf("events: %w", srv.evErr)
 	}
 	return nil
 }
@@ -170,7 +150,7 @@ func waitFor(timeout time.Duration, cond func() (bool, string)) (bool, string) {
 // soakRun runs the server and the clients, drains, stops the server and
 // gathers the report.
 func soakRun(o options, stderr io.Writer) (*report, error) {
-	limit, err := raiseNOFILE()
+	limit, err := child.RaiseNOFILE()
 	if err != nil {
 		return nil, err
 	}
@@ -178,18 +158,18 @@ func soakRun(o options, stderr io.Writer) (*report, error) {
 		return nil, fmt.Errorf("RLIMIT_NOFILE is %d; %d clients need about %d (raise the hard limit)", limit, o.clients, need)
 	}
 	or := newOracle(o.payloadMax)
-	ch, err := startChild(o, or, stderr)
+	srv, err := startServer(o, or, stderr)
 	if err != nil {
 		return nil, err
 	}
-	defer ch.kill()
+	defer srv.proc.Kill()
 	rep := &report{o: o, nofile: limit}
-	rep.fdsBefore, rep.fdErr = procFDs(ch.pid())
-	fdListBefore := procfs.FDList(ch.pid())
+	rep.fdsBefore, rep.fdErr = procFDs(srv.proc.Pid())
+	fdListBefore := procfs.FDList(srv.proc.Pid())
 
 	start := time.Now()
 	s := &soak{
-		o: o, addr: ch.addr, oracle: or, finish: make(chan struct{}),
+		o: o, addr: srv.addr, oracle: or, finish: make(chan struct{}),
 		deadline: start.Add(o.duration),
 		hard:     start.Add(o.duration + 4*o.drainTimeout + 2*o.lingerTimeout),
 	}
@@ -197,10 +177,10 @@ func soakRun(o options, stderr io.Writer) (*report, error) {
 		s.wg.Add(1)
 		go s.slot(i)
 	}
-	if !s.showProgress(start, stderr, ch.exited) {
+	if !s.showProgress(start, stderr, srv.proc.Exited()) {
 		// The server died: nothing to drain. Let the clients see it and
 		// report what was checked up to then.
-		rep.fail("the server exited during the run: %v", ch.exitErr)
+		rep.fail("the server exited during the run: %v", srv.proc.Err())
 		close(s.finish)
 		s.waitSlots(o.drainTimeout)
 		rep.elapsed = time.Since(start)
@@ -240,14 +220,14 @@ func soakRun(o options, stderr io.Writer) (*report, error) {
 	rep.drainTook = time.Since(drainStart)
 
 	if rep.fdErr == nil {
-		rep.fdsAfter, rep.fdErr = procFDs(ch.pid())
+		rep.fdsAfter, rep.fdErr = procFDs(srv.proc.Pid())
 		if rep.fdErr == nil && rep.fdsAfter != rep.fdsBefore {
-			rep.fdList = procfs.FDList(ch.pid())
+			rep.fdList = procfs.FDList(srv.proc.Pid())
 		}
 	}
-	rep.rss, rep.hwm, rep.memErr = procfs.Memory(ch.pid())
-	rep.cpu, rep.cpuErr = procfs.CPU(ch.pid())
-	if err := ch.stop(o.drainTimeout); err != nil {
+	rep.rss, rep.hwm, rep.memErr = procfs.Memory(srv.proc.Pid())
+	rep.cpu, rep.cpuErr = procfs.CPU(srv.proc.Pid())
+	if err := srv.stop(o.drainTimeout); err != nil {
 		rep.fail("stop: %v", err)
 	}
 	if rep.fdList != "" {

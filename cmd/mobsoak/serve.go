@@ -2,18 +2,20 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/mobsim/mobsim/internal/live"
 	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
 	"github.com/mobsim/mobsim/server"
@@ -38,11 +40,14 @@ type serveConfig struct {
 // eventsFD is the descriptor of the pipe to the parent (ExtraFiles[0]).
 const eventsFD = 3
 
+// errParentGone ends the child when its stdin, a pipe from the parent,
+// ends.
+var errParentGone = errors.New("the parent closed stdin")
+
 // serveMain is the child: the server on the real kernel, on 127.0.0.1 with
 // a port the kernel picks, with mob framing and an Observer that reports to
 // the parent. It runs until SIGTERM or SIGINT (then shuts down gracefully)
-// or until its stdin, a pipe from the parent, ends (the parent is gone).
-// It returns the exit status.
+// or until its stdin ends (the parent is gone). It returns the exit status.
 func serveMain() int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := serve(os.Getenv(serveEnv), log); err != nil {
@@ -62,15 +67,6 @@ func serve(cfgJSON string, log *slog.Logger) error {
 		return fmt.Errorf("no events pipe on descriptor %d", eventsFD)
 	}
 	ev := &eventWriter{w: bufio.NewWriterSize(pipe, 64<<10)}
-	poller, err := netpoll.New()
-	if err != nil {
-		return fmt.Errorf("poller: %w", err)
-	}
-	defer poller.Close()
-	ln, err := netpoll.Listen("tcp", "127.0.0.1:0", netpoll.ListenConfig{SendBufBytes: sc.SendBufBytes})
-	if err != nil {
-		return err
-	}
 	cfg := server.DefaultConfig()
 	cfg.Framing = server.FramingMob
 	cfg.FrameBytesMax = sc.FrameBytesMax
@@ -81,62 +77,51 @@ func serve(cfgJSON string, log *slog.Logger) error {
 	cfg.ShutdownTimeout = sc.ShutdownTimeout
 	cfg.Logger = log
 	cfg.Observer = &observer{ev: ev, serials: map[kernel.Stream]uint32{}}
-	srv, err := server.New(poller, ln, cfg)
+	// The events are flushed before every tick: the parent then learns of
+	// a tick's joins, frames and closes before the server polls again, and
+	// a close is reported after its descriptor is closed.
+	l, err := live.Listen(live.Config{
+		Addr:       "127.0.0.1:0",
+		Listen:     netpoll.ListenConfig{SendBufBytes: sc.SendBufBytes},
+		Server:     cfg,
+		BeforeTick: func() error { return wrapEvents(ev.w.Flush()) },
+	})
 	if err != nil {
-		ln.Close()
-		return fmt.Errorf("server: %w", err)
+		return err
 	}
 	if sc.Bug != "" {
-		if err := enableBug(srv, sc.Bug); err != nil {
-			return err
+		if err := enableBug(l.Server(), sc.Bug); err != nil {
+			l.Stop()
+			return errors.Join(err, l.Serve())
 		}
 		log.Warn("bug switched on", "bug", sc.Bug)
 	}
-	// The Go runtime opens its own epoll descriptor and eventfd the first
-	// time a timer is armed (the scavenger arms one after the heap has
-	// grown). Sleep now, so those two exist before the parent counts the
-	// server's descriptors, not only after.
-	time.Sleep(time.Millisecond)
-	ev.listening(ln.Addr().String())
+	ev.listening(l.Addr().String())
 
-	var stop atomic.Bool
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		<-sigs
-		stop.Store(true)
-		poller.Wake()
-	}()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
 	go func() {
 		io.Copy(io.Discard, os.Stdin) // ends when the parent does
-		stop.Store(true)
-		poller.Wake()
+		cancel(errParentGone)
 	}()
-
-	// The loop of Server.Run, with the events flushed before every tick:
-	// the parent then learns of a tick's joins, frames and closes before
-	// the server polls again, and a close is reported after its descriptor
-	// is closed.
-	for shut := false; !srv.Done(); {
-		if err := ev.w.Flush(); err != nil {
-			return fmt.Errorf("events: %w", err)
-		}
-		if !shut && stop.Load() {
-			srv.Shutdown()
-			shut = true
-			continue // with nothing open, it is done at once
-		}
-		if err := srv.Tick(); err != nil {
-			return err
-		}
-	}
-	if err := ev.stats(srv.Stats()); err != nil {
+	if err := l.Run(ctx); err != nil {
 		return err
 	}
-	if err := ev.w.Flush(); err != nil {
-		return fmt.Errorf("events: %w", err)
+	if err := ev.stats(l.Stats(0)); err != nil {
+		return err
+	}
+	if err := wrapEvents(ev.w.Flush()); err != nil {
+		return err
 	}
 	return pipe.Close()
+}
+
+func wrapEvents(err error) error {
+	if err != nil {
+		return fmt.Errorf("events: %w", err)
+	}
+	return nil
 }
 
 // observer numbers the server's streams and reports to the parent. It runs

@@ -1,7 +1,7 @@
 // Package procfs reads a process's memory, CPU time and open descriptors
-// from Linux's /proc, for the soak tool and the live tests, which measure
-// the server from outside as a child process. On other systems every
-// function returns an error (there is no /proc to read).
+// from Linux's /proc, for the soak tool, the e2e tests and the benchmark
+// driver, which measure a server from outside as a child process. On other
+// systems every function returns an error (there is no /proc to read).
 package procfs
 
 import (

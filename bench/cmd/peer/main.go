@@ -23,9 +23,9 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/mobsim/mobsim/bench/peer"
+	"github.com/mobsim/mobsim/internal/child"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -53,7 +53,7 @@ func run(impl, framing string, cfg peer.Config) error {
 		return err
 	}
 	cfg.Framing = f
-	if err := raiseNoFile(); err != nil {
+	if _, err := child.RaiseNOFILE(); err != nil {
 		return err
 	}
 	p, err := peer.Start(impl, cfg)
@@ -167,16 +167,4 @@ func startProfile(path string) (*os.File, error) {
 	}
 	fmt.Println("ok")
 	return f, nil
-}
-
-func raiseNoFile() error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("getrlimit: %w", err)
-	}
-	lim.Cur = lim.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("setrlimit: %w", err)
-	}
-	return nil
 }

@@ -1,6 +1,4 @@
-//go:build linux
-
-package livetest
+package e2e
 
 import (
 	"bytes"
@@ -12,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,10 +18,11 @@ import (
 )
 
 // This file is the client side: dialing with socket options, frame
-// generation and reading, and the bystanders' chat with its checks. Clients
-// are ordinary blocking net.Conns with deadlines.
+// generation and reading, the checks of what clients received, and the
+// bystanders' chat. Clients are ordinary blocking net.Conns with
+// deadlines.
 
-var seedFlag = flag.Uint64("livetest.seed", 0, "seed for frame contents and write splits (0: from the clock)")
+var seedFlag = flag.Uint64("e2e.seed", 0, "seed for frame contents and write splits (0: from the clock)")
 
 // testSeed returns the seed for this test and logs it, so the frames and
 // write splits of a failure can be regenerated (the interleaving on real
@@ -35,8 +33,15 @@ func testSeed(t *testing.T) uint64 {
 	if s == 0 {
 		s = uint64(time.Now().UnixNano())
 	}
-	t.Logf("seed %d (rerun with -livetest.seed=%d)", s, s)
+	t.Logf("seed %d (rerun with -e2e.seed=%d)", s, s)
 	return s
+}
+
+// framings runs a test once per framing.
+func framings(t *testing.T, test func(t *testing.T, f server.Framing)) {
+	for _, f := range []server.Framing{server.FramingLine, server.FramingMob} {
+		t.Run(f.String(), func(t *testing.T) { test(t, f) })
+	}
 }
 
 // sockOpts are socket options set before the connect, so that buffer sizes
@@ -60,34 +65,10 @@ func dial(t *testing.T, addr string, o sockOpts) *net.TCPConn {
 // dialErr is dial for goroutines, which must not call t.Fatal. The caller
 // closes the connection.
 func dialErr(addr string, o sockOpts) (*net.TCPConn, error) {
-	d := net.Dialer{Timeout: testTimeout}
-	if o.rcvBuf > 0 || o.sndBuf > 0 {
-		d.Control = func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			err := rc.Control(func(fd uintptr) {
-				if o.rcvBuf > 0 {
-					serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, o.rcvBuf)
-				}
-				if o.sndBuf > 0 && serr == nil {
-					serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, o.sndBuf)
-				}
-			})
-			if err != nil {
-				return err
-			}
-			return serr
-		}
-	}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	tc := c.(*net.TCPConn)
-	if err := tc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
-		tc.Close()
-		return nil, err
-	}
-	return tc, nil
+	return wire.Dial(addr, wire.DialOptions{
+		RcvBufBytes: o.rcvBuf, SndBufBytes: o.sndBuf,
+		Timeout: testTimeout, Deadline: time.Now().Add(testTimeout),
+	})
 }
 
 // dialMembers connects n clients and waits until the server counts members
@@ -129,6 +110,15 @@ func makeFrames(rng *rand.Rand, f server.Framing, id, n, extraMax int) [][]byte 
 	return frames
 }
 
+// encodeAll is the byte stream of frames, as a client sends it.
+func encodeAll(f server.Framing, frames [][]byte) []byte {
+	var out []byte
+	for _, b := range frames {
+		out = f.Encode(out, b)
+	}
+	return out
+}
+
 // writeSplit writes data in pieces cut at random points, so frames arrive
 // split (down to single bytes) and coalesced, with random short pauses.
 func writeSplit(c net.Conn, rng *rand.Rand, data []byte) error {
@@ -161,11 +151,6 @@ func newFrameReader(c net.Conn, f server.Framing, bodyMax int) *frameReader {
 	return &frameReader{wire.NewReader(c, f, bodyMax)}
 }
 
-func (r *frameReader) next() ([]byte, error) { return r.Next() }
-
-// errPartial says the stream ended inside a frame.
-var errPartial = wire.ErrPartial
-
 // received is what one client read: frames, then how the stream ended.
 type received struct {
 	frames  [][]byte
@@ -178,9 +163,9 @@ type received struct {
 func (r *frameReader) readFrames(want int, keep func([]byte) bool) received {
 	var got received
 	for counted := 0; want < 0 || counted < want; {
-		b, err := r.next()
+		b, err := r.Next()
 		if err != nil {
-			if errors.Is(err, errPartial) {
+			if errors.Is(err, wire.ErrPartial) {
 				got.partial = b
 			}
 			got.err = err
@@ -193,6 +178,89 @@ func (r *frameReader) readFrames(want int, keep func([]byte) bool) received {
 	}
 	return got
 }
+
+// origin says who sent a frame and its place in that client's sequence.
+type origin struct{ client, seq int }
+
+// index maps every frame body sent (sent[client] in send order) to its
+// origin.
+func index(sent [][][]byte) map[string]origin {
+	idx := make(map[string]origin)
+	for c, frames := range sent {
+		for i, b := range frames {
+			idx[string(b)] = origin{c, i}
+		}
+	}
+	return idx
+}
+
+// checkOrder checks that seq is an interleaving of the clients' frames that
+// keeps each client's send order, with no gap, duplicate or frame nobody
+// sent. With complete set it must hold every frame sent; otherwise each
+// client's frames in it must be a prefix of what that client sent. It
+// returns how many of each client's frames seq holds.
+func checkOrder(t *testing.T, name string, seq [][]byte, sent [][][]byte, complete bool) []int {
+	t.Helper()
+	idx := index(sent)
+	count := make([]int, len(sent))
+	for i, b := range seq {
+		o, ok := idx[string(b)]
+		if !ok {
+			t.Errorf("%s: frame %d (%d bytes, %q...) was never sent", name, i, len(b), clip(b))
+			return count
+		}
+		if o.seq != count[o.client] {
+			t.Errorf("%s: frame %d is client %d's #%d, expected its #%d (reordered, duplicated or lost)",
+				name, i, o.client, o.seq, count[o.client])
+			return count
+		}
+		count[o.client]++
+	}
+	if complete {
+		for c, frames := range sent {
+			if count[c] != len(frames) {
+				t.Errorf("%s holds %d of client %d's %d frames", name, count[c], c, len(frames))
+			}
+		}
+	}
+	return count
+}
+
+// checkSame checks that every sequence equals the first; names are
+// "<what> i".
+func checkSame(t *testing.T, what string, seqs [][][]byte) {
+	t.Helper()
+	for i := 1; i < len(seqs); i++ {
+		if d := firstDiff(seqs[0], seqs[i]); d >= 0 {
+			t.Errorf("%s %d's sequence (%d frames) differs from %s 0's (%d frames) at frame %d",
+				what, i, len(seqs[i]), what, len(seqs[0]), d)
+		}
+	}
+}
+
+// checkPrefix checks that seq is a prefix of ref.
+func checkPrefix(t *testing.T, name string, seq, ref [][]byte) {
+	t.Helper()
+	if len(seq) > len(ref) || firstDiff(seq, ref[:len(seq)]) >= 0 {
+		t.Errorf("%s (%d frames) is not a prefix of the reference order (%d frames); first difference at %d",
+			name, len(seq), len(ref), firstDiff(seq, ref[:min(len(seq), len(ref))]))
+	}
+}
+
+// firstDiff is the first index where a and b differ, or -1 if equal.
+func firstDiff(a, b [][]byte) int {
+	for i := range min(len(a), len(b)) {
+		if !bytes.Equal(a[i], b[i]) {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
+}
+
+func clip(b []byte) []byte { return b[:min(len(b), 24)] }
 
 // chat is a group of bystanders exchanging frames while a test attacks the
 // server; wait checks that they lost nothing.
@@ -207,9 +275,6 @@ type chat struct {
 	wg      sync.WaitGroup
 }
 
-// origin says who sent a frame and its place in that client's sequence.
-type origin struct{ client, seq int }
-
 // startChat makes each conn send perClient frames (bodies up to extraMax
 // random bytes after the tag, writes cut at random points, pause on
 // average between frames) while reading until it has every frame of the
@@ -222,12 +287,7 @@ func startChat(t *testing.T, f server.Framing, seed uint64, conns []*net.TCPConn
 	for i := range conns {
 		g.sent[i] = makeFrames(rand.New(rand.NewPCG(seed, uint64(i))), f, i, perClient, extraMax)
 	}
-	g.index = make(map[string]origin)
-	for c, frames := range g.sent {
-		for i, b := range frames {
-			g.index[string(b)] = origin{c, i}
-		}
-	}
+	g.index = index(g.sent)
 	total := len(conns) * perClient
 	for _, c := range conns {
 		g.readers = append(g.readers, newFrameReader(c, f, max(16+extraMax, 1<<16)))
@@ -250,7 +310,7 @@ func startChat(t *testing.T, f server.Framing, seed uint64, conns []*net.TCPConn
 		go func() {
 			defer g.wg.Done()
 			g.got[i] = g.readers[i].readFrames(total, func(b []byte) bool {
-				if _, ok := g.index[string(b)]; ok {
+				if g.isFrame(b) {
 					return true
 				}
 				if extra == nil || !extra(b) {
@@ -261,6 +321,12 @@ func startChat(t *testing.T, f server.Framing, seed uint64, conns []*net.TCPConn
 		}()
 	}
 	return g
+}
+
+// isFrame reports whether b is one of the chat's frames.
+func (g *chat) isFrame(b []byte) bool {
+	_, ok := g.index[string(b)]
+	return ok
 }
 
 // wait waits for the chat to end and checks it: every bystander received
@@ -275,119 +341,20 @@ func (g *chat) wait() [][]byte {
 			g.t.Errorf("bystander %d: read: %v after %d frames", i, r.err, len(r.frames))
 			continue
 		}
-		own := g.own(r.frames)
-		g.checkComplete(fmt.Sprint("bystander ", i), own)
+		var own [][]byte
+		for _, b := range r.frames {
+			if g.isFrame(b) {
+				own = append(own, b)
+			}
+		}
+		checkOrder(g.t, fmt.Sprint("bystander ", i), own, g.sent, true)
 		if ref == nil {
 			ref = own
 		} else if d := firstDiff(ref, own); d >= 0 {
-			g.t.Errorf("bystander %d's order differs from bystander 0's at frame %d", i, d)
+			g.t.Errorf("bystander %d's order differs from the first bystander's at frame %d", i, d)
 		}
 	}
 	return ref
-}
-
-// own keeps the group's frames of seq.
-func (g *chat) own(seq [][]byte) [][]byte {
-	var out [][]byte
-	for _, b := range seq {
-		if _, ok := g.index[string(b)]; ok {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
-// checkComplete checks that seq holds every frame of the group, each
-// sender's in order.
-func (g *chat) checkComplete(name string, seq [][]byte) {
-	g.t.Helper()
-	g.checkOrder(name, seq)
-	count := make([]int, len(g.sent))
-	for _, b := range seq {
-		count[g.index[string(b)].client]++
-	}
-	for c, frames := range g.sent {
-		if count[c] != len(frames) {
-			g.t.Errorf("%s holds %d of bystander %d's %d frames", name, count[c], c, len(frames))
-		}
-	}
-}
-
-// checkOrder checks that seq holds only group frames, each sender's as a
-// prefix of what it sent (no gap, duplicate or reordering).
-func (g *chat) checkOrder(name string, seq [][]byte) {
-	g.t.Helper()
-	next := make([]int, len(g.sent))
-	for i, b := range seq {
-		o, ok := g.index[string(b)]
-		if !ok {
-			g.t.Errorf("%s: frame %d (%d bytes, %q...) was never sent", name, i, len(b), clip(b))
-			return
-		}
-		if o.seq != next[o.client] {
-			g.t.Errorf("%s: frame %d is bystander %d's #%d, expected its #%d (reordered, duplicated or lost)",
-				name, i, o.client, o.seq, next[o.client])
-			return
-		}
-		next[o.client]++
-	}
-}
-
-// checkPrefix checks that seq is a prefix of ref.
-func checkPrefix(t *testing.T, name string, seq, ref [][]byte) {
-	t.Helper()
-	if len(seq) > len(ref) || firstDiff(seq, ref[:len(seq)]) >= 0 {
-		t.Errorf("%s (%d frames) is not a prefix of the bystanders' order (%d frames); first difference at %d",
-			name, len(seq), len(ref), firstDiff(seq, ref[:min(len(seq), len(ref))]))
-	}
-}
-
-// firstDiff is the first index where a and b differ, or -1 if equal.
-func firstDiff(a, b [][]byte) int {
-	for i := range min(len(a), len(b)) {
-		if !bytes.Equal(a[i], b[i]) {
-			return i
-		}
-	}
-	if len(a) != len(b) {
-		return min(len(a), len(b))
-	}
-	return -1
-}
-
-func clip(b []byte) []byte { return b[:min(len(b), 24)] }
-
-// readError reads what a refused client is sent until the server closes:
-// it must be exactly one frame whose body starts with "error: ", then the
-// end of stream (or a reset, if the client still had unread input at the
-// server). Frames before it are allowed if skip accepts them; atError, if
-// not nil, runs when the error frame arrives. It returns the error body.
-func readError(t *testing.T, name string, c net.Conn, f server.Framing, skip func([]byte) bool, atError func()) string {
-	t.Helper()
-	r := newFrameReader(c, f, 1<<16)
-	var msg []byte
-	for {
-		b, err := r.next()
-		if err != nil {
-			if msg == nil {
-				t.Errorf("%s: stream ended (%v) without an error frame", name, err)
-			} else if err != io.EOF {
-				t.Errorf("%s: after the error frame: %v, want the end of stream", name, err)
-			}
-			return string(msg)
-		}
-		switch {
-		case msg != nil:
-			t.Errorf("%s: frame %q after the error frame", name, clip(b))
-		case bytes.HasPrefix(b, []byte("error: ")):
-			msg = b
-			if atError != nil {
-				atError()
-			}
-		case skip == nil || !skip(b):
-			t.Errorf("%s: unexpected frame %q before the error", name, clip(b))
-		}
-	}
 }
 
 // finish is called after wait: bystander 0 sends marker, and every
@@ -414,4 +381,37 @@ func (g *chat) finish(marker []byte) [][][]byte {
 	}
 	wg.Wait()
 	return full
+}
+
+// readError reads what a refused client is sent until the server closes:
+// it must be exactly one frame whose body starts with "error: ", then the
+// end of stream (or a reset, if the client still had unread input at the
+// server). Frames before it are allowed if skip accepts them; atError, if
+// not nil, runs when the error frame arrives. It returns the error body.
+func readError(t *testing.T, name string, c net.Conn, f server.Framing, skip func([]byte) bool, atError func()) string {
+	t.Helper()
+	r := newFrameReader(c, f, 1<<16)
+	var msg []byte
+	for {
+		b, err := r.Next()
+		if err != nil {
+			if msg == nil {
+				t.Errorf("%s: stream ended (%v) without an error frame", name, err)
+			} else if err != io.EOF {
+				t.Errorf("%s: after the error frame: %v, want the end of stream", name, err)
+			}
+			return string(msg)
+		}
+		switch {
+		case msg != nil:
+			t.Errorf("%s: frame %q after the error frame", name, clip(b))
+		case bytes.HasPrefix(b, []byte("error: ")):
+			msg = b
+			if atError != nil {
+				atError()
+			}
+		case skip == nil || !skip(b):
+			t.Errorf("%s: unexpected frame %q before the error", name, clip(b))
+		}
+	}
 }

@@ -1,6 +1,4 @@
-//go:build linux
-
-package livetest
+package e2e
 
 import (
 	"bytes"

@@ -1,6 +1,4 @@
-//go:build linux
-
-package livetest
+package e2e
 
 import (
 	"errors"
@@ -65,7 +63,7 @@ func TestConnectFlood(t *testing.T) {
 	if v.Members != connsMax {
 		t.Errorf("members = %d, want %d", v.Members, connsMax)
 	}
-	if n := p.log.count(regexp.MustCompile(`msg="rejected: connection limit"`)); n != flood {
+	if n := p.Log().Count(regexp.MustCompile(`msg="rejected: connection limit"`)); n != flood {
 		t.Errorf("server logged %d rejections, want %d", n, flood)
 	}
 	if len(order) != connsMax*200 {
@@ -88,11 +86,11 @@ func TestConnectFloodTalking(t *testing.T) {
 	p := startMob(t, false, "-conns-max", "1")
 	member := dialMembers(t, p, 1, 1)[0]
 
-	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	conts := sync.OnceFunc(func() {
-		if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		if err := p.Signal(syscall.SIGCONT); err != nil {
 			t.Error(err)
 		}
 	})
@@ -116,7 +114,7 @@ func TestConnectFloodTalking(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := newFrameReader(c, f, 1<<16).next()
+			b, err := newFrameReader(c, f, 1<<16).Next()
 			out[i] = outcome{string(b), err}
 		}()
 	}

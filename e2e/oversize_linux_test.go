@@ -1,6 +1,4 @@
-//go:build linux
-
-package livetest
+package e2e
 
 import (
 	"bytes"
@@ -107,7 +105,7 @@ func TestOversizedLine(t *testing.T) {
 	rssBefore, _ := p.memory()
 	bytesInBefore := p.vars().BytesIn
 
-	sampler := sampleMemory(p.pid())
+	sampler := sampleMemory(p.Pid())
 	g := startChat(t, f, seed, bystanders, 200, 200, time.Millisecond, nil)
 	w := writeHostile(offender, hostileBytes, 'x')
 	var writtenAtError int64
@@ -152,12 +150,6 @@ func TestOversizedLine(t *testing.T) {
 	if len(order) != 600 {
 		t.Errorf("bystanders' order holds %d frames, want 600", len(order))
 	}
-}
-
-// isFrame reports whether b is one of the chat's frames.
-func (g *chat) isFrame(b []byte) bool {
-	_, ok := g.index[string(b)]
-	return ok
 }
 
 // Goal: mob headers that can never become a frame are refused at once with

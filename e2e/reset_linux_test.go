@@ -1,11 +1,10 @@
-//go:build linux
-
-package livetest
+package e2e
 
 import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -148,4 +147,116 @@ func TestResetStormAndHalfClose(t *testing.T) {
 		t.Errorf("server closed %d, has %d members and %d connections; want %d closed and the 3 bystanders",
 			v.ClosedTotal, v.Members, v.Conns, storm)
 	}
+}
+
+// Goal: a client that resets its connection mid-stream, with a partial
+// frame pending, affects only itself: the others get every complete frame
+// (its own included, once the server has read them) and the server keeps
+// serving them. Method: 4 chatters send random frames concurrently;
+// meanwhile a fifth client sends 5 frames, waits for their echo (so the
+// server has read them), writes half a frame and aborts (SO_LINGER 0, so
+// the kernel sends RST). The chatters send the second half of their frames
+// only after the server has closed the resetter. Each chatter must receive
+// the same sequence: all chatter frames and the resetter's 5, never the
+// partial one.
+func TestResetAffectsOnlyThatClient(t *testing.T) {
+	framings(t, func(t *testing.T, f server.Framing) {
+		const chatters, perChatter, resetterFrames, extraMax = 4, 60, 5, 2000
+		seed := testSeed(t)
+		p := startMob(t, false, "-framing", f.String(), "-frame-bytes-max", "4096")
+		conns := dialMembers(t, p, chatters+1, chatters+1)
+		rc := conns[chatters]
+
+		sent := make([][][]byte, chatters+1)
+		for i := range sent {
+			n := perChatter
+			if i == chatters {
+				n = resetterFrames
+			}
+			sent[i] = makeFrames(rand.New(rand.NewPCG(seed, uint64(i))), f, i, n, extraMax)
+		}
+		want := chatters*perChatter + resetterFrames
+		resetDone := make(chan struct{})
+		closeReset := sync.OnceFunc(func() { close(resetDone) })
+		defer closeReset() // on a failure below too, so no writer waits forever
+		got := make([]received, chatters)
+		var wg sync.WaitGroup
+		for i, c := range conns[:chatters] {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(seed, uint64(100+i)))
+				half := len(sent[i]) / 2
+				err := writeSplit(c, rng, encodeAll(f, sent[i][:half]))
+				<-resetDone
+				if err == nil {
+					err = writeSplit(c, rng, encodeAll(f, sent[i][half:]))
+				}
+				if err != nil {
+					t.Errorf("chatter %d: write: %v", i, err)
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				got[i] = newFrameReader(c, f, 4096).readFrames(want, nil)
+			}()
+		}
+
+		// The resetter: frames, wait for their echo, half a frame, RST.
+		rng := rand.New(rand.NewPCG(seed, 200))
+		if err := writeSplit(rc, rng, encodeAll(f, sent[chatters])); err != nil {
+			t.Fatalf("resetter: write: %v", err)
+		}
+		fr := newFrameReader(rc, f, 4096)
+		own := fmt.Appendf(nil, "c%02d-", chatters)
+		for seen := 0; seen < resetterFrames; {
+			b, err := fr.Next()
+			if err != nil {
+				t.Fatalf("resetter: read: %v after %d of its own frames", err, seen)
+			}
+			if bytes.HasPrefix(b, own) {
+				seen++
+			}
+		}
+		partial := f.Encode(nil, fmt.Appendf(nil, "c%02d-partial:%s", chatters, bytes.Repeat([]byte{'x'}, 1000)))
+		if _, err := rc.Write(partial[:len(partial)/2]); err != nil {
+			t.Fatalf("resetter: write partial frame: %v", err)
+		}
+		if err := rc.SetLinger(0); err != nil {
+			t.Fatalf("resetter: set linger: %v", err)
+		}
+		rc.Close()
+		v := p.waitVars("the resetter to be closed", func(v mobVars) bool { return v.ClosedTotal == 1 })
+		closeReset()
+		wg.Wait()
+
+		seqs := make([][][]byte, chatters)
+		for i, g := range got {
+			if g.err != nil {
+				t.Errorf("chatter %d: read: %v", i, g.err)
+			}
+			checkOrder(t, fmt.Sprint("chatter ", i), g.frames, sent, true)
+			seqs[i] = g.frames
+		}
+		checkSame(t, "chatter", seqs)
+		t.Logf("the resetter was closed with reason reset=%d write-error=%d", v.Closed["reset"], v.Closed["write-error"])
+		if v.Closed["reset"]+v.Closed["write-error"] != 1 {
+			t.Errorf("closed %v, want the resetter closed as reset or write-error", v.Closed)
+		}
+
+		for _, c := range conns[:chatters] {
+			c.CloseWrite()
+		}
+		v = p.waitVars("every client to be closed", func(v mobVars) bool { return v.Conns == 0 })
+		t.Logf("counters: %+v", v)
+		if v.FramesIn != uint64(want) {
+			t.Errorf("frames in = %d, want %d (the partial frame must not count)", v.FramesIn, want)
+		}
+		if v.Closed["eof"] != chatters {
+			t.Errorf("closed %v, want %d chatters with reason eof", v.Closed, chatters)
+		}
+		if _, err := p.sigterm(); err != nil {
+			t.Errorf("exit after SIGTERM: %v, want status 0", err)
+		}
+	})
 }

@@ -1,6 +1,4 @@
-//go:build linux
-
-package livetest
+package e2e
 
 import (
 	"bytes"
@@ -42,7 +40,7 @@ func TestFDExhaustion(t *testing.T) {
 	p := startMob(t, true, "-accept-backoff-min", "10ms", "-accept-backoff-max", "200ms")
 	fds := p.fds()
 	limit := fdLimitLeaving(fds, room)
-	if err := unix.Prlimit(p.pid(), unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: limit, Max: limit}, nil); err != nil {
+	if err := unix.Prlimit(p.Pid(), unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: limit, Max: limit}, nil); err != nil {
 		t.Fatalf("prlimit: %v", err)
 	}
 	t.Logf("child has descriptors %v open; RLIMIT_NOFILE set to %d", fds, limit)
@@ -57,16 +55,16 @@ func TestFDExhaustion(t *testing.T) {
 	members := acceptedConns(t, p, accepted, byAddr, room)
 
 	// At the limit, with 6 clients waiting in the backlog.
-	cpu0, pauses0 := p.cpuTime(), p.log.count(regexp.MustCompile(`msg="accept paused"`))
+	cpu0, pauses0 := p.cpuTime(), p.Log().Count(regexp.MustCompile(`msg="accept paused"`))
 	time.Sleep(time.Second)
-	cpu1, pauses1 := p.cpuTime(), p.log.count(regexp.MustCompile(`msg="accept paused"`))
+	cpu1, pauses1 := p.cpuTime(), p.Log().Count(regexp.MustCompile(`msg="accept paused"`))
 	busy := cpu1 - cpu0
 	t.Logf("at the descriptor limit: %v of CPU in 1 s, %d accept pauses (back-off 10ms doubling to 200ms)",
 		busy, pauses1-pauses0)
 	if busy > 500*time.Millisecond {
 		t.Errorf("server used %v of CPU in 1 s while at the descriptor limit: a busy loop", busy)
 	}
-	if n := len(p.log.matches(accepted)); n != room {
+	if n := len(p.Log().Matches(accepted)); n != room {
 		t.Errorf("server accepted %d connections at a limit leaving room for %d", n, room)
 	}
 	g := startChat(t, f, seed, members, 5, 50, 0, nil)
@@ -102,7 +100,7 @@ func acceptedConns(t *testing.T, p *mobProc, accepted *regexp.Regexp, byAddr map
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for {
-		ms := p.log.matches(accepted)
+		ms := p.Log().Matches(accepted)
 		if len(ms) >= n {
 			var out []*net.TCPConn
 			for _, m := range ms {
@@ -159,7 +157,7 @@ func TestFDExhaustionUnderLoad(t *testing.T) {
 	p := startMob(t, true, "-framing", "mob", "-frame-bytes-max", strconv.Itoa(frameBytes),
 		"-queue-bytes-max", strconv.Itoa(8*frameBytes), "-accept-backoff-max", "100ms")
 	limit := fdLimitLeaving(p.fds(), room)
-	if err := unix.Prlimit(p.pid(), unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: limit, Max: limit}, nil); err != nil {
+	if err := unix.Prlimit(p.Pid(), unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: limit, Max: limit}, nil); err != nil {
 		t.Fatalf("prlimit: %v", err)
 	}
 	accepted := regexp.MustCompile(`msg=accepted conn="peer=(\S+) fd=\d+"`)
@@ -185,11 +183,11 @@ func TestFDExhaustionUnderLoad(t *testing.T) {
 			t.Fatalf("round %d: write: %v", rounds, err)
 		}
 		for i, r := range readers {
-			b, err := r.next()
+			b, err := r.Next()
 			if err != nil {
 				select {
-				case <-p.exited:
-					t.Fatalf("round %d: the server died at the descriptor limit: %v", rounds, p.exitErr)
+				case <-p.Exited():
+					t.Fatalf("round %d: the server died at the descriptor limit: %v", rounds, p.Err())
 				case <-time.After(100 * time.Millisecond):
 				}
 				t.Fatalf("round %d: member %d: read: %v", rounds, i, err)
@@ -203,8 +201,8 @@ func TestFDExhaustionUnderLoad(t *testing.T) {
 	members[0].Close()
 	acceptedConns(t, p, accepted, byAddr, room+1)
 	select {
-	case <-p.exited:
-		t.Fatalf("the server exited: %v", p.exitErr)
+	case <-p.Exited():
+		t.Fatalf("the server exited: %v", p.Err())
 	default:
 	}
 }
