@@ -196,31 +196,32 @@ func acceptDrain(c *checker) {
 	accepted := 0
 	for accepted < 3 {
 		c.await(1, fmt.Sprintf("readable listener (%d of 3 accepted)", accepted), hasRead, nil)
-		accepted += acceptAll(c, l)
+		accepted += len(acceptAll(c, l))
 	}
 	if accepted != 3 {
 		c.t.Fatalf("accepted %d connections, 3 were dialled", accepted)
 	}
 	c.dial(l)
 	c.await(1, "readable listener for a connection after the drain", hasRead, nil)
-	if n := acceptAll(c, l); n != 1 {
+	if n := len(acceptAll(c, l)); n != 1 {
 		c.t.Fatalf("accepted %d connections after the drain, want 1", n)
 	}
 }
 
-// acceptAll accepts from l until ErrWouldBlock and returns the count.
-func acceptAll(c *checker, l kernel.Listener) int {
+// acceptAll accepts from l until ErrWouldBlock and returns the streams;
+// the subtest's cleanup closes them.
+func acceptAll(c *checker, l kernel.Listener) []kernel.Stream {
 	c.t.Helper()
-	n := 0
+	var streams []kernel.Stream
 	for {
 		s, err := l.Accept()
 		if errors.Is(err, kernel.ErrWouldBlock) {
-			return n
+			return streams
 		}
 		if err != nil {
 			c.t.Fatalf("Accept: %v", err)
 		}
 		c.t.Cleanup(func() { s.Close() })
-		n++
+		streams = append(streams, s)
 	}
 }

@@ -31,6 +31,13 @@ func peerReset(c *checker) {
 	}
 	c.await(1, "readable event with ReadyError after the peer's reset", errorRead, nil)
 	expectResetRead(c, s)
+	expectBrokenWrite(c, s)
+}
+
+// expectBrokenWrite fails unless a Write to s, whose peer reset it, fails
+// with EPIPE or ECONNRESET.
+func expectBrokenWrite(c *checker, s kernel.Stream) {
+	c.t.Helper()
 	if n, err := s.Write([]byte("x")); !isBrokenPipe(err) {
 		c.t.Fatalf("Write after a reset = %d, %v; want an error wrapping EPIPE or ECONNRESET", n, err)
 	}
@@ -48,9 +55,7 @@ func resetHintWriteInterest(c *checker) {
 		c.t.Fatalf("peer Abort: %v", err)
 	}
 	c.await(1, "event with ReadyError after the peer's reset, write interest only", hasError, nil)
-	if n, err := s.Write([]byte("x")); !isBrokenPipe(err) {
-		c.t.Fatalf("Write after a reset = %d, %v; want an error wrapping EPIPE or ECONNRESET", n, err)
-	}
+	expectBrokenWrite(c, s)
 }
 
 // A write to a peer that closed: the first may succeed (the peer's kernel
