@@ -9,21 +9,23 @@
 //		kerneltest.Run(t, func(t *testing.T) kerneltest.Harness { return newHarness(t) })
 //	}
 //
-// Run makes one subtest per clause of the contract; each starts with a
-// sentence saying what clause it checks, and Clauses lists them. netpoll
-// runs the suite on epoll (Linux) and kqueue (macOS and the BSDs), netfake
-// in each of its edge modes and batch shapes.
+// Run makes one subtest per clause of the contract (its doc lists them);
+// each logs first the sentence of the clause it checks. netpoll runs the
+// suite on epoll (Linux) and kqueue (macOS and the BSDs), netfake in each
+// of its edge modes and batch shapes.
 //
 // # What it guarantees
 //
 //   - It imports only package kernel and the standard library, so any kernel
 //     can run it without depending on mob's packages.
-//   - Timing never decides pass or fail. Every wait for an expected event is
-//     a bounded loop of Settle and a short Poll that ends at the event or at
-//     a generous cap (awaitRounds), so a slow machine only makes it slower.
-//     A check that an event does not come (after Deregister or Close) watches
-//     a few rounds: a late stray event can make it pass falsely, never fail
-//     falsely.
+//   - Timing does not decide pass or fail. Every wait for an expected event
+//     is a bounded loop of Settle and a short Poll that ends at the event or
+//     at a generous cap (1000 rounds, at least 10 s on a real kernel), so a
+//     slow machine only makes it slower. A check that an event does not
+//     come (after Deregister or Close) watches a few rounds: a late stray
+//     event can make it pass falsely, never fail falsely. The one wall-clock
+//     bound is PollTimeout's: a Poll still running 10 s past its timeout
+//     counts as hung.
 //   - It tolerates everything the contract allows a kernel: events with
 //     tokens it never registered, a token twice in a batch, readiness split
 //     over several events (kqueue), extra edges, short reads and writes, and
