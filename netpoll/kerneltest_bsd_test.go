@@ -9,9 +9,11 @@ import (
 )
 
 // The seam's contract suite on the kqueue backend, over loopback TCP. With
-// TestKqueueReady it is what netpoll tests on macOS and the BSDs:
+// TestKqueueReady (and TestWritevLibcSplitsWithoutAllocating on darwin and
+// OpenBSD) it is what netpoll tests on macOS and the BSDs, the other tests
+// being Linux's:
 //
-//	go test -count=1 -v -run 'TestKernelContractKqueue|TestKqueueReady' ./netpoll
+//	go test -count=1 -v ./netpoll
 func TestKernelContractKqueue(t *testing.T) {
 	kerneltest.Run(t, newContractHarness)
 }
