@@ -19,8 +19,16 @@
 //     a Token and an Interest, change them, or detach them. Registration is
 //     edge-triggered: the kernel reports a transition into readiness, not
 //     the state of readiness.
-//   - Registering (or reregistering) reports the readiness the source has
-//     at that moment as an edge: with InterestWrite on a source that is
+//   - A registration belongs to the source, not to its descriptor number,
+//     as with epoll_ctl: Register of a source that is registered fails with
+//     an error wrapping syscall.EEXIST; Reregister and Deregister of a
+//     source that is not (never was, was deregistered, or is a new source
+//     that got the number of one closed while registered) fail with an
+//     error wrapping syscall.ENOENT. After Reregister returns, events carry
+//     the new token.
+//   - Registering (or reregistering, for the interest it keeps as for the
+//     interest it adds) reports the readiness the source has at that moment
+//     as an edge: with InterestWrite on a source that is
 //     writable by the kernel's own measure (Linux: free send space at least
 //     half of what is queued), a writable event (the initial writable
 //     edge; a socket short of space gets it once it has room); with
@@ -30,7 +38,14 @@
 //   - Poll fills events[:n] with at most len(events) events and returns n.
 //     It waits at most timeout for the first event (timeout < 0 waits
 //     without limit; 0 does not wait). n == 0 with a nil error means the
-//     timeout passed or the kernel woke for its own reasons.
+//     timeout passed or the kernel woke for its own reasons. Edges that do
+//     not fit in events stay pending for a later Poll.
+//   - A peer's FIN makes a readable event that carries ReadyReadClosed (with
+//     read interest), and a reset an event that carries ReadyError (with
+//     read or write interest): epoll's EPOLLRDHUP and EPOLLERR, kqueue's
+//     EV_EOF on the read filter and EV_EOF with the error in fflags on
+//     either filter. They stay hints to the caller (below): the kernel
+//     must give them, the caller must not rely on them alone.
 //   - Now returns a monotonic time measured from an arbitrary epoch. A
 //     server's timers run from it, so a simulated kernel controls time.
 //   - Listener.Accept and the Stream methods never block. When the
@@ -61,7 +76,9 @@
 //     guaranteed.
 //   - Tokens come back exactly as registered. The kernel attaches no
 //     meaning to them, except that it may reserve ReservedToken for itself
-//     (netpoll's wake-up uses it); callers must not register that value.
+//     (netpoll's wake-up uses it); callers must not register that value. A
+//     kernel that reserves it rejects it in Register and Reregister and
+//     never reports it; one that does not treats it as any token.
 //
 // # What is not guaranteed
 //

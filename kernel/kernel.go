@@ -144,13 +144,17 @@ type Poller interface {
 	// Register attaches src with tok and interest in. It reports the
 	// readiness src has now as an edge: writable with InterestWrite if
 	// there is room, readable with InterestRead if data, a FIN, an error
-	// or a pending connection is already there.
+	// or a pending connection is already there. It fails (wrapping
+	// syscall.EEXIST) if src is registered already.
 	Register(src Source, tok Token, in Interest) error
 	// Reregister changes src's token and interest, and reports its
-	// current readiness for the new interest as Register does.
+	// current readiness for the new interest as Register does, for
+	// interest it keeps as for interest it adds. It fails (wrapping
+	// syscall.ENOENT) if src is not registered.
 	Reregister(src Source, tok Token, in Interest) error
 	// Deregister detaches src; no event for it is reported after it
-	// returns, except those already in a batch returned by Poll.
+	// returns, except those already in a batch returned by Poll. It fails
+	// (wrapping syscall.ENOENT) if src is not registered.
 	Deregister(src Source) error
 	// Poll fills events[:n] with at most len(events) events and returns
 	// n. It waits at most timeout for the first (timeout < 0 waits without

@@ -37,22 +37,30 @@ var errEmptyBatch = errors.New("netpoll: poll: events slice is empty")
 // the most events one Poll returns.
 const pollBatchMax = 256
 
-// pollTimeoutMax caps a Poll timeout. epoll_wait takes an int of
-// milliseconds; the same cap keeps kqueue's timespec in range on 32-bit
-// systems. A caller that waits longer just polls again.
+// pollTimeoutMax caps a Poll timeout (about 24.8 days): epoll_wait takes an
+// int of milliseconds. kqueue has a lower cap of its own. A caller that waits
+// longer just polls again.
 const pollTimeoutMax = math.MaxInt32 * time.Millisecond
 
-// fder is implemented by every source this package creates.
-type fder interface{ FD() int }
-
 // sourceFD returns the descriptor behind src, which must come from this
-// package (a *Listener or a *Conn).
+// package (a non-nil *Listener or *Conn). Pointers only: the kqueue poller
+// tells registrations apart by comparing sources.
 func sourceFD(src kernel.Source) (int, error) {
-	f, ok := src.(fder)
-	if !ok {
-		return -1, fmt.Errorf("netpoll: source %T has no file descriptor", src)
+	fd := -1
+	switch s := src.(type) {
+	case *Conn:
+		if s == nil {
+			return -1, fmt.Errorf("netpoll: source is a nil *Conn")
+		}
+		fd = s.fd
+	case *Listener:
+		if s == nil {
+			return -1, fmt.Errorf("netpoll: source is a nil *Listener")
+		}
+		fd = s.fd
+	default:
+		return -1, fmt.Errorf("netpoll: source %T is not a netpoll *Conn or *Listener", src)
 	}
-	fd := f.FD()
 	if fd < 0 {
 		return -1, fmt.Errorf("netpoll: source %v is closed", src)
 	}
