@@ -9,6 +9,8 @@ import (
 	"github.com/mobsim/mobsim/kernel"
 )
 
+var _ kernel.BatchWriter = (*Poller)(nil)
+
 // RingEntriesDefault is the io_uring submission queue size when
 // Config.RingEntries is 0: a fan-out to a thousand members fits in one
 // io_uring_enter. Each entry costs 64 bytes of submission queue, 32 of
@@ -114,3 +116,30 @@ func writeOne(w *kernel.BatchWrite, st *BatchStats) (int, error) {
 func errForeignStream(s kernel.Stream) error {
 	return fmt.Errorf("netpoll: batch write: stream %T is not a netpoll connection", s)
 }
+
+// WriteBatch makes the writes of ws, and reports each in its N and Err, as
+// kernel.BatchWriter says: as if each were a Writev on its stream, in
+// order, without blocking. On Linux it submits them to an io_uring ring as
+// SENDMSG requests with MSG_DONTWAIT|MSG_NOSIGNAL, one io_uring_enter per
+// batch (per Config.RingEntries writes), where the writev loop makes one
+// system call per write; BatchPath says which it does. It does not
+// allocate, except for the error of a failed write. A stream that is not a
+// *Conn fails its own write. Like Poll, it is called from one goroutine.
+func (p *Poller) WriteBatch(ws []kernel.BatchWrite) {
+	p.batch.stats.Batches++
+	p.batch.stats.Writes += uint64(len(ws))
+	p.batch.write(ws)
+}
+
+// BatchPath reports how WriteBatch makes its writes, and why not through
+// io_uring when it does not: Config.NoIOUring (ErrIOUringOff), the
+// kernel's refusal (an error wrapping io_uring_setup's errno: ENOSYS,
+// EPERM, ...), a kernel whose io_uring would wait on a full socket, or
+// another system than Linux. It is decided when the Poller is made, for
+// the caller to log, and changes only if the ring later fails (the reason
+// then wraps io_uring_enter's errno) or the Poller is closed.
+func (p *Poller) BatchPath() (BatchPath, error) { return p.batch.path() }
+
+// BatchStats returns WriteBatch's counters. Like WriteBatch, it is called
+// from the event loop's goroutine.
+func (p *Poller) BatchStats() BatchStats { return p.batch.stats }
