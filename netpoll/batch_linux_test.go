@@ -24,11 +24,12 @@ type batchCase struct {
 }
 
 // scenario builds connections in every state a fan-out meets and one write
-// to each: a fresh connection (several buffers, an empty one among them;
-// then a second write to it), a send path too small for the write (a
-// short write), a full send path (would-block), a peer that reset (the
-// first write reports ECONNRESET, the next EPIPE, as sequential writes do),
-// a write with no bytes, and a stream of no kernel. p is used to wait for
+// to each: a write with no bytes (first, so that a result reported to the
+// wrong write shows), a fresh connection (several buffers, an empty one
+// among them; then a second write to it), a send path too small for the
+// write (a short write), a full send path (would-block), a peer that reset
+// (the first write reports ECONNRESET, the next EPIPE, as sequential writes
+// do); the test adds a stream of no kernel. p is used to wait for
 // the reset to arrive; tok0 keeps the tokens of two scenarios apart.
 func scenario(t *testing.T, p *netpoll.Poller, tok0 kernel.Token) (cases []batchCase, fresh *netpoll.Conn) {
 	t.Helper()
@@ -47,13 +48,13 @@ func scenario(t *testing.T, p *netpoll.Poller, tok0 kernel.Token) (cases []batch
 	_, emptySrv := pair(t)
 
 	return []batchCase{
+		{"empty", kernel.BatchWrite{Stream: emptySrv}, "full"},
 		{"fresh", kernel.BatchWrite{Stream: freshSrv, Bufs: [kernel.BatchBufsMax][]byte{[]byte("hello"), nil, []byte(", "), []byte("world")}}, "full"},
 		{"short", write1(shortSrv, bytes.Repeat([]byte("s"), 1<<20)), "short"},
 		{"full", write1(fullSrv, []byte("no room")), "would-block"},
 		{"reset", write1(resetSrv, []byte("a")), "ECONNRESET"},
 		{"reset again", write1(resetSrv, []byte("b")), "EPIPE"},
 		{"fresh again", write1(freshSrv, []byte("!")), "full"},
-		{"empty", kernel.BatchWrite{Stream: emptySrv}, "full"},
 	}, freshPeer
 }
 
