@@ -41,8 +41,11 @@ func startBatcher(cfg Config, setup uringSetupFunc) batcher {
 	return batcher{ring: r}
 }
 
+// write makes a batch's writes. A batch of one write takes Writev even
+// with a ring: one system call either way, and sendmsg costs less than an
+// io_uring request (BenchmarkWriteBatch/K=1: about 400 ns against 600).
 func (b *batcher) write(ws []kernel.BatchWrite) {
-	if b.ring == nil {
+	if b.ring == nil || len(ws) == 1 {
 		writeEach(ws, &b.stats)
 		return
 	}

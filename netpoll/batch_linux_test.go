@@ -132,7 +132,9 @@ func TestWriteBatchShortWriteSendsAPrefix(t *testing.T) {
 		for i := range b {
 			b[i] = byte(i % 251)
 		}
-		ws := []kernel.BatchWrite{{Stream: srv, Bufs: [kernel.BatchBufsMax][]byte{a, b}}}
+		// The empty second write keeps the batch on the ring (a batch of
+		// one write takes Writev).
+		ws := []kernel.BatchWrite{{Stream: srv, Bufs: [kernel.BatchBufsMax][]byte{a, b}}, {Stream: srv}}
 		batchWithin(t, p, ws)
 		n, err := ws[0].N, ws[0].Err
 		if err != nil || n <= len(a) || n >= len(a)+len(b) {
@@ -158,7 +160,7 @@ func TestWriteBatchWouldBlockThenWritableEdge(t *testing.T) {
 		waitFor(t, p, 1, "initial writable", isWritable)
 
 		chunk := bytes.Repeat([]byte("w"), 8<<10)
-		ws := []kernel.BatchWrite{write1(srv, chunk)}
+		ws := []kernel.BatchWrite{write1(srv, chunk), {Stream: srv}} // two, to stay on the ring
 		written := 0
 		for {
 			batchWithin(t, p, ws)
