@@ -138,3 +138,28 @@ func (notAConn) Read([]byte) (int, error)  { return 0, kernel.ErrWouldBlock }
 func (notAConn) Write([]byte) (int, error) { return 0, kernel.ErrWouldBlock }
 func (notAConn) CloseWrite() error         { return nil }
 func (notAConn) Close() error              { return nil }
+
+// drainUntilWritable reads the peer of a full send path until p reports
+// tok writable (the writable guarantee), and returns the bytes it read.
+// written is for the failure message.
+func drainUntilWritable(t *testing.T, p *netpoll.Poller, tok kernel.Token, peer *netpoll.Conn, written int) int {
+	t.Helper()
+	received := 0
+	events := make([]kernel.Event, 16)
+	deadline := time.Now().Add(waitMax)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("no writable event after the peer drained %d of %d bytes", received, written)
+		}
+		received += len(drain(t, peer))
+		n, err := p.Poll(events, 10*time.Millisecond)
+		if err != nil {
+			t.Fatalf("Poll: %v", err)
+		}
+		for _, ev := range events[:n] {
+			if ev.Token == tok && isWritable(ev.Ready) {
+				return received
+			}
+		}
+	}
+}

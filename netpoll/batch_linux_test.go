@@ -180,24 +180,7 @@ func TestWriteBatchWouldBlockThenWritableEdge(t *testing.T) {
 		}
 		t.Logf("send path full after %d bytes", written)
 
-		received := 0
-		events := make([]kernel.Event, 16)
-		deadline := time.Now().Add(waitMax)
-		for writable := false; !writable; {
-			if time.Now().After(deadline) {
-				t.Fatalf("no writable event after the peer drained %d of %d bytes", received, written)
-			}
-			received += len(drain(t, peer))
-			n, err := p.Poll(events, 10*time.Millisecond)
-			if err != nil {
-				t.Fatalf("Poll: %v", err)
-			}
-			for _, ev := range events[:n] {
-				if ev.Token == 1 && isWritable(ev.Ready) {
-					writable = true
-				}
-			}
-		}
+		received := drainUntilWritable(t, p, 1, peer, written)
 		batchWithin(t, p, ws)
 		if ws[0].Err != nil || ws[0].N == 0 {
 			t.Fatalf("batch write after the writable edge = %d, %v", ws[0].N, ws[0].Err)

@@ -80,12 +80,7 @@ func TestSetupWithoutFlagsOnOlderKernels(t *testing.T) {
 // room (io_uring arms a poll), so a batch would block. The probe sees it
 // and says so; with MSG_DONTWAIT it passes.
 func TestProbeCatchesASendThatWaits(t *testing.T) {
-	r, err := newURing(8, uringSetup)
-	if err != nil {
-		skipIfRefused(t, err)
-		t.Fatal(err)
-	}
-	defer r.close()
+	r := testRing(t)
 	if err := r.probe(uringSendFlags); err != nil {
 		t.Fatalf("probe with MSG_DONTWAIT: %v", err)
 	}
@@ -97,12 +92,7 @@ func TestProbeCatchesASendThatWaits(t *testing.T) {
 // The ring's descriptor is close-on-exec, like every descriptor this
 // package makes.
 func TestRingIsCloseOnExec(t *testing.T) {
-	r, err := newURing(8, uringSetup)
-	if err != nil {
-		skipIfRefused(t, err)
-		t.Fatal(err)
-	}
-	defer r.close()
+	r := testRing(t)
 	flags, err := unix.FcntlInt(uintptr(r.fd), unix.F_GETFD, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +100,18 @@ func TestRingIsCloseOnExec(t *testing.T) {
 	if flags&unix.FD_CLOEXEC == 0 {
 		t.Fatalf("ring fd %d has flags %#x, no FD_CLOEXEC", r.fd, flags)
 	}
+}
+
+// testRing is a small ring of the real kernel, closed at the test's end.
+func testRing(t *testing.T) *uring {
+	t.Helper()
+	r, err := newURing(8, uringSetup)
+	if err != nil {
+		skipIfRefused(t, err)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.close() })
+	return r
 }
 
 func skipIfRefused(t *testing.T, reason error) {
