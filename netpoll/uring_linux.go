@@ -364,6 +364,10 @@ func (r *uring) probe(flags uint32) error {
 	}
 	defer unix.Close(fds[1])
 	defer unix.Close(fds[0])
+	// The smallest send buffer, so that a few writes fill it.
+	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, 1); err != nil {
+		return fmt.Errorf("netpoll: io_uring probe: setsockopt SO_SNDBUF: %w", err)
+	}
 	chunk := make([]byte, 4096)
 	for {
 		_, err := unix.Write(fds[0], chunk)
