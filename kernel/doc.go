@@ -1,7 +1,8 @@
 // Package kernel is the seam between an event-loop server and the kernel it
 // runs on: the interfaces a server calls (Poller, Listener, Stream,
-// VectorWriter), the values that cross them (Token, Interest, Ready, Event)
-// and the two non-failure errors (ErrWouldBlock, ErrInterrupted).
+// VectorWriter, BatchWriter), the values that cross them (Token, Interest,
+// Ready, Event, BatchWrite) and the two non-failure errors (ErrWouldBlock,
+// ErrInterrupted).
 //
 // It holds no implementation. Package netpoll implements it on real sockets
 // (epoll on Linux, kqueue on macOS and the BSDs); package netfake implements

@@ -31,6 +31,14 @@
 //     FreeBSD, NetBSD and DragonFly); on darwin and OpenBSD, whose system
 //     calls go through libc and x/sys/unix exports no writev, it is one
 //     write per buffer.
+//   - Poller.WriteBatch (kernel.BatchWriter) never blocks and does not
+//     allocate. On Linux it submits a batch's writes to an io_uring ring as
+//     SENDMSG requests with MSG_DONTWAIT|MSG_NOSIGNAL, one io_uring_enter
+//     per batch of up to Config.RingEntries writes; where io_uring is
+//     missing, refused (ENOSYS, EPERM: seccomp, kernel.io_uring_disabled) or
+//     turned off (Config.NoIOUring), and on the other systems, it makes one
+//     Writev per write. New decides which once; BatchPath says which and
+//     why, for the caller to log.
 //   - Errors other than would-block carry context and wrap the syscall.Errno,
 //     so errors.Is(err, syscall.ECONNRESET) and the like work.
 //
