@@ -1,7 +1,8 @@
 // Package kernel is the seam between an event-loop server and the kernel it
 // runs on: the interfaces a server calls (Poller, Listener, Stream,
-// VectorWriter), the values that cross them (Token, Interest, Ready, Event)
-// and the two non-failure errors (ErrWouldBlock, ErrInterrupted).
+// VectorWriter, BatchWriter), the values that cross them (Token, Interest,
+// Ready, Event, BatchWrite) and the two non-failure errors (ErrWouldBlock,
+// ErrInterrupted).
 //
 // It holds no implementation. Package netpoll implements it on real sockets
 // (epoll on Linux, kqueue on macOS and the BSDs); package netfake implements
@@ -60,6 +61,18 @@
 //   - VectorWriter.Writev follows Write's rules: it may write fewer bytes
 //     than the buffers hold, returns ErrWouldBlock when it writes nothing,
 //     and the writable guarantee below applies to it as to Write.
+//   - BatchWriter.WriteBatch, where a kernel offers it, makes every write of
+//     the batch and reports each in its element, exactly as if the writes
+//     had been made one after another, each by Writev with its buffers on
+//     its stream: the same short counts, ErrWouldBlock and errors (EPIPE,
+//     ECONNRESET; never SIGPIPE), and the writable guarantee after each
+//     write that returned ErrWouldBlock. Two writes for one stream are made
+//     in slice order, the second whatever the first returned (after a short
+//     first write the second's bytes follow, as with two Writev calls), so
+//     a caller that needs its bytes contiguous gives each stream one write
+//     per batch. Writes to different streams are independent and their
+//     order is not promised. A batch never blocks. A kernel without
+//     BatchWriter is complete: the caller makes the writes itself.
 //   - Close releases the source and removes its registration. Events for it
 //     that are already in a batch returned by Poll may still be delivered.
 //

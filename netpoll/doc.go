@@ -49,6 +49,14 @@
 //     elsewhere. On darwin and OpenBSD, whose system calls go through libc,
 //     it is x/sys/unix's Writev, which keeps 8 iovecs on its stack, so 9 to
 //     16 buffers take a second writev when the first wrote everything.
+//   - Poller.WriteBatch (kernel.BatchWriter) never blocks and does not
+//     allocate. On Linux it submits a batch's writes to an io_uring ring as
+//     SENDMSG requests with MSG_DONTWAIT|MSG_NOSIGNAL, one io_uring_enter
+//     per batch of up to Config.RingEntries writes; where io_uring is
+//     missing, refused (ENOSYS, EPERM: seccomp, kernel.io_uring_disabled) or
+//     turned off (Config.NoIOUring), and on the other systems, it makes one
+//     Writev per write. New decides which once; BatchPath says which and
+//     why, for the caller to log.
 //   - Errors other than would-block carry context and wrap the syscall.Errno,
 //     so errors.Is(err, syscall.ECONNRESET) and the like work.
 //

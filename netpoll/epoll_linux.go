@@ -22,10 +22,21 @@ type Poller struct {
 	closed bool
 
 	raw [pollBatchMax]unix.EpollEvent // filled by epoll_wait; Poll does not allocate
+
+	batch batcher // WriteBatch's io_uring ring or writev loop (batch_linux.go)
 }
 
-// New creates an epoll instance and its wake-up eventfd.
+// New creates an epoll instance and its wake-up eventfd, and sets up
+// WriteBatch (batch_linux.go) with the default Config.
 func New() (*Poller, error) {
+	return NewConfig(Config{})
+}
+
+// NewConfig is New with a Config.
+func NewConfig(cfg Config) (*Poller, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	warmRuntimePoller()
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
@@ -44,6 +55,7 @@ func New() (*Poller, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("netpoll: epoll_ctl add eventfd: %w", err)
 	}
+	p.batch = startBatcher(cfg, uringSetup)
 	return p, nil
 }
 
@@ -169,13 +181,14 @@ func (p *Poller) Close() error {
 	p.closed = true
 	errWake := unix.Close(p.wakefd)
 	errPoll := unix.Close(p.epfd)
+	errBatch := p.batch.close()
 	if errPoll != nil {
 		return fmt.Errorf("netpoll: close epoll fd: %w", errPoll)
 	}
 	if errWake != nil {
 		return fmt.Errorf("netpoll: close eventfd: %w", errWake)
 	}
-	return nil
+	return errBatch
 }
 
 // epollFlags returns the epoll_ctl event mask for an interest.

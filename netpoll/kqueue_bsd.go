@@ -39,6 +39,8 @@ type Poller struct {
 	regs []registration              // indexed by fd
 	raw  [pollBatchMax]unix.Kevent_t // filled by kevent; Poll does not allocate
 	ts   unix.Timespec               // Poll's timeout, here so that it does not escape to the heap
+
+	batch batcher // WriteBatch's counters (batch_bsd.go)
 }
 
 // registration is what the Poller knows about one fd.
