@@ -91,8 +91,8 @@ type StopReason uint64
 
 // Stop reasons.
 const (
-	StopSizeCap       StopReason = iota + 1 // the next record would pass Options.LogBytesMax
-	StopRecordTooLarge                      // one record is larger than blockBytesLimit
+	StopSizeCap        StopReason = iota + 1 // the next record would pass Options.LogBytesMax
+	StopRecordTooLarge                       // one record is larger than blockBytesLimit
 )
 
 func (r StopReason) String() string {

@@ -104,7 +104,7 @@ type Reader struct {
 
 // NewReader reads and checks the recording's magic, version and header.
 func NewReader(r io.Reader) (*Reader, error) {
-	rd := &Reader{r: bufio.NewReaderSize(r, 64<<10), nextID: 1, errs: map[errKey]error{}}
+	rd := &Reader{r: bufio.NewReaderSize(r, 4<<10), nextID: 1, errs: map[errKey]error{}}
 	var m [len(magic)]byte
 	if _, err := io.ReadFull(rd.r, m[:]); err != nil || string(m[:]) != magic {
 		return nil, fmt.Errorf("%w (first bytes %q)", ErrNotRecording, m[:])

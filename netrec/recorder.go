@@ -57,7 +57,7 @@ var _ kernel.Poller = (*Recorder)(nil)
 // RecorderStats describe a recording so far.
 type RecorderStats struct {
 	Records    uint64 // records written (the step of the next one)
-	Bytes      int64  // the recording's size, counting what is still buffered
+	Bytes      int64  // bytes written, plus the records still buffered (block headers aside)
 	Stopped    bool   // no more records: stopped early, closed, or a write failed
 	StopReason StopReason
 	StopText   string // the stop record's text
@@ -145,7 +145,7 @@ func truncate(s string, n int) string {
 // Stats returns the recording's counters.
 func (r *Recorder) Stats() RecorderStats {
 	l := r.log
-	return RecorderStats{Records: l.records, Bytes: l.size(), Stopped: l.stopped,
+	return RecorderStats{Records: l.records, Bytes: l.written(), Stopped: l.stopped,
 		StopReason: l.stop, StopText: l.stopText, Err: l.err}
 }
 

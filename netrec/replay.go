@@ -135,6 +135,9 @@ func (p *Replayer) Close() error {
 // peek reads the next record the core must match, passing over notes when
 // they are not matched. It returns nil once the replay has ended.
 func (p *Replayer) peek() *Record {
+	if p.err != nil {
+		return nil
+	}
 	for p.rec == nil && p.err == nil {
 		rec, err := p.rd.Next()
 		if err != nil {
@@ -231,7 +234,8 @@ func (p *Replayer) observe(o KernelObserver, rec *Record) {
 }
 
 func (p *Replayer) diverge(c *Call, rec *Record, why string) error {
-	return &Divergence{Step: rec.Step, Offset: rec.Offset, Got: c.clone(), Want: callOf(rec),
+	want := callOf(rec)
+	return &Divergence{Step: rec.Step, Offset: rec.Offset, Got: c.clone(), Want: want.clone(),
 		Detail: why, Recorded: p.rd.hdr.Build, Replaying: p.build}
 }
 
@@ -413,14 +417,14 @@ func (c *Call) clone() Call {
 	return d
 }
 
-// callOf is the call a record holds.
+// callOf is the call a record holds, sharing the record's slices (valid
+// until the reader moves on; clone keeps it).
 func callOf(rec *Record) Call {
 	c := Call{Op: rec.Op, ID: rec.ID, Token: rec.Token, Interest: rec.Interest, Timeout: rec.Timeout,
-		Len: rec.Len, Kind: rec.Kind, Arg: rec.Arg, N: rec.N}
+		Len: rec.Len, Bufs: rec.Bufs, Kind: rec.Kind, Arg: rec.Arg, N: rec.N}
 	if rec.Op == OpWrite || rec.Op == OpWritev {
-		c.Data = append([]byte(nil), rec.Data...)
+		c.Data = rec.Data
 	}
-	c.Bufs = append([]int(nil), rec.Bufs...)
 	return c
 }
 

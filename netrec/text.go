@@ -13,7 +13,7 @@ const dataQuoteBytesMax = 48
 // AppendText appends the record as one line of text (no newline): its step,
 // the recorded time, the call and its result, e.g.
 //
-//	000042 1.5ms read s3 len=65536 n=6 "hello\n" ok
+//	000042 1.5ms read #3 len=65536 n=6 "hello\n" ok
 //
 // The text depends only on the record, so two passes over one recording
 // print the same bytes.
@@ -24,7 +24,7 @@ func (rec *Record) AppendText(b []byte) []byte {
 	b = append(b, ' ')
 	switch rec.Op {
 	case OpListen:
-		return appendSource(append(b, "listen "...), 'l', rec.ID)
+		return appendSource(append(b, "listen "...), rec.ID)
 	case OpNow:
 		return append(b, "now"...)
 	case OpShutdown:
@@ -37,9 +37,9 @@ func (rec *Record) AppendText(b []byte) []byte {
 	case OpEnd:
 		return append(b, "end"...)
 	case OpAccept:
-		b = appendSource(append(b, "accept "...), 'l', rec.ID)
+		b = appendSource(append(b, "accept "...), rec.ID)
 		if rec.Err == nil {
-			b = appendSource(append(b, " -> "...), 's', rec.NewID)
+			b = appendSource(append(b, " -> "...), rec.NewID)
 			if rec.Vector {
 				b = append(b, " (writev)"...)
 			}
@@ -49,6 +49,8 @@ func (rec *Record) AppendText(b []byte) []byte {
 	c := callOf(rec)
 	b = c.appendText(b)
 	switch rec.Op {
+	case OpNote:
+		return b
 	case OpPoll:
 		b = append(b, " n="...)
 		b = strconv.AppendInt(b, int64(rec.N), 10)
@@ -75,7 +77,7 @@ func (rec *Record) AppendText(b []byte) []byte {
 // String renders the record as AppendText does.
 func (rec *Record) String() string { return string(rec.AppendText(nil)) }
 
-// String renders the call, e.g. `write s3 len=12 "hello world\n"`.
+// String renders the call, e.g. `write #3 len=12 n=12 "hello world\n"`.
 func (c *Call) String() string {
 	if c.Op == 0 {
 		return "nothing (the core stopped)"
@@ -86,11 +88,7 @@ func (c *Call) String() string {
 func (c *Call) appendText(b []byte) []byte {
 	b = append(b, c.Op.String()...)
 	if c.Op.hasSource() && c.Op != OpNote {
-		kind := byte('s')
-		if c.Op == OpAccept {
-			kind = 'l'
-		}
-		b = appendSource(append(b, ' '), kind, c.ID)
+		b = appendSource(append(b, ' '), c.ID)
 	}
 	switch c.Op {
 	case OpPoll:
@@ -122,7 +120,7 @@ func (c *Call) appendText(b []byte) []byte {
 	case OpNote:
 		b = append(b, ' ')
 		b = append(b, c.Kind.String()...)
-		b = appendSource(append(b, ' '), 's', c.ID)
+		b = appendSource(append(b, ' '), c.ID)
 		b = strconv.AppendUint(append(b, " arg="...), c.Arg, 10)
 	}
 	return b
@@ -145,8 +143,10 @@ func appendWritten(b []byte, c *Call) []byte {
 	return b
 }
 
-func appendSource(b []byte, kind byte, id uint64) []byte {
-	return strconv.AppendUint(append(b, kind), id, 10)
+// appendSource names a source by its id: "#3" (listeners and streams share
+// one numbering).
+func appendSource(b []byte, id uint64) []byte {
+	return strconv.AppendUint(append(b, '#'), id, 10)
 }
 
 func appendInterest(b []byte, in kernel.Interest) []byte {

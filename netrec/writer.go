@@ -38,8 +38,12 @@ func newLogWriter(w io.Writer, blockBytes int, limit int64) *logWriter {
 	}
 }
 
-// size is the file's size if everything buffered were flushed now.
+// size bounds the file's size if everything buffered were flushed now: it
+// counts the largest block header for the buffered block.
 func (l *logWriter) size() int64 { return l.flushed + int64(len(l.buf)) }
+
+// written is the bytes written so far plus the buffered records.
+func (l *logWriter) written() int64 { return l.flushed + int64(len(l.buf)-blockHeaderBytesMax) }
 
 // commit keeps the record built at buf[start:], or takes it back and stops
 // when it does not fit under the cap or in a block.
@@ -60,7 +64,7 @@ func (l *logWriter) commit(start int) {
 	case need > l.limit:
 		l.buf = l.buf[:start]
 		l.halt(StopSizeCap, fmt.Sprintf("LogBytesMax (%d bytes) reached at record %d (%d bytes written); later calls pass through unrecorded",
-			l.limit, l.records, l.size()))
+			l.limit, l.records, l.written()))
 		return
 	}
 	l.records++
