@@ -39,7 +39,7 @@ func lastRecord(t *testing.T, data []byte) (netrec.Op, string) {
 // it up to the stop with zero divergence. At the boundary, a cap just
 // above what a whole session needs does not stop it.
 func TestSizeCap(t *testing.T) {
-	full, _ := recordSession(t, 4, 300)
+	full, _ := recordSession(t, 4, 300, netrec.Options{})
 	for _, limit := range []int64{2000, 20_000, int64(len(full)) / 2} {
 		var buf bytes.Buffer
 		s := newSession(t, 4, &buf, netrec.Options{LogBytesMax: limit, BlockBytes: 1 << 10})

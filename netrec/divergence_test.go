@@ -45,7 +45,7 @@ func replayCore(t *testing.T, data []byte, cfg server.Config, wrap func(*netrec.
 // core whose writes carry different bytes (a broken variant, made by
 // flipping a byte on the way to the replay).
 func TestDivergenceReported(t *testing.T) {
-	data, _ := recordSession(t, 1, 300)
+	data, _ := recordSession(t, 1, 300, netrec.Options{})
 	cases := []struct {
 		name    string
 		cfg     func(*server.Config)
@@ -95,7 +95,7 @@ func TestDivergenceReported(t *testing.T) {
 // A core that stops while the recording goes on has diverged too, as has
 // one that wants more in the middle of a tick at the end record.
 func TestDivergenceAtTheEnds(t *testing.T) {
-	data, _ := recordSession(t, 2, 100)
+	data, _ := recordSession(t, 2, 100, netrec.Options{})
 	rp, err := netrec.NewReplayer(bytes.NewReader(data), netrec.ReplayOptions{})
 	if err != nil {
 		t.Fatal(err)

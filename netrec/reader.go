@@ -41,9 +41,10 @@ func (e *VersionError) Is(target error) bool { return target == ErrVersion }
 
 // Header is what a recording says about itself.
 type Header struct {
-	Version uint64 // format version
-	Build   Build  // the binary that recorded it
-	Config  []byte // the caller's config blob (Options.Config)
+	Version      uint64 // format version
+	Build        Build  // the binary that recorded it
+	WriteDigests bool   // writes are recorded as a CRC-32C of their bytes (Options.WriteDigests)
+	Config       []byte // the caller's config blob (Options.Config)
 }
 
 // Record is one decoded record. Which fields are set depends on Op (see the
@@ -66,7 +67,8 @@ type Record struct {
 	Bufs     []int           // Writev: the length of each buffer
 	N        int             // Poll: events returned; Read, Write, Writev: bytes moved
 	Events   []kernel.Event  // Poll: the batch
-	Data     []byte          // Read: bytes read; Write, Writev: bytes written (the first N)
+	Data     []byte          // Read: bytes read; Write, Writev: bytes written (the first N; see Digest)
+	Digest   uint32          // Write, Writev with Header.WriteDigests: CRC-32C of the N bytes written
 	Err      error           // the call's error, rebuilt (nil for success)
 
 	Kind NoteKind // Note
@@ -138,6 +140,13 @@ func NewReader(r io.Reader) (*Reader, error) {
 	}
 	for _, f := range [...]*string{&b.Tags, &b.GoVersion, &b.GOOS, &b.GOARCH} {
 		*f = string(d.bytes(headerFieldBytesMax))
+	}
+	switch d.byte() {
+	case 0:
+	case 1:
+		rd.hdr.WriteDigests = true
+	default:
+		d.fail("write mode")
 	}
 	rd.hdr.Version = v
 	rd.hdr.Config = append([]byte(nil), d.bytes(configBytesMax)...)
@@ -271,8 +280,13 @@ func (rd *Reader) decode() (*Record, error) {
 	case OpRead, OpWrite:
 		rec.ID = d.uvarint()
 		rec.Len = d.count(math.MaxInt)
-		rec.Data = d.bytes(rec.Len)
-		rec.N = len(rec.Data)
+		if rec.Op == OpWrite && rd.hdr.WriteDigests {
+			rec.N = d.count(rec.Len)
+			rec.Digest = d.fixed32()
+		} else {
+			rec.Data = d.bytes(rec.Len)
+			rec.N = len(rec.Data)
+		}
 		rec.Err = rd.decodeErr(&d)
 	case OpWritev:
 		rec.ID = d.uvarint()
@@ -288,8 +302,13 @@ func (rd *Reader) decode() (*Record, error) {
 			total += n
 		}
 		rec.Bufs = rd.bufs
-		rec.Data = d.bytes(total)
-		rec.N = len(rec.Data)
+		if rd.hdr.WriteDigests {
+			rec.N = d.count(total)
+			rec.Digest = d.fixed32()
+		} else {
+			rec.Data = d.bytes(total)
+			rec.N = len(rec.Data)
+		}
 		rec.Err = rd.decodeErr(&d)
 	case OpCloseWrite, OpClose, OpDeregister:
 		rec.ID = d.uvarint()
@@ -466,6 +485,19 @@ func (d *decoder) bytes(limit int) []byte {
 	p := d.b[d.pos : d.pos+n : d.pos+n]
 	d.pos += n
 	return p
+}
+
+func (d *decoder) fixed32() uint32 {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b)-d.pos < 4 {
+		d.fail("record runs past its block")
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(d.b[d.pos:])
+	d.pos += 4
+	return v
 }
 
 func (d *decoder) token() kernel.Token {

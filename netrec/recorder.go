@@ -3,6 +3,7 @@ package netrec
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"time"
@@ -32,6 +33,14 @@ type Options struct {
 	// out as one block: the memory the recorder holds, and the most a crash
 	// loses (Flush writes a block early). 0 means DefaultBlockBytes.
 	BlockBytes int
+	// WriteDigests records a CRC-32C of the bytes each Write and Writev
+	// took instead of the bytes themselves. The log then grows with what
+	// the server reads, not with what it fans out (a delivered 64-byte
+	// frame costs about 65 bytes of log with contents, a few without). A
+	// replay still checks every written byte against the digest, and
+	// hands the oracle the bytes the replayed core wrote; only a reader
+	// without the core (a trace printer) no longer sees them.
+	WriteDigests bool
 	// Build is written to the header; nil means CurrentBuild(). Tests use
 	// it to make recordings of other builds.
 	Build *Build
@@ -46,6 +55,7 @@ type Options struct {
 type Recorder struct {
 	inner   kernel.Poller
 	log     *logWriter
+	digests bool     // Options.WriteDigests
 	file    *os.File // set by Create: closed by Close
 	nextID  uint64
 	lastNow time.Duration
@@ -101,7 +111,7 @@ func NewRecorder(w io.Writer, inner kernel.Poller, opt Options) (*Recorder, erro
 	}
 	l := newLogWriter(w, opt.BlockBytes, opt.LogBytesMax)
 	pre := binary.AppendUvarint([]byte(magic), FormatVersion)
-	hdr := appendHeader(nil, b, opt.Config)
+	hdr := appendHeader(nil, b, opt.WriteDigests, opt.Config)
 	if need := int64(len(pre)+blockHeaderBytesMax+len(hdr)) + stopRecordBytesMax; need > opt.LogBytesMax {
 		return nil, fmt.Errorf("netrec: LogBytesMax (%d bytes) cannot hold the header and the stop record (%d bytes)", opt.LogBytesMax, need)
 	}
@@ -115,24 +125,28 @@ func NewRecorder(w io.Writer, inner kernel.Poller, opt Options) (*Recorder, erro
 	if l.err != nil {
 		return nil, l.err
 	}
-	return &Recorder{inner: inner, log: l}, nil
+	return &Recorder{inner: inner, log: l, digests: opt.WriteDigests}, nil
 }
 
-// appendHeader writes the header block's payload: the build, then the
-// caller's config.
-func appendHeader(p []byte, b Build, config []byte) []byte {
+// appendHeader writes the header block's payload: the build, the write
+// mode, then the caller's config.
+func appendHeader(p []byte, b Build, digests bool, config []byte) []byte {
 	for _, s := range [...]string{b.Module, b.Version, b.Revision, b.Time} {
 		p = appendString(p, truncate(s, headerFieldBytesMax))
 	}
-	if b.Modified {
-		p = append(p, 1)
-	} else {
-		p = append(p, 0)
-	}
+	p = append(p, boolByte(b.Modified))
 	for _, s := range [...]string{b.Tags, b.GoVersion, b.GOOS, b.GOARCH} {
 		p = appendString(p, truncate(s, headerFieldBytesMax))
 	}
+	p = append(p, boolByte(digests))
 	return appendBytes(p, config)
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 func truncate(s string, n int) string {
@@ -199,7 +213,8 @@ func (r *Recorder) sourceRecord(op Op, id uint64, err error) {
 }
 
 // dataRecord records a Read or Write: the buffer's length, the count, the
-// bytes moved (the first n of p) and the error.
+// bytes moved (the first n of p) or, for a write with WriteDigests, their
+// CRC, and the error.
 func (r *Recorder) dataRecord(op Op, id uint64, p []byte, n int, err error) {
 	at, ok := r.start(op)
 	if !ok {
@@ -209,7 +224,12 @@ func (r *Recorder) dataRecord(op Op, id uint64, p []byte, n int, err error) {
 	l := r.log
 	l.buf = binary.AppendUvarint(l.buf, id)
 	l.buf = binary.AppendUvarint(l.buf, uint64(len(p)))
-	l.buf = appendBytes(l.buf, p[:n])
+	if op == OpWrite && r.digests {
+		l.buf = binary.AppendUvarint(l.buf, uint64(n))
+		l.buf = binary.LittleEndian.AppendUint32(l.buf, crc32.Checksum(p[:n], crcTable))
+	} else {
+		l.buf = appendBytes(l.buf, p[:n])
+	}
 	l.buf = appendErr(l.buf, err)
 	l.commit(at)
 }

@@ -3,6 +3,7 @@ package netrec
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 
 	"github.com/mobsim/mobsim/kernel"
 )
@@ -153,13 +154,21 @@ func (s *recVStream) Writev(bufs [][]byte) (int, error) {
 	}
 	k := min(max(n, 0), total)
 	b = binary.AppendUvarint(b, uint64(k))
+	var sum uint32
 	for _, p := range bufs {
 		if k == 0 {
 			break
 		}
 		m := min(k, len(p))
-		b = append(b, p[:m]...)
+		if r.digests {
+			sum = crc32.Update(sum, crcTable, p[:m])
+		} else {
+			b = append(b, p[:m]...)
+		}
 		k -= m
+	}
+	if r.digests {
+		b = binary.LittleEndian.AppendUint32(b, sum)
 	}
 	r.log.buf = appendErr(b, err)
 	r.log.commit(at)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"syscall"
@@ -74,6 +75,8 @@ type Replayer struct {
 	err   error   // sticky: how the replay ended
 	now   time.Duration
 	steps uint64 // records passed
+
+	written []byte // with WriteDigests: the bytes the core's write took, for the hooks
 
 	listeners map[uint64]bool // ids that are listeners (lookups only)
 	resetTold map[uint64]bool // streams whose reset Observer was told (lookups only)
@@ -178,13 +181,31 @@ func (p *Replayer) take(c *Call) *Record {
 		p.err = fmt.Errorf("%w at step %d; the core called %v", ErrEnd, rec.Step, c)
 		return nil
 	}
-	if why := match(c, rec); why != "" {
+	if why := match(c, rec, p.rd.hdr.WriteDigests); why != "" {
 		p.err = p.diverge(c, rec, why)
 		return nil
+	}
+	if p.rd.hdr.WriteDigests && (rec.Op == OpWrite || rec.Op == OpWritev) {
+		// The recording has only a digest; the core's bytes match it.
+		p.written = appendFirst(p.written[:0], c, rec.N)
+		rec.Data = p.written
 	}
 	p.rec = nil
 	p.pass(rec)
 	return rec
+}
+
+// appendFirst appends the first n bytes the core's write call offered.
+func appendFirst(b []byte, c *Call, n int) []byte {
+	if c.Op == OpWrite {
+		return append(b, c.Data[:n]...)
+	}
+	for _, v := range c.Vec {
+		m := min(n, len(v))
+		b = append(b, v[:m]...)
+		n -= m
+	}
+	return b
 }
 
 // pass hands a record the replay has reached to the hooks.
@@ -400,6 +421,7 @@ type Call struct {
 	Data     []byte   // Write: the bytes; Writev: the bytes, all buffers in order
 	Vec      [][]byte // Writev from the core, before clone joins it into Data
 	N        int      // recorded calls: bytes written (the part of Data that was checked)
+	Digest   uint32   // recorded calls with WriteDigests: CRC-32C of the N bytes written
 	Kind     NoteKind
 	Arg      uint64
 }
@@ -421,7 +443,7 @@ func (c *Call) clone() Call {
 // until the reader moves on; clone keeps it).
 func callOf(rec *Record) Call {
 	c := Call{Op: rec.Op, ID: rec.ID, Token: rec.Token, Interest: rec.Interest, Timeout: rec.Timeout,
-		Len: rec.Len, Bufs: rec.Bufs, Kind: rec.Kind, Arg: rec.Arg, N: rec.N}
+		Len: rec.Len, Bufs: rec.Bufs, Kind: rec.Kind, Arg: rec.Arg, N: rec.N, Digest: rec.Digest}
 	if rec.Op == OpWrite || rec.Op == OpWritev {
 		c.Data = rec.Data
 	}
@@ -430,7 +452,8 @@ func callOf(rec *Record) Call {
 
 // match reports how the core's call c differs from the recorded one, or ""
 // when it is the same call. See "What a replay matches" in the package doc.
-func match(c *Call, rec *Record) string {
+// With digests, written bytes are compared by their CRC-32C.
+func match(c *Call, rec *Record, digests bool) string {
 	if c.Op != rec.Op {
 		return "another call"
 	}
@@ -453,6 +476,9 @@ func match(c *Call, rec *Record) string {
 		if c.Len != rec.Len {
 			return fmt.Sprintf("write of %d bytes, recorded %d", c.Len, rec.Len)
 		}
+		if digests {
+			return digestDiff(crc32.Checksum(c.Data[:rec.N], crcTable), rec)
+		}
 		if i := firstDiff(c.Data[:rec.N], rec.Data); i >= 0 {
 			return fmt.Sprintf("written bytes differ at byte %d", i)
 		}
@@ -461,15 +487,21 @@ func match(c *Call, rec *Record) string {
 			return fmt.Sprintf("%d buffers, recorded %d", len(c.Vec), len(rec.Bufs))
 		}
 		off := 0
+		var sum uint32
 		for i, b := range c.Vec {
 			if len(b) != rec.Bufs[i] {
 				return fmt.Sprintf("buffer %d holds %d bytes, recorded %d", i, len(b), rec.Bufs[i])
 			}
 			k := min(len(b), rec.N-off)
-			if j := firstDiff(b[:k], rec.Data[off:off+k]); j >= 0 {
+			if digests {
+				sum = crc32.Update(sum, crcTable, b[:k])
+			} else if j := firstDiff(b[:k], rec.Data[off:off+k]); j >= 0 {
 				return fmt.Sprintf("written bytes differ at byte %d", off+j)
 			}
 			off += k
+		}
+		if digests {
+			return digestDiff(sum, rec)
 		}
 	case OpRegister, OpReregister:
 		if c.Token != rec.Token || c.Interest != rec.Interest {
@@ -479,6 +511,13 @@ func match(c *Call, rec *Record) string {
 		if c.Kind != rec.Kind || c.Arg != rec.Arg {
 			return fmt.Sprintf("note %v arg %d, recorded %v arg %d", c.Kind, c.Arg, rec.Kind, rec.Arg)
 		}
+	}
+	return ""
+}
+
+func digestDiff(sum uint32, rec *Record) string {
+	if sum != rec.Digest {
+		return fmt.Sprintf("written bytes differ (CRC-32C %#08x, recorded %#08x)", sum, rec.Digest)
 	}
 	return ""
 }

@@ -2,6 +2,8 @@ package netrec_test
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -25,7 +27,7 @@ var (
 func TestRoundTripNetfake(t *testing.T) {
 	allOps, allErrs := map[netrec.Op]int{}, map[string]int{}
 	for _, seed := range []uint64{1, 2, 3} {
-		data, live := recordSession(t, seed, 600)
+		data, live := recordSession(t, seed, 600, netrec.Options{})
 		ops, errs := opCounts(t, data)
 		t.Logf("seed %d: %d bytes, ops %v, errors %v", seed, len(data), ops, errs)
 		for op, n := range ops {
@@ -56,6 +58,12 @@ func TestRoundTripNetfake(t *testing.T) {
 			if a.stats != live {
 				t.Errorf("seed %d: replayed core ends with\n%+v\nthe live one with\n%+v", seed, a.stats, live)
 			}
+			k := a.kernel
+			if k.read != live.BytesIn || k.wrote != writtenBytes(t, data) || k.wrote < live.BytesOut ||
+				uint64(k.accepted) != live.Accepted || k.resets == 0 {
+				t.Errorf("seed %d: the kernel observer was told %+v; the core counted %d in, %d out, %d accepted",
+					seed, k, live.BytesIn, live.BytesOut, live.Accepted)
+			}
 		}
 	}
 	for op := netrec.OpListen; op <= netrec.OpEnd; op++ {
@@ -73,12 +81,43 @@ func TestRoundTripNetfake(t *testing.T) {
 	}
 }
 
+// With WriteDigests the log keeps a CRC of each write instead of its bytes:
+// the session replays with zero divergence all the same, the kernel
+// observer still gets every byte written (the replayed core's), and the log
+// is smaller by what the server fanned out.
+func TestRoundTripDigests(t *testing.T) {
+	full, live := recordSession(t, 1, 600, netrec.Options{})
+	data, live2 := recordSession(t, 1, 600, netrec.Options{WriteDigests: true})
+	if live != live2 {
+		t.Fatal("the recorder's mode changed the live run")
+	}
+	res := replaySession(t, data, netrec.ReplayOptions{MatchNotes: true})
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if res.stats != live || res.kernel.wrote != writtenBytes(t, full) {
+		t.Errorf("replay ends with %+v, wrote %d; live %+v", res.stats, res.kernel.wrote, live)
+	}
+	if !bytes.Contains(dump(t, data), []byte(" crc=0x")) {
+		t.Error("the listing shows no digest")
+	}
+	t.Logf("%d bytes with contents, %d with digests (%d written by the server)", len(full), len(data), live.BytesOut)
+	if len(data) >= len(full)-int(live.BytesOut)/2 {
+		t.Errorf("digests saved %d bytes of %d written", len(full)-len(data), live.BytesOut)
+	}
+	runErr, err := replayCore(t, data, sessionConfig(), flipAt(5))
+	var d *netrec.Divergence
+	if !errors.As(err, &d) || d.Got.Op != netrec.OpWrite || !strings.Contains(d.Detail, "CRC-32C") || !errors.Is(runErr, netrec.ErrDiverged) {
+		t.Errorf("a flipped byte under digests: %v", err)
+	}
+}
+
 // Recording the same seed twice gives the same bytes: the recorder adds
 // nothing of its own (no clock, no addresses), so a recording is a
 // function of the calls.
 func TestRecordingDeterministic(t *testing.T) {
-	a, _ := recordSession(t, 7, 200)
-	b, _ := recordSession(t, 7, 200)
+	a, _ := recordSession(t, 7, 200, netrec.Options{})
+	b, _ := recordSession(t, 7, 200, netrec.Options{})
 	if !bytes.Equal(a, b) {
 		t.Fatal("two recordings of one seed differ")
 	}

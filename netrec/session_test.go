@@ -194,10 +194,10 @@ func (s *session) finish() {
 
 // recordSession runs a whole session of the given length and returns the
 // recording and the core's final counters.
-func recordSession(t testing.TB, seed uint64, steps int) ([]byte, server.Stats) {
+func recordSession(t testing.TB, seed uint64, steps int, opt netrec.Options) ([]byte, server.Stats) {
 	t.Helper()
 	var buf bytes.Buffer
-	s := newSession(t, seed, &buf, netrec.Options{})
+	s := newSession(t, seed, &buf, opt)
 	for range steps {
 		s.step()
 	}
@@ -208,6 +208,7 @@ func recordSession(t testing.TB, seed uint64, steps int) ([]byte, server.Stats) 
 // replayResult is what a replay gives back.
 type replayResult struct {
 	stats   server.Stats
+	kernel  kernelTally // what the replay told its KernelObserver
 	summary netrec.Summary
 	err     error  // from Finish: nil means zero divergence
 	trace   []byte // every record's text, as the replay passed it
@@ -221,6 +222,7 @@ func replaySession(t testing.TB, data []byte, opt netrec.ReplayOptions) replayRe
 	opt.OnRecord = func(rec *netrec.Record) {
 		res.trace = append(rec.AppendText(res.trace), '\n')
 	}
+	opt.Observer = &res.kernel
 	rp, err := netrec.NewReplayer(bytes.NewReader(data), opt)
 	if err != nil {
 		t.Fatal(err)
@@ -249,6 +251,20 @@ func replaySession(t testing.TB, data []byte, opt netrec.ReplayOptions) replayRe
 	return res
 }
 
+// kernelTally is a KernelObserver that adds up what it is told, to compare
+// with the core's own counters.
+type kernelTally struct {
+	accepted, closedWrite, closed, resets int
+	read, wrote                           uint64
+}
+
+func (k *kernelTally) Accepted(uint64)          { k.accepted++ }
+func (k *kernelTally) Read(_ uint64, p []byte)  { k.read += uint64(len(p)) }
+func (k *kernelTally) Wrote(_ uint64, p []byte) { k.wrote += uint64(len(p)) }
+func (k *kernelTally) ClosedWrite(uint64)       { k.closedWrite++ }
+func (k *kernelTally) Closed(uint64)            { k.closed++ }
+func (k *kernelTally) Reset(uint64)             { k.resets++ }
+
 // dump prints every record of a recording, one per line.
 func dump(t testing.TB, data []byte) []byte {
 	t.Helper()
@@ -266,6 +282,30 @@ func dump(t testing.TB, data []byte) []byte {
 			t.Fatal(err)
 		}
 		out = append(rec.AppendText(out), '\n')
+	}
+}
+
+// writtenBytes adds up what the recording says each write took: the
+// server's BytesOut plus the messages it wrote to connections it turned
+// away (which it does not count).
+func writtenBytes(t testing.TB, data []byte) uint64 {
+	t.Helper()
+	rd, err := netrec.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			return n
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Op == netrec.OpWrite || rec.Op == netrec.OpWritev {
+			n += uint64(rec.N)
+		}
 	}
 }
 

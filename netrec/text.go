@@ -137,8 +137,11 @@ func appendWritten(b []byte, c *Call) []byte {
 			b = strconv.AppendInt(b, int64(len(c.Data)), 10)
 		}
 	}
-	if len(c.Data) > 0 {
+	switch {
+	case len(c.Data) > 0:
 		b = appendData(append(b, ' '), c.Data)
+	case c.N > 0:
+		b = strconv.AppendUint(append(b, " crc=0x"...), uint64(c.Digest), 16)
 	}
 	return b
 }
