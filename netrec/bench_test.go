@@ -368,51 +368,58 @@ func TestFanoutLogSize(t *testing.T) {
 	}
 }
 
-// BenchmarkReplay measures replay speed: a recording of 500 fan-out ticks
-// replayed against a fresh core, in records per second; and the reader
-// alone.
+// BenchmarkReplay measures replay speed: a recording of fan-out ticks (500,
+// or 40 of the saturated shape) replayed against a fresh core, in records
+// per second, with write contents and with digests; and the reader alone.
 func BenchmarkReplay(b *testing.B) {
 	for _, f := range fanouts {
-		var buf bytes.Buffer
-		srv, rec := newFanout(b, f, &buf, false)
-		for range 500 {
-			if err := srv.Tick(); err != nil {
-				b.Fatal(err)
+		for _, digests := range []bool{false, true} {
+			ticks := 500
+			if f.senders*f.frames > 100 {
+				ticks = 40
 			}
+			var buf bytes.Buffer
+			srv, rec := newFanout(b, f, &buf, digests)
+			for range ticks {
+				if err := srv.Tick(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			rec.Close()
+			records := rec.Stats().Records
+			data := buf.Bytes()
+			name := f.String() + map[bool]string{false: "/contents", true: "/digests"}[digests]
+			b.Run(name+"/core", func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				for b.Loop() {
+					rp, err := netrec.NewReplayer(bytes.NewReader(data), netrec.ReplayOptions{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					ln, _ := rp.Listener()
+					cfg := server.DefaultConfig()
+					cfg.IdleTimeout = -1
+					cfg.ConnsMax = f.members
+					srv, err := server.New(rp, ln, cfg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					runErr := srv.Run(rp.Stop)
+					if _, err := rp.Finish(); err != nil || !errors.Is(runErr, netrec.ErrEnd) {
+						b.Fatalf("replay: %v, %v", runErr, err)
+					}
+				}
+				b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			})
+			b.Run(name+"/reader", func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				for b.Loop() {
+					if n, err := readAll(data); err != nil || uint64(n) != records {
+						b.Fatalf("read %d of %d records: %v", n, records, err)
+					}
+				}
+				b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			})
 		}
-		rec.Close()
-		records := rec.Stats().Records
-		data := buf.Bytes()
-		b.Run(f.String()+"/core", func(b *testing.B) {
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				rp, err := netrec.NewReplayer(bytes.NewReader(data), netrec.ReplayOptions{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				ln, _ := rp.Listener()
-				cfg := server.DefaultConfig()
-				cfg.IdleTimeout = -1
-				cfg.ConnsMax = f.members
-				srv, err := server.New(rp, ln, cfg)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runErr := srv.Run(rp.Stop)
-				if _, err := rp.Finish(); err != nil || !errors.Is(runErr, netrec.ErrEnd) {
-					b.Fatalf("replay: %v, %v", runErr, err)
-				}
-			}
-			b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
-		})
-		b.Run(f.String()+"/reader", func(b *testing.B) {
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				if n, err := readAll(data); err != nil || uint64(n) != records {
-					b.Fatalf("read %d of %d records: %v", n, records, err)
-				}
-			}
-			b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
-		})
 	}
 }

@@ -119,27 +119,42 @@ func TestDivergenceAtTheEnds(t *testing.T) {
 		t.Fatalf("Finish after 10 ticks: %v", err)
 	}
 
-	// A recording of one tick, then a core that makes one call too many.
-	k := &scriptKernel{}
+	// A recording of one tick, then a core that makes one call too many:
+	// a read, which a new tick cannot start with.
+	k := &scriptKernel{streams: []*scriptStream{{readErr: kernel.ErrWouldBlock}}}
 	var buf bytes.Buffer
 	rec, _ := netrec.NewRecorder(&buf, k, netrec.Options{})
-	rec.Listener(k)
+	rln := rec.Listener(k)
 	rec.Poll(make([]kernel.Event, 4), -1)
+	rln.Accept()
 	rec.Close()
 	rp, err = netrec.NewReplayer(bytes.NewReader(buf.Bytes()), netrec.ReplayOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rp.Listener()
+	pln, _ := rp.Listener()
 	if _, err := rp.Poll(make([]kernel.Event, 4), -1); err != nil {
 		t.Fatal(err)
 	}
-	rp.Now() // mid-tick, past the end
-	if !errors.As(rp.Err(), &d) || d.Want.Op != netrec.OpEnd {
-		t.Fatalf("a Now past the end: %v", rp.Err())
+	st, err := pln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Read(make([]byte, 8)) // mid-tick, past the end
+	if !errors.As(rp.Err(), &d) || d.Want.Op != netrec.OpEnd || d.Got.Op != netrec.OpRead {
+		t.Fatalf("a Read past the end: %v", rp.Err())
 	}
 	if _, err := rp.Poll(make([]kernel.Event, 4), -1); !errors.Is(err, netrec.ErrDiverged) {
 		t.Fatalf("the next Poll returned %v, want the divergence again", err)
+	}
+	// The same recording, and a core that starts a new tick: a clean end.
+	rp, _ = netrec.NewReplayer(bytes.NewReader(buf.Bytes()), netrec.ReplayOptions{})
+	pln, _ = rp.Listener()
+	rp.Poll(make([]kernel.Event, 4), -1)
+	pln.Accept()
+	rp.Now()
+	if _, err := rp.Finish(); err != nil || !errors.Is(rp.Err(), netrec.ErrEnd) {
+		t.Fatalf("a Now past the end: %v, %v", err, rp.Err())
 	}
 }
 

@@ -84,8 +84,10 @@
 // Observer should stop when Err is set.
 //
 // The end of a recording is reached in one of three ways. An end record
-// (Recorder.Close) is only a clean end when the core is about to poll: the
-// live loop stops between ticks. A stop record (size cap) or a truncation
+// (Recorder.Close) is a clean end when the core next asks the poller (Now
+// or Poll): the live loop stops between ticks, and a tick starts with the
+// poller; a Read, Write, Accept or other source call there is the middle of
+// a tick the live core did not have, a divergence. A stop record (size cap) or a truncation
 // may come at any call: the live run went on unrecorded; the core gets
 // ErrStopped or the truncation error and the replay is complete up to there.
 // Finish tells these apart, and reports a core that stopped while the

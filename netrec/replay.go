@@ -16,8 +16,8 @@ import (
 // Ways a replay ends that are not failures, to be tested with errors.Is on
 // the error the core's loop returns (it comes from Poll).
 var (
-	// ErrEnd: the core asked to poll past the recording's end record: the
-	// live loop stopped there.
+	// ErrEnd: the core asked the poller (Now or Poll: a new tick) past
+	// the recording's end record: the live loop stopped there.
 	ErrEnd = errors.New("netrec: replay reached the end of the recording")
 	// ErrStopped: the core went on past the point where recording stopped
 	// (size cap); the live run went on unrecorded.
@@ -170,9 +170,11 @@ func (p *Replayer) take(c *Call) *Record {
 		p.err = fmt.Errorf("%w at step %d (%v: %s); the core called %v", ErrStopped, rec.Step, rec.Reason, rec.Text, c)
 		return nil
 	case OpEnd:
-		if c.Op != OpPoll {
-			// The live loop ends between ticks; a core that wants more
-			// in the middle of a tick did not do what was recorded.
+		if c.Op != OpPoll && c.Op != OpNow {
+			// The live loop ends between ticks, and a tick starts with
+			// the poller (the timeout's Now, then Poll): a core that
+			// wants a source call here is in the middle of a tick the
+			// live core did not have.
 			p.err = p.diverge(c, rec, "the recording ends here, in the middle of the core's tick")
 			return nil
 		}
@@ -185,7 +187,8 @@ func (p *Replayer) take(c *Call) *Record {
 		p.err = p.diverge(c, rec, why)
 		return nil
 	}
-	if p.rd.hdr.WriteDigests && (rec.Op == OpWrite || rec.Op == OpWritev) {
+	hooked := p.opt.OnRecord != nil || p.opt.Observer != nil
+	if hooked && p.rd.hdr.WriteDigests && (rec.Op == OpWrite || rec.Op == OpWritev) {
 		// The recording has only a digest; the core's bytes match it.
 		p.written = appendFirst(p.written[:0], c, rec.N)
 		rec.Data = p.written
