@@ -181,3 +181,40 @@ func FuzzReplay(f *testing.F) {
 		}
 	})
 }
+
+// Records that pass their block's checksum but break the format's rules
+// (as a buggy writer or a crafted file would make) are refused as corrupt,
+// with the rule named, before a replay can act on them.
+func TestMalformedRecords(t *testing.T) {
+	hdr := headerOf(t, smallRecording(t))
+	u := func(vs ...uint64) []byte {
+		var b []byte
+		for _, v := range vs {
+			b = binary.AppendUvarint(b, v)
+		}
+		return b
+	}
+	listen := func(rest ...uint64) []byte { return append(u(1, 1), u(rest...)...) } // listen #1, then rest
+	cases := []struct {
+		name    string
+		payload []byte
+		want    string
+	}{
+		{"unknown op", u(200), "unknown op 200"},
+		{"source never created", listen(5, 9, 16, 0, 0), "read names source 9, never created"},
+		{"ids out of order", u(1, 3), "new source id 3; the next is 1"},
+		{"read longer than its buffer", listen(5, 1, 4, 5), "count 5 over its bound 4"},
+		{"error code out of range", listen(9, 1, 200<<1), "error code 200"},
+		{"text error without text", listen(9, 1, 5<<1), "error without text"},
+		{"end miscounts", listen(16, 7), "end record counts 7 records; 1 precede it"},
+		{"record cut by its block", listen(5, 1, 100, 50), "record runs past its block"},
+		{"bytes after the end", listen(16, 1, 3), "1 bytes after the end record"},
+		{"poll with more events than room", u(3, 1, 2, 3), "count 3 over its bound"},
+	}
+	for _, tc := range cases {
+		_, err := readAll(withPayload(hdr, tc.payload))
+		if !errors.Is(err, netrec.ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want corrupt: %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netrec"
@@ -40,10 +41,10 @@ func replayCore(t *testing.T, data []byte, cfg server.Config, wrap func(*netrec.
 // A core that differs from the recorded one is caught at its first
 // different call, and the report names the step, the call the core made,
 // the call recorded, what differs, and both builds. Each case changes the
-// core in one way: a smaller read buffer (the reads differ), a smaller
-// write budget (a write is missing where the recording has one), and a
-// core whose writes carry different bytes (a broken variant, made by
-// flipping a byte on the way to the replay).
+// core in one way: a larger read buffer, less room for events, a longer
+// idle timeout (the poll timeout differs), and a core whose writes carry
+// different bytes (a broken variant, made by flipping a byte on the way to
+// the replay).
 func TestDivergenceReported(t *testing.T) {
 	data, _ := recordSession(t, 1, 300, netrec.Options{})
 	cases := []struct {
@@ -54,8 +55,12 @@ func TestDivergenceReported(t *testing.T) {
 		wantOp  netrec.Op
 		details string
 	}{
-		{name: "read size", cfg: func(c *server.Config) { c.ReadBufferBytes = 256 },
-			gotOp: netrec.OpRead, wantOp: netrec.OpRead, details: "buffer of 256 bytes, recorded 512"},
+		// A larger buffer: every recorded read fits in it, and still the
+		// kernel might have returned more.
+		{name: "read size", cfg: func(c *server.Config) { c.ReadBufferBytes = 1024 },
+			gotOp: netrec.OpRead, wantOp: netrec.OpRead, details: "buffer of 1024 bytes, recorded 512"},
+		{name: "poll timeout", cfg: func(c *server.Config) { c.IdleTimeout += 50 * time.Millisecond },
+			gotOp: netrec.OpPoll, wantOp: netrec.OpPoll, details: "timeout 198ms, recorded 148ms"},
 		{name: "poll room", cfg: func(c *server.Config) { c.EventsPerTickMax = 8 },
 			gotOp: netrec.OpPoll, wantOp: netrec.OpPoll, details: "room for 8 events, recorded 16"},
 		{name: "write bytes", wrap: flipAt(5),
