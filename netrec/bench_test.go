@@ -324,24 +324,13 @@ func TestFanoutLogSize(t *testing.T) {
 			}
 			rec.Close()
 			after := srv.Stats()
-			rd, err := netrec.NewReader(bytes.NewReader(buf.Bytes()))
-			if err != nil {
-				t.Fatal(err)
-			}
 			type tally struct{ n, bytes, payload int }
 			var by [32]tally
-			for {
-				r, err := rd.Next()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+			eachRecord(t, buf.Bytes(), func(r *netrec.Record) {
 				by[r.Op].n++
 				by[r.Op].bytes += r.Size
 				by[r.Op].payload += len(r.Data)
-			}
+			})
 			logBytes := float64(rec.Stats().Bytes - start)
 			d := logBytes / float64(after.FramesOut-before.FramesOut)
 			perDelivery[digests] = append(perDelivery[digests], d)

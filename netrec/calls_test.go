@@ -2,9 +2,7 @@ package netrec_test
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"syscall"
 	"testing"
@@ -117,26 +115,15 @@ func TestReaderFields(t *testing.T) {
 	st.Read(make([]byte, 16))
 	st.(kernel.VectorWriter).Writev([][]byte{[]byte("a"), []byte("bc")})
 	rec.Close()
-	rd, err := netrec.NewReader(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []netrec.Record
-	for {
-		r, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRecord(t, buf.Bytes(), func(r *netrec.Record) {
 		c := *r
 		c.Events = append([]kernel.Event(nil), r.Events...)
 		c.Bufs = append([]int(nil), r.Bufs...)
 		c.Data = append([]byte(nil), r.Data...)
 		c.Offset, c.Size, c.Time = 0, 0, 0
 		got = append(got, c)
-	}
+	})
 	want := []netrec.Record{
 		{Step: 0, Op: netrec.OpListen, ID: 1},
 		{Step: 1, Op: netrec.OpAccept, ID: 1, NewID: 2, Vector: true},

@@ -15,22 +15,10 @@ import (
 // lastRecord returns a recording's final record, as text.
 func lastRecord(t *testing.T, data []byte) (netrec.Op, string) {
 	t.Helper()
-	rd, err := netrec.NewReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var op netrec.Op
 	var text string
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return op, text
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		op, text = rec.Op, rec.String()
-	}
+	eachRecord(t, data, func(rec *netrec.Record) { op, text = rec.Op, rec.String() })
+	return op, text
 }
 
 // The size cap stops recording with a stop record that says where and why,

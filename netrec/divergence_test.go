@@ -17,14 +17,7 @@ import (
 // returns the core loop's error and Finish's.
 func replayCore(t *testing.T, data []byte, cfg server.Config, wrap func(*netrec.Replayer, kernel.Listener) (kernel.Poller, kernel.Listener)) (runErr, finishErr error) {
 	t.Helper()
-	rp, err := netrec.NewReplayer(bytes.NewReader(data), netrec.ReplayOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := rp.Listener()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rp, ln := openReplay(t, data, netrec.ReplayOptions{})
 	var poller kernel.Poller = rp
 	if wrap != nil {
 		poller, ln = wrap(rp, ln)
@@ -101,14 +94,7 @@ func TestDivergenceReported(t *testing.T) {
 // one that wants more in the middle of a tick at the end record.
 func TestDivergenceAtTheEnds(t *testing.T) {
 	data, _ := recordSession(t, 2, 100, netrec.Options{})
-	rp, err := netrec.NewReplayer(bytes.NewReader(data), netrec.ReplayOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := rp.Listener()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rp, ln := openReplay(t, data, netrec.ReplayOptions{})
 	srv, err := server.New(rp, ln, sessionConfig())
 	if err != nil {
 		t.Fatal(err)

@@ -55,14 +55,7 @@ func recordErrors(t *testing.T, errs []error, b netrec.Build) []byte {
 // the replay hands back, three per recorded error.
 func replayErrors(t *testing.T, data []byte, n int) []error {
 	t.Helper()
-	rp, err := netrec.NewReplayer(bytes.NewReader(data), netrec.ReplayOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := rp.Listener()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rp, ln := openReplay(t, data, netrec.ReplayOptions{})
 	p := make([]byte, 16)
 	var got []error
 	for range n {

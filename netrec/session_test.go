@@ -214,6 +214,20 @@ type replayResult struct {
 	trace   []byte // every record's text, as the replay passed it
 }
 
+// openReplay starts a replay of data and takes its listener.
+func openReplay(t testing.TB, data []byte, opt netrec.ReplayOptions) (*netrec.Replayer, kernel.Listener) {
+	t.Helper()
+	rp, err := netrec.NewReplayer(bytes.NewReader(data), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := rp.Listener()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rp, ln
+}
+
 // replaySession builds a fresh core on a replay of data and runs it to the
 // end, as mobsim -replay will.
 func replaySession(t testing.TB, data []byte, opt netrec.ReplayOptions) replayResult {
@@ -223,16 +237,9 @@ func replaySession(t testing.TB, data []byte, opt netrec.ReplayOptions) replayRe
 		res.trace = append(rec.AppendText(res.trace), '\n')
 	}
 	opt.Observer = &res.kernel
-	rp, err := netrec.NewReplayer(bytes.NewReader(data), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rp, ln := openReplay(t, data, opt)
 	if got := string(rp.Header().Config); got != "sessionConfig" {
 		t.Fatalf("header config %q", got)
-	}
-	ln, err := rp.Listener()
-	if err != nil {
-		t.Fatal(err)
 	}
 	cfg := sessionConfig()
 	if opt.MatchNotes {
@@ -265,24 +272,31 @@ func (k *kernelTally) ClosedWrite(uint64)       { k.closedWrite++ }
 func (k *kernelTally) Closed(uint64)            { k.closed++ }
 func (k *kernelTally) Reset(uint64)             { k.resets++ }
 
-// dump prints every record of a recording, one per line.
-func dump(t testing.TB, data []byte) []byte {
+// eachRecord calls fn with every record of a recording, in order.
+func eachRecord(t testing.TB, data []byte, fn func(*netrec.Record)) {
 	t.Helper()
 	rd, err := netrec.NewReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []byte
 	for {
 		rec, err := rd.Next()
 		if err == io.EOF {
-			return out
+			return
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(rec.AppendText(out), '\n')
+		fn(rec)
 	}
+}
+
+// dump prints every record of a recording, one per line.
+func dump(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var out []byte
+	eachRecord(t, data, func(rec *netrec.Record) { out = append(rec.AppendText(out), '\n') })
+	return out
 }
 
 // writtenBytes adds up what the recording says each write took: the
@@ -290,46 +304,26 @@ func dump(t testing.TB, data []byte) []byte {
 // away (which it does not count).
 func writtenBytes(t testing.TB, data []byte) uint64 {
 	t.Helper()
-	rd, err := netrec.NewReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var n uint64
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return n
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRecord(t, data, func(rec *netrec.Record) {
 		if rec.Op == netrec.OpWrite || rec.Op == netrec.OpWritev {
 			n += uint64(rec.N)
 		}
-	}
+	})
+	return n
 }
 
 // opCounts counts a recording's records by kind, and its errors by text.
 func opCounts(t testing.TB, data []byte) (map[netrec.Op]int, map[string]int) {
 	t.Helper()
-	rd, err := netrec.NewReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ops, errs := map[netrec.Op]int{}, map[string]int{}
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return ops, errs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRecord(t, data, func(rec *netrec.Record) {
 		ops[rec.Op]++
 		if rec.Err != nil {
 			errs[errClass(rec.Err)]++
 		}
-	}
+	})
+	return ops, errs
 }
 
 // errClass names an error by the errors.Is test it passes.
