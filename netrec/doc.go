@@ -30,9 +30,9 @@
 //     streams (Unwrap and ID reach through them). A stream has Writev in the
 //     recording and the replay exactly when the kernel's stream has it.
 //   - Recording Read, Write, Writev, Poll and Now allocates nothing once the
-//     block buffer has grown (BenchmarkRecord*, 0 allocs/op). Errors other
-//     than would-block, interrupted and EOF may allocate (their text is
-//     built); they are rare.
+//     block buffer has grown (TestRecordingDoesNotAllocate; BenchmarkRecordCall
+//     reports 0 allocs/op). Errors other than would-block, interrupted and
+//     EOF may allocate (their text is built); they are rare.
 //   - The recording is bounded: it never grows past Options.LogBytesMax.
 //     The record that would pass the cap is not written; a stop record is,
 //     saying where and why, and later calls pass through unrecorded. A

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/mobsim/mobsim/kernel"
@@ -175,8 +176,8 @@ func (rd *Reader) Next() (*Record, error) {
 	for rd.pos >= len(rd.block) {
 		if err := rd.readBlock(); err != nil {
 			if errors.Is(err, io.EOF) {
-				err = fmt.Errorf("%w: the input ends after record %d (offset %d) with no end or stop record: the recorder did not close",
-					ErrTruncated, int64(rd.step)-1, rd.off)
+				err = fmt.Errorf("%w: the input ends after %d records (offset %d) with no end or stop record: the recorder did not close",
+					ErrTruncated, rd.step, rd.off)
 			}
 			rd.err = err
 			return nil, err
@@ -211,7 +212,11 @@ func (rd *Reader) readBlock() error {
 		return io.EOF
 	}
 	if err != nil {
-		return fmt.Errorf("%w: block header at offset %d: %v", ErrTruncated, start, err)
+		kind := ErrCorrupt // a varint too long
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			kind = ErrTruncated
+		}
+		return fmt.Errorf("%w: block header at offset %d: %v", kind, start, err)
 	}
 	if n == 0 || n > blockBytesLimit {
 		return fmt.Errorf("%w: block at offset %d claims %d bytes (1..%d)", ErrCorrupt, start, n, blockBytesLimit)
@@ -226,12 +231,13 @@ func (rd *Reader) readBlock() error {
 	// length must not allocate 128 MiB for a short input.
 	rd.block = rd.block[:0]
 	for uint64(len(rd.block)) < n {
-		chunk := min(int(n)-len(rd.block), max(len(rd.block), 64<<10))
-		rd.block = append(rd.block, make([]byte, chunk)...)
-		got, err := io.ReadFull(rd.r, rd.block[len(rd.block)-chunk:])
+		have := len(rd.block)
+		chunk := min(int(n)-have, max(have, 64<<10))
+		rd.block = slices.Grow(rd.block, chunk)[:have+chunk]
+		got, err := io.ReadFull(rd.r, rd.block[have:])
 		rd.off += int64(got)
 		if err != nil {
-			return fmt.Errorf("%w: block at offset %d holds %d of its %d bytes", ErrTruncated, start, len(rd.block)-chunk+got, n)
+			return fmt.Errorf("%w: block at offset %d holds %d of its %d bytes", ErrTruncated, start, have+got, n)
 		}
 	}
 	if crc32.Checksum(rd.block, crcTable) != binary.LittleEndian.Uint32(sum[:]) {

@@ -174,6 +174,10 @@ func (r *Recorder) Flush() error {
 
 // Close writes the end record, flushes, and closes the file if Create opened
 // it. It does not close the wrapped poller. A second Close does nothing.
+//
+// Close only once the loop has stopped between ticks: the end record says
+// so, and a replay holds the core to it. After a panic in the core, Flush
+// instead (the recording then reads as cut short, which it was).
 func (r *Recorder) Close() error {
 	if r.closed {
 		return r.log.err
