@@ -32,12 +32,13 @@ func readAll(data []byte) (records int, err error) {
 	}
 }
 
-// smallRecording is a short session, several blocks long.
-func smallRecording(t testing.TB) []byte {
+// smallRecording is a short session of the given steps, in blocks of 512
+// bytes.
+func smallRecording(t testing.TB, steps int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	s := newSession(t, 5, &buf, netrec.Options{BlockBytes: 512})
-	for range 40 {
+	for range steps {
 		s.step()
 	}
 	s.finish()
@@ -48,7 +49,7 @@ func smallRecording(t testing.TB) []byte {
 // the header, "not a recording" or "truncated"; after it, "truncated", with
 // every record of the complete blocks before the cut still read.
 func TestTruncatedRecording(t *testing.T) {
-	data := smallRecording(t)
+	data := smallRecording(t, 40)
 	whole, err := readAll(data)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +92,7 @@ func TestTruncatedRecording(t *testing.T) {
 // block's length or checksum, or a record (caught by the block's CRC before
 // the record is used).
 func TestCorruptRecording(t *testing.T) {
-	data := smallRecording(t)
+	data := smallRecording(t, 40)
 	for i := range data {
 		bad := bytes.Clone(data)
 		bad[i] ^= 0x5a
@@ -106,7 +107,7 @@ func TestCorruptRecording(t *testing.T) {
 
 // A recording of another format version is refused, naming both versions.
 func TestOtherVersionRefused(t *testing.T) {
-	data := smallRecording(t)
+	data := smallRecording(t, 40)
 	bad := bytes.Clone(data)
 	bad[6] = netrec.FormatVersion + 1 // the uvarint after the magic
 	_, err := netrec.NewReplayer(bytes.NewReader(bad), netrec.ReplayOptions{})
@@ -142,9 +143,10 @@ func headerOf(t testing.TB, data []byte) []byte {
 
 // FuzzReplay feeds arbitrary bytes to the reader and to a replay of the
 // real core, both raw and as the records of a valid block: whatever the
-// input, the answer is records or an error, never a panic or a hang.
+// input, the answer is records or an error, never a panic or a hang. The
+// seeds are small (a session of 12 steps) so that minimizing stays quick.
 func FuzzReplay(f *testing.F) {
-	data := smallRecording(f)
+	data := smallRecording(f, 12)
 	hdr := headerOf(f, data)
 	f.Add(data)
 	f.Add(data[:len(data)/2])
@@ -186,7 +188,7 @@ func FuzzReplay(f *testing.F) {
 // (as a buggy writer or a crafted file would make) are refused as corrupt,
 // with the rule named, before a replay can act on them.
 func TestMalformedRecords(t *testing.T) {
-	hdr := headerOf(t, smallRecording(t))
+	hdr := headerOf(t, smallRecording(t, 40))
 	u := func(vs ...uint64) []byte {
 		var b []byte
 		for _, v := range vs {
