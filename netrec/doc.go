@@ -66,6 +66,9 @@
 //     re-offers them and is compared then.
 //   - Writev: the same number of buffers, each of the same length, and the
 //     first n bytes across them equal to those recorded.
+//   - With Options.WriteDigests the written bytes are compared by their
+//     CRC-32C, and the hooks (OnRecord, Observer) get the replayed core's
+//     bytes, which match it.
 //   - Register, Reregister: the same token and interest. Deregister, Close,
 //     CloseWrite, Accept, Now: the operation and source only.
 //   - Note (with ReplayOptions.MatchNotes): the same kind, stream and
@@ -107,28 +110,33 @@
 //
 // A recording holds what the kernel told the server and what the server
 // asked of it: accepts, every byte read (so every frame, in the global read
-// order), every byte written to each stream, FINs read (io.EOF) and sent
-// (CloseWrite), resets seen (errors), closes, the time, and the batches
-// (ticks). With the core's membership claims — its Observer, either live in
-// the replay or recorded as notes (Observer adapter) — that supports the
-// simulator's checks of delivery (each member is written exactly the frames
-// read while it was a member, in order, no gap, no duplicate, then at most
-// one error frame), membership (each join, leave and close reason against
-// the reads and errors that justify it, ConnsMax), memory (no connection
-// further behind than QueueBytesMax between ticks), fairness (per-tick
-// read, write and accept budgets), oversleeping (Poll timeouts against the
-// server's deadlines and Now), and the core's own Check after every tick.
+// order), every byte written to each stream (with WriteDigests, the
+// replayed core's bytes, checked against the digests), FINs read (io.EOF)
+// and sent (CloseWrite), resets seen (errors), closes, the time, and the
+// batches (ticks). With the core's membership claims (its Observer, live in
+// the replay, or recorded as notes through the Observer adapter) that
+// supports the simulator's checks of delivery (each member is written
+// exactly the frames read while it was a member, in order, no gap, no
+// duplicate, then at most one error frame), membership (each join, leave
+// and close reason against the reads and errors that justify it,
+// ConnsMax), memory (no connection further behind than QueueBytesMax
+// between ticks), fairness (per-tick read, write and accept budgets),
+// oversleeping (Poll timeouts against the server's deadlines and Now), the
+// busy-loop part of liveness (ticks that poll without waiting and do
+// nothing), output the server still owed when the recording ended, and the
+// core's own Check after every tick.
 //
-// It cannot support what happens on the clients' side of the sockets:
-// liveness (every member eventually received everything it was owed; a
-// write accepted by the kernel may still be lost to a reset, or never read),
-// that a client received the bytes written to it unaltered, that a close
-// with unread input reset the connection (the kernel does not say), and
-// leaks in the kernel (descriptors the server never closed are visible, but
-// not the kernel's own state). Those need the clients' record: the soak's
-// clients report what each received, and an oracle joins the two by
-// connection (the soak's Observer can name each stream by ID, which is the
-// recording's id, or reach the peer address through the stream's Unwrap).
+// It cannot support what happens on the clients' side of the sockets: the
+// rest of liveness (every client received everything written to it, and
+// everything a client sent was read: a write the kernel accepted may still
+// be lost to a reset or never read, and bytes still in flight or in the
+// backlog are not in the recording), that the kernel carried the bytes
+// unaltered, that a close with unread input reset the connection (the
+// kernel does not say), and leaks inside the kernel. Those need the
+// clients' record: the soak's clients report what each sent and received,
+// and an oracle joins the two by connection (the soak's Observer can name
+// each stream by ID, the recording's id, or reach its peer address through
+// the stream's Unwrap).
 //
 // # File format
 //
@@ -144,8 +152,9 @@
 //
 // The first block's payload is the header: module path, module version,
 // vcs.revision, vcs.time (strings), vcs.modified (one byte, 0 or 1), build
-// tags, Go version, GOOS, GOARCH (strings), then the caller's config blob
-// (string, at most 16 MiB). Every later block's payload is a whole number of
+// tags, Go version, GOOS, GOARCH (strings), the write mode (one byte: 0
+// contents, 1 digests), then the caller's config blob (string, at most 16
+// MiB). Every later block's payload is a whole number of
 // records; no record spans two blocks. A record is an op byte and its
 // fields:
 //
@@ -154,8 +163,8 @@
 //	3  poll        timeout (varint ns), len(events), n, n x (token, ready byte), err
 //	4  accept      listener id, err; if err is nil: new id, flags byte (1: has Writev)
 //	5  read        id, len(p), n, n bytes read, err
-//	6  write       id, len(p), n, the n bytes written, err
-//	7  writev      id, buffer count, each buffer's length, n, the n bytes written, err
+//	6  write       id, len(p), n, the n bytes written (digests: their CRC-32C, 4 bytes LE), err
+//	7  writev      id, buffer count, each buffer's length, n, the n bytes written (or CRC), err
 //	8  close-write id, err
 //	9  close       id, err (a listener or a stream)
 //	10 register    id, token, interest byte, err
