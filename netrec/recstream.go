@@ -1,0 +1,176 @@
+package netrec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+
+	"github.com/mobsim/mobsim/kernel"
+)
+
+// recListener is a recorded listener: each Accept is recorded with the id
+// of the stream it returns.
+type recListener struct {
+	r  *Recorder
+	in kernel.Listener
+	id uint64
+}
+
+// recStream is a recorded stream without Writev; recVStream one with it.
+// They are two types so that the core's type assertion for
+// kernel.VectorWriter finds what the kernel's stream offers, no more.
+type recStream struct {
+	r  *Recorder
+	in kernel.Stream
+	id uint64
+}
+
+type recVStream struct {
+	recStream
+	vw kernel.VectorWriter
+}
+
+var (
+	_ kernel.Listener     = (*recListener)(nil)
+	_ kernel.Stream       = (*recStream)(nil)
+	_ kernel.VectorWriter = (*recVStream)(nil)
+)
+
+// unwrap returns the kernel's own source behind a recorder's wrapper, and
+// its id (0 for a source the recorder did not wrap).
+func unwrap(src kernel.Source) (kernel.Source, uint64) {
+	switch s := src.(type) {
+	case *recStream:
+		return s.in, s.id
+	case *recVStream:
+		return s.in, s.id
+	case *recListener:
+		return s.in, s.id
+	}
+	return src, 0
+}
+
+// Accept records the result: the new stream's id and whether it has
+// Writev, or the error.
+func (l *recListener) Accept() (kernel.Stream, error) {
+	st, err := l.in.Accept()
+	r := l.r
+	var out kernel.Stream = st
+	var id uint64
+	vector := false
+	if err == nil && st != nil {
+		r.nextID++
+		id = r.nextID
+		if vw, ok := st.(kernel.VectorWriter); ok {
+			out, vector = &recVStream{recStream{r: r, in: st, id: id}, vw}, true
+		} else {
+			out = &recStream{r: r, in: st, id: id}
+		}
+	}
+	at, ok := r.start(OpAccept)
+	if !ok {
+		return out, err
+	}
+	b := binary.AppendUvarint(r.log.buf, l.id)
+	b = appendErr(b, err)
+	if err == nil {
+		b = binary.AppendUvarint(b, id)
+		if vector {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	r.log.buf = b
+	r.log.commit(at)
+	return out, err
+}
+
+func (l *recListener) Close() error {
+	err := l.in.Close()
+	l.r.sourceRecord(OpClose, l.id, err)
+	return err
+}
+
+// Unwrap returns the kernel's listener.
+func (l *recListener) Unwrap() kernel.Listener { return l.in }
+
+// ID returns the listener's id in the recording.
+func (l *recListener) ID() uint64 { return l.id }
+
+func (s *recStream) Read(p []byte) (int, error) {
+	n, err := s.in.Read(p)
+	s.r.dataRecord(OpRead, s.id, p, n, err)
+	return n, err
+}
+
+func (s *recStream) Write(p []byte) (int, error) {
+	n, err := s.in.Write(p)
+	s.r.dataRecord(OpWrite, s.id, p, n, err)
+	return n, err
+}
+
+func (s *recStream) CloseWrite() error {
+	err := s.in.CloseWrite()
+	s.r.sourceRecord(OpCloseWrite, s.id, err)
+	return err
+}
+
+func (s *recStream) Close() error {
+	err := s.in.Close()
+	s.r.sourceRecord(OpClose, s.id, err)
+	return err
+}
+
+// Unwrap returns the kernel's stream (for callers that need its address).
+func (s *recStream) Unwrap() kernel.Stream { return s.in }
+
+// ID returns the stream's id in the recording.
+func (s *recStream) ID() uint64 { return s.id }
+
+// String describes the stream as the kernel's does, for logs.
+func (s *recStream) String() string {
+	if f, ok := s.in.(fmt.Stringer); ok {
+		return f.String()
+	}
+	return fmt.Sprintf("stream %d", s.id)
+}
+
+// Writev records the buffers' lengths, the count and the first n bytes
+// written (across the buffers, in order).
+func (s *recVStream) Writev(bufs [][]byte) (int, error) {
+	n, err := s.vw.Writev(bufs)
+	r := s.r
+	at, ok := r.start(OpWritev)
+	if !ok {
+		return n, err
+	}
+	b := binary.AppendUvarint(r.log.buf, s.id)
+	b = binary.AppendUvarint(b, uint64(len(bufs)))
+	total := 0
+	for _, p := range bufs {
+		b = binary.AppendUvarint(b, uint64(len(p)))
+		total += len(p)
+	}
+	k := min(max(n, 0), total)
+	b = binary.AppendUvarint(b, uint64(k))
+	var sum uint32
+	for _, p := range bufs {
+		if k == 0 {
+			break
+		}
+		m := min(k, len(p))
+		if r.digests {
+			sum = crc32.Update(sum, crcTable, p[:m])
+		} else {
+			b = append(b, p[:m]...)
+		}
+		k -= m
+	}
+	if r.digests {
+		b = binary.LittleEndian.AppendUint32(b, sum)
+	}
+	r.log.buf = appendErr(b, err)
+	r.log.commit(at)
+	return n, err
+}
