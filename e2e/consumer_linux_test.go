@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/internal/procfs"
 	"github.com/mobsim/mobsim/internal/wire"
 	"github.com/mobsim/mobsim/server"
 )
@@ -166,7 +167,7 @@ func TestEvictionFreesKernelMemory(t *testing.T) {
 	f := server.FramingMob
 	seed := testSeed(t)
 	p := startMob(t, false, "-framing", "mob")
-	port := p.addr[strings.LastIndexByte(p.addr, ':')+1:]
+	port, _ := strconv.Atoi(p.addr[strings.LastIndexByte(p.addr, ':')+1:])
 	lazy := map[int]bool{} // the evicted clients' ports
 	for i := range neverReaders + slowReaders {
 		c := dial(t, p.addr, sockOpts{})
@@ -176,7 +177,7 @@ func TestEvictionFreesKernelMemory(t *testing.T) {
 		}
 	}
 	good := dialMembers(t, p, 1+readers, neverReaders+slowReaders+1+readers)
-	memBefore, _ := tcpMemPages()
+	memBefore, _ := procfs.TCPMemPages()
 
 	frames := makeFrames(rand.New(rand.NewPCG(seed, 0)), f, 0, 5000, frameBytesMax-16)
 	stop := newStop()
@@ -198,20 +199,20 @@ func TestEvictionFreesKernelMemory(t *testing.T) {
 	}
 	v := p.waitVars(fmt.Sprint(neverReaders+slowReaders, " queue-limit evictions"),
 		func(v mobVars) bool { return v.Closed["queue-limit"] >= neverReaders+slowReaders })
-	socks, err := tcpSockets()
+	socks, err := procfs.TCPSockets()
 	if err != nil {
 		t.Fatal(err)
 	}
-	memAfter, _ := tcpMemPages()
+	memAfter, _ := procfs.TCPMemPages()
 	stop.stop()
 	<-sender.done
 	left, held := 0, int64(0)
-	states := map[string]int{}
+	states := map[int]int{}
 	for _, s := range socks {
-		if strconv.Itoa(s.localPort) == port && lazy[s.remotePort] {
+		if s.LocalPort == port && lazy[s.RemotePort] {
 			left++
-			held += s.txQueue
-			states[s.state]++
+			held += s.TxQueueBytes
+			states[s.State]++
 		}
 	}
 	t.Logf("%d frames sent before all %d were evicted; the server's sockets toward them: %d left (states %v) holding %d bytes unsent or unacknowledged; system TCP memory %d pages before, %d after",

@@ -55,7 +55,7 @@ func runTests(m *testing.M) int {
 
 // mobProc is one running mob binary.
 type mobProc struct {
-	t *testing.T
+	t testing.TB
 	*child.Proc
 	addr      string // where it listens
 	debugAddr string // its /debug/vars, or "" when started without
@@ -64,7 +64,7 @@ type mobProc struct {
 // startMob runs the mob binary on 127.0.0.1:0 with debug logging, the debug
 // server (unless noDebug), and args, and waits until it listens. Cleanup
 // kills it if it still runs, and prints its log if the test failed.
-func startMob(t *testing.T, noDebug bool, args ...string) *mobProc {
+func startMob(t testing.TB, noDebug bool, args ...string) *mobProc {
 	t.Helper()
 	all := []string{"-addr", "127.0.0.1:0", "-log-level", "debug"}
 	if !noDebug {
