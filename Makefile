@@ -3,7 +3,7 @@
 SHELL := bash
 .SHELLFLAGS := -o pipefail -euc
 .DEFAULT_GOAL := test
-.PHONY: test test-long lint vet cross tidy run sim sim-long fuzz bugs soak bench staticcheck
+.PHONY: test test-long lint vet cross tidy run sim sim-long fuzz bugs soak bench staticcheck stress
 
 GO          ?= go
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
@@ -81,6 +81,18 @@ fuzz:
 # The bug catalog: every re-introduced event-loop bug must be caught.
 bugs:
 	$(GO) test -count=1 -tags mobbugs -timeout 30m ./sim -run TestBugCatalog -v
+
+# The live-socket tests $(STRESS_COUNT) times over while two CPU burners load
+# the machine: they must pass for real reasons, not thanks to an idle one.
+# The burners are this recipe's own children, stopped on every exit.
+STRESS_COUNT ?= 10
+STRESS_PKGS  := ./e2e/ ./cmd/... ./internal/... ./netpoll/... ./examples/...
+stress:
+	burn() { while :; do :; done; }; \
+	burn & b1=$$!; burn & b2=$$!; \
+	trap 'kill $$b1 $$b2 2>/dev/null || true' EXIT INT TERM; \
+	$(GO) test -count=$(STRESS_COUNT) -timeout 90m $(STRESS_PKGS); \
+	$(GO) test -count=$(STRESS_COUNT) -timeout 30m -run '^TestRoundTripLoopback$$' ./netrec/
 
 # Live soak test on loopback (bounded; SOAK_DURATION, SOAK_CLIENTS).
 soak:
