@@ -79,18 +79,19 @@ func waitUnacked(t *testing.T, c *netpoll.Conn, want int) {
 	t.Fatalf("UnackedBytes stayed %d, want %d within %v", n, want, waitMax)
 }
 
-// stableUnacked reads c's count until it is the same three times in a row
-// a millisecond apart (the peer's window has closed and nothing more moves).
+// stableUnacked reads c's count until it is the same five times in a row
+// 20 ms apart (the peer's window has closed, and any acknowledgement Linux
+// delays, 40 ms at most, has come): nothing more moves.
 func stableUnacked(t *testing.T, c *netpoll.Conn) int {
 	t.Helper()
 	last, same := -1, 0
-	for deadline := time.Now().Add(waitMax); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(waitMax); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		n, err := c.UnackedBytes()
 		if err != nil {
 			t.Fatalf("UnackedBytes: %v", err)
 		}
 		if n == last {
-			if same++; same == 3 {
+			if same++; same == 5 {
 				return n
 			}
 		} else {
@@ -111,7 +112,10 @@ func TestUnackedBytesCountsTheFIN(t *testing.T) {
 	if n, err := srv.UnackedBytes(); n != 0 || err != nil {
 		t.Fatalf("UnackedBytes on a fresh connection = %d, %v; want 0", n, err)
 	}
-	if err := srv.SetBuffers(0, 16<<10); err != nil { // a full send buffer, in KiB rather than MiB
+	// A send buffer larger than the peer's window: bytes stay unsent
+	// behind the closed window, so no acknowledgement can move the count
+	// between two reads of it, and the FIN cannot leave either.
+	if err := srv.SetBuffers(0, 256<<10); err != nil {
 		t.Fatal(err)
 	}
 	wrote := fillSend(t, srv)
@@ -223,7 +227,9 @@ func TestAbortFreesSendBuffer(t *testing.T) {
 			l := listen(t, "tcp4", "127.0.0.1:0")
 			client := dial(t, l)
 			srv := acceptOne(t, l)
-			if err := srv.SetBuffers(0, 16<<10); err != nil {
+			// A send buffer larger than the peer's window: hundreds of KB
+			// stay unsent behind the closed window, whatever the timing.
+			if err := srv.SetBuffers(0, 256<<10); err != nil {
 				t.Fatal(err)
 			}
 			wrote := fillSend(t, srv)
