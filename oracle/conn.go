@@ -71,16 +71,20 @@ func (c *conn) behind(o *Oracle) uint64 { return o.order.end() - c.join - c.writ
 // read, and false if none can.
 func (c *conn) needs(o *Oracle) (uint64, bool) {
 	switch {
-	case !c.joined || c.forgotten || (c.closed && (!c.client || c.gone)):
+	case !c.joined || c.forgotten:
 		return 0, false
+	case o.kernel && c.closed && (!c.client || c.gone):
+		return 0, false // no more writes, nor receipts
 	case o.kernel && c.client:
 		return c.join + min(c.written, c.recv), true // writes, and receipts of what was written
 	case o.kernel:
 		return c.join + c.written, true
-	case c.client:
-		return c.join + min(c.recv, c.windowEnd(o)-c.join), true // receipts
+	case c.closed && c.gone:
+		return 0, false
 	}
-	return 0, false
+	// Receipts, even before its client is known: a live world may name
+	// the client late.
+	return c.join + min(c.recv, c.windowEnd(o)-c.join), true
 }
 
 // order is the global order: every frame the server claimed, in claim

@@ -137,6 +137,17 @@ func (o *Oracle) step() int {
 // Server.Check), so that a history has one first violation.
 func (o *Oracle) Fail(inv, format string, args ...any) { o.failConn(nil, inv, format, args...) }
 
+// FailConn records a violation about connection id found by the world
+// itself (a client that read a corrupt frame); id is not checked further
+// (Report mode).
+func (o *Oracle) FailConn(id ConnID, inv, format string, args ...any) {
+	if c := o.conns[id]; c != nil {
+		o.failConn(c, inv, format, args...)
+		return
+	}
+	o.failConn(&conn{id: id}, inv, format, args...)
+}
+
 // failc records a violation about c; c is not checked further.
 func (o *Oracle) failc(c *conn, inv, format string, args ...any) { o.failConn(c, inv, format, args...) }
 
