@@ -71,14 +71,7 @@ func serve(cfgJSON string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cfg := server.DefaultConfig()
-	cfg.Framing = server.FramingMob
-	cfg.FrameBytesMax = sc.FrameBytesMax
-	cfg.QueueBytesMax = sc.QueueBytesMax
-	cfg.ConnsMax = sc.ConnsMax
-	cfg.IdleTimeout = sc.IdleTimeout
-	cfg.LingerTimeout = sc.LingerTimeout
-	cfg.ShutdownTimeout = sc.ShutdownTimeout
+	cfg := sc.server()
 	cfg.Logger = log
 	cfg.Observer = &observer{ev: ev, serials: map[kernel.Stream]uint32{}}
 	srv, err := server.New(poller, ln, cfg)
