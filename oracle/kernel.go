@@ -88,13 +88,7 @@ func (o *Oracle) Wrote(id ConnID, p []byte) {
 	case c.closed:
 		o.failc(c, InvKernel, "write to conn %d after the server closed it", id)
 		return
-	case c.rejected:
-		c.errW = append(c.errW, p...)
-		if line := o.rejectLine(); !bytes.HasPrefix(line, c.errW) {
-			o.failc(c, InvDelivery, "conn %d was turned away and written %q, not a prefix of %q", id, clip(c.errW), line)
-		}
-		return
-	case !c.joined:
+	case !c.joined: // a connection about to be turned away: its line
 		c.errW = append(c.errW, p...)
 		return
 	}

@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/mobsim/mobsim/server"
@@ -53,7 +54,7 @@ var closeRules = [...][]precondition{
 	server.ReasonReset:           {kernelSawReset, clientGoneFirst},
 	server.ReasonWriteError:      {kernelSawReset, clientGoneFirst},
 	server.ReasonQueueLimit:      {pinsMoreThanQueueBytesMax},
-	server.ReasonConnsLimit:      {neverJoined, connsMaxOpen},
+	server.ReasonConnsLimit:      {neverJoined, connsMaxOpen, wroteRejectLine},
 	server.ReasonRegisterError:   {neverJoined},
 	server.ReasonLingerTimeout:   {lingeredLingerTimeout},
 	server.ReasonShutdownTimeout: {shutdownLeftIt, shutdownTimedOut},
@@ -154,6 +155,12 @@ var (
 	pinsMoreThanQueueBytesMax = precondition{InvMemory, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
 		if behind := c.behind(o); c.joined && behind <= uint64(o.cfg.QueueBytesMax) {
 			return fmt.Sprintf("conn %d closed for queue-limit while owed only %d bytes (limit %d)", c.id, behind, o.cfg.QueueBytesMax)
+		}
+		return ""
+	}}
+	wroteRejectLine = precondition{InvDelivery, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if line := o.rejectLine(); !bytes.HasPrefix(line, c.errW) {
+			return fmt.Sprintf("conn %d was turned away and written %q, not a prefix of %q", c.id, clip(c.errW), line)
 		}
 		return ""
 	}}
