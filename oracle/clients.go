@@ -168,9 +168,14 @@ func (o *Oracle) recheck(c *conn) {
 		o.delivered += uint64(o.order.framesEnding(from, from+n))
 		c.held = shift(c.held, int(n))
 	}
-	if len(c.held) == 0 || !(c.left || c.closed) {
-		return
+	if len(c.held) > 0 && (c.left || c.closed) {
+		o.checkTail(c)
 	}
+}
+
+// checkTail judges what c's client received past its final window: at most
+// one frame, the one its close allows.
+func (o *Oracle) checkTail(c *conn) {
 	c.tailRecv = append(c.tailRecv, c.held...)
 	c.held = c.held[:0]
 	switch {

@@ -51,29 +51,35 @@ func (o *Oracle) Quiet() bool {
 // world) or record it (Fail(InvLiveness, ...)).
 func (o *Oracle) Stuck(s Settled) string {
 	for _, c := range o.clients {
-		if c.done() {
-			continue
-		}
-		switch {
-		case o.kernel && !c.accepted:
-			if s.FDsMax == 0 || s.FDsOpen < s.FDsMax {
-				return fmt.Sprintf("%s is still in the backlog after the drain with fds free (%d of %d open)", c.name, s.FDsOpen, s.FDsMax)
-			}
-		case c.member():
-			if it := o.cfg.IdleTimeout; o.kernel && o.clock != nil && it > 0 && o.now()-c.lastData > it+s.IdleSlack {
-				return fmt.Sprintf("%s: silent for %v, still a member (idle timeout %v)", c.name, o.now()-c.lastData, it)
-			}
-			if why := o.lagging(c); why != "" {
-				return c.name + ": " + why
-			}
-		case c.left && !c.closed:
-			return fmt.Sprintf("%s: connection left (%v) and was never closed", c.name, c.leaveWhy)
+		if why := o.unserved(c, s); why != "" {
+			return why
 		}
 	}
 	for _, c := range o.list {
 		if c.left && !c.closed && !c.forgotten {
 			return fmt.Sprintf("conn %d: left (%v) and was never closed", c.id, c.leaveWhy)
 		}
+	}
+	return ""
+}
+
+// unserved says how the server has not served client connection c, or "".
+func (o *Oracle) unserved(c *conn, s Settled) string {
+	switch {
+	case c.done():
+	case o.kernel && !c.accepted:
+		if s.FDsMax == 0 || s.FDsOpen < s.FDsMax {
+			return fmt.Sprintf("%s is still in the backlog after the drain with fds free (%d of %d open)", c.name, s.FDsOpen, s.FDsMax)
+		}
+	case c.member():
+		if it := o.cfg.IdleTimeout; o.kernel && o.clock != nil && it > 0 && o.now()-c.lastData > it+s.IdleSlack {
+			return fmt.Sprintf("%s: silent for %v, still a member (idle timeout %v)", c.name, o.now()-c.lastData, it)
+		}
+		if why := o.lagging(c); why != "" {
+			return c.name + ": " + why
+		}
+	case c.left && !c.closed:
+		return fmt.Sprintf("%s: connection left (%v) and was never closed", c.name, c.leaveWhy)
 	}
 	return ""
 }
