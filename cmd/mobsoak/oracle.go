@@ -28,29 +28,23 @@ import (
 
 // srvConn is one connection as the server reported it.
 type srvConn struct {
-	serial  uint32
-	addr    string
-	closed  bool
-	refused bool
-	leaveR  server.CloseReason // reason of the leave, if it left
-	closeR  server.CloseReason
-	client  *clientConn
+	serial uint32
+	addr   string
+	closed bool
+	closeR server.CloseReason
+	client *clientConn
 }
 
-// streamEnd says how a client's reading ended.
-type streamEnd uint8
+// streamEnd says how a client's reading ended, in the oracle's terms.
+type streamEnd = spec.End
 
 const (
-	endNone    streamEnd = iota // never read (a never-reader that was reset)
-	endEOF                      // clean end of stream at a frame boundary
-	endPartial                  // end of stream inside a frame
-	endReset                    // ECONNRESET and the like
-	endLocal                    // the client closed its own socket
+	endNone    = spec.EndNone      // never read (a never-reader that was reset)
+	endEOF     = spec.EndEOF       // clean end of stream at a frame boundary
+	endPartial = spec.EndTruncated // end of stream inside a frame
+	endReset   = spec.EndReset     // ECONNRESET and the like
+	endLocal   = spec.EndLocal     // the client closed its own socket
 )
-
-var endNames = [...]string{"none", "eof", "partial", "reset", "local"}
-
-func (e streamEnd) String() string { return endNames[e] }
 
 // clientConn is one connection as a client made it. Fields below
 // clientClosed are guarded by the oracle's mutex.
@@ -65,9 +59,7 @@ type clientConn struct {
 	recv       []byte // what it read, not yet passed on (its server connection is not known yet)
 	fed        uint32 // its frames passed on as sent
 	sent       uint32 // its frames completely written (final once ownerDone)
-	finSent    bool   // it sent a FIN after its last frame
 	sentBad    server.CloseReason
-	errFrame   bool // it read an error frame
 	end        streamEnd
 	serverEnd  bool // the stream ended before the client closed its socket
 	readerDone bool
@@ -92,12 +84,10 @@ type oracle struct {
 	live    map[uint32]*clientConn // clients not yet finalized, by id
 	names   map[uint32]string      // client names of linked serials, for violations
 
-	frameBytes uint64
 	reasons    [32]uint64 // server closes by reason, from the events
 	byBeh      [behaviourCount]behTally
 	finalStats *server.Stats
 
-	violations uint64
 	firstViols []string
 }
 
@@ -124,7 +114,6 @@ func newOracle(payloadMax int, cfg server.Config) *oracle {
 
 // record counts a violation and keeps the first few. The caller holds mu.
 func (or *oracle) record(v *spec.Violation) {
-	or.violations++
 	if len(or.firstViols) >= 20 {
 		return
 	}
@@ -218,7 +207,7 @@ func (or *oracle) pass(cc *clientConn) {
 	or.passSent(cc)
 	if cc.readerDone && cc.ownerDone && !cc.passedEnd {
 		cc.passedEnd = true
-		or.o.ClientEnded(id, cc.end.spec())
+		or.o.ClientEnded(id, cc.end)
 		if cc.sentBad != 0 {
 			or.o.ClientSent(id, badHeader(cc.sentBad))
 		}
@@ -236,12 +225,6 @@ func (or *oracle) passSent(cc *clientConn) {
 		or.frameBuf = appendFrame(or.frameBuf[:0], frameKey(cc.id, cc.fed), or.payloadMax)
 		or.o.ClientSent(uint64(cc.srv.serial), or.frameBuf)
 	}
-}
-
-// spec says how the oracle calls this end.
-func (e streamEnd) spec() spec.End {
-	return [...]spec.End{endNone: spec.EndNone, endEOF: spec.EndEOF, endPartial: spec.EndTruncated,
-		endReset: spec.EndReset, endLocal: spec.EndLocal}[e]
 }
 
 // badHeader stands for the header a client sent that the server must
@@ -273,13 +256,10 @@ func (or *oracle) applyOne(ev *event) {
 	case evRefused:
 		or.reasons[ev.reason]++
 		or.violation("server refused %s: %s (the soak keeps below -conns-max)", ev.addr, ev.reason)
-		sc := &srvConn{serial: ev.serial, addr: ev.addr, closed: true, refused: true, closeR: ev.reason}
+		sc := &srvConn{serial: ev.serial, addr: ev.addr, closed: true, closeR: ev.reason}
 		or.o.Closed(id, ev.reason)
 		or.match(sc)
 	case evLeft:
-		if sc := or.open[ev.serial]; sc != nil {
-			sc.leaveR = ev.reason
-		}
 		or.o.Left(id, ev.reason)
 	case evClosed:
 		sc := or.open[ev.serial]
@@ -301,7 +281,6 @@ func (or *oracle) applyOne(ev *event) {
 		}
 		or.frameBuf = claimedFrame(or.frameBuf[:0], ev.key, int(ev.size), or.payloadMax)
 		or.o.Frame(id, or.frameBuf[:headerBytes], or.frameBuf[headerBytes:])
-		or.frameBytes += uint64(ev.size)
 	case evStats:
 		st := ev.stats
 		or.finalStats = &st
@@ -328,7 +307,6 @@ func (or *oracle) received(cc *clientConn, keys []uint64, errFrame string) {
 		cc.recv = appendFrame(cc.recv, k, or.payloadMax)
 	}
 	if errFrame != "" {
-		cc.errFrame = true
 		cc.recv = binary.BigEndian.AppendUint64(cc.recv, uint64(len(errFrame)))
 		cc.recv = append(cc.recv, errFrame...)
 	}
@@ -357,11 +335,13 @@ func (or *oracle) readerEnded(cc *clientConn, end streamEnd, serverFirst bool) {
 	or.pass(cc)
 }
 
-// ownerEnded records that cc's owner has stopped writing and closed it.
-func (or *oracle) ownerEnded(cc *clientConn, sent uint32, finSent bool, sentBad server.CloseReason) {
+// ownerEnded records that cc's owner has stopped writing (after sent
+// frames, and a FIN or not: the oracle needs only what was sent) and closed
+// it.
+func (or *oracle) ownerEnded(cc *clientConn, sent uint32, _ bool, sentBad server.CloseReason) {
 	or.mu.Lock()
 	defer or.mu.Unlock()
-	cc.ownerDone, cc.sent, cc.finSent, cc.sentBad = true, sent, finSent, sentBad
+	cc.ownerDone, cc.sent, cc.sentBad = true, sent, sentBad
 	or.pass(cc)
 }
 
@@ -497,5 +477,5 @@ type progress struct {
 func (or *oracle) snapshot() progress {
 	or.mu.Lock()
 	defer or.mu.Unlock()
-	return progress{frames: uint64(or.o.Frames()), delivered: or.o.Delivered(), violations: or.violations, open: len(or.open)}
+	return progress{frames: uint64(or.o.Frames()), delivered: or.o.Delivered(), violations: or.o.Violations(), open: len(or.open)}
 }
