@@ -62,8 +62,7 @@ func (r *report) collect(s *soak, or *oracle) {
 	or.mu.Lock()
 	defer or.mu.Unlock()
 	r.byBeh = or.byBeh
-	r.frames = uint64(or.o.Frames())
-	r.frameBytes = or.o.FrameBytes() - headerBytes*r.frames // bodies only
+	r.frames, r.frameBytes = uint64(or.o.Frames()), or.frameBytes
 	r.delivered, r.complete = or.o.Delivered(), or.o.Complete()
 	r.reasons = or.reasons
 	r.stats = or.finalStats
