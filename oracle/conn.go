@@ -176,7 +176,10 @@ func (m *match) feed(want, got []byte) int64 {
 
 // shift drops the first n bytes of b, reusing its array.
 func shift(b []byte, n int) []byte {
-	if n == len(b) {
+	switch n {
+	case 0:
+		return b
+	case len(b):
 		return b[:0]
 	}
 	return append(b[:0], b[n:]...)
