@@ -44,7 +44,7 @@ func (o *Oracle) Joined(id ConnID) {
 // client completed sending. Its sender must be a member.
 func (o *Oracle) Frame(id ConnID, head, tail []byte) {
 	got := func() []byte { return clip(append(append([]byte(nil), head...), tail...)) }
-	c := o.conns[id]
+	c := o.lookup(id)
 	if c == nil || !c.member() {
 		o.failc(c, InvDelivery, "server broadcast a frame from conn %d, which is not a member (%q)", id, got())
 		return

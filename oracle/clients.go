@@ -104,7 +104,7 @@ func (o *Oracle) sentArrived(c *conn, p []byte) {
 		o.failc(c, InvKernel, "conn %d: byte %d the server read differs from what its client sent", c.id, at)
 		return
 	}
-	if n := len(c.sentMatch.got); n > 0 {
+	if _, n := c.sentMatch.unmatched(); n > 0 {
 		o.failc(c, InvKernel, "the server read %d bytes from conn %d beyond all its client sent", n, c.id)
 	}
 }
@@ -227,7 +227,7 @@ func (o *Oracle) maybeFinish(c *conn) {
 	if c.joined {
 		o.require(c, c.closeWhy, closeAlways, atEnd)
 	}
-	if n := len(c.sentMatch.got); n > 0 {
+	if _, n := c.sentMatch.unmatched(); n > 0 {
 		o.failc(c, InvDelivery, "the server broadcast %d bytes from conn %d that its client never sent", n, c.id)
 	}
 	o.forget(c)

@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"bytes"
 	"sort"
 	"time"
 
@@ -93,7 +94,8 @@ func (c *conn) needs(o *Oracle) (uint64, bool) {
 type order struct {
 	base   uint64
 	buf    []byte
-	ends   []uint64 // where each kept frame ends, ascending
+	ends   []uint64 // where each kept frame ends, ascending (kept only to count frames received)
+	counts bool     // keep ends
 	frames int
 }
 
@@ -105,7 +107,9 @@ func (s *order) at(from, to uint64) []byte { return s.buf[from-s.base : to-s.bas
 func (s *order) add(head, tail []byte) []byte {
 	from := len(s.buf)
 	s.buf = append(append(s.buf, head...), tail...)
-	s.ends = append(s.ends, s.end())
+	if s.counts {
+		s.ends = append(s.ends, s.end())
+	}
 	s.frames++
 	return s.buf[from:]
 }
@@ -151,27 +155,61 @@ func (o *Oracle) trim() {
 
 // match compares two streams that must agree as they grow: want, what one
 // side says was sent, and got, what the other side says arrived. Only the
-// unmatched rests are kept.
+// unmatched rest of whichever side is ahead is kept; the other side's new
+// bytes are compared against it where they lie, without a copy.
 type match struct {
-	want, got []byte
+	want, got []byte // the unmatched rests: want[from:] and got; one is empty
+	from      int
 	at        uint64 // bytes matched so far
 }
 
 // feed adds to either side and compares what both now hold. It returns the
 // offset of the first difference, or -1.
 func (m *match) feed(want, got []byte) int64 {
-	m.want = append(m.want, want...)
-	m.got = append(m.got, got...)
-	n := min(len(m.want), len(m.got))
-	for i := range n {
-		if m.want[i] != m.got[i] {
-			return int64(m.at) + int64(i)
+	if len(want) > 0 {
+		if len(m.got) > 0 {
+			n, i := common(want, m.got)
+			if i >= 0 {
+				return int64(m.at) + int64(i)
+			}
+			m.at += uint64(n)
+			m.got = shift(m.got, n)
+			want = want[n:]
+		}
+		m.want = append(m.want, want...)
+	}
+	if len(got) > 0 {
+		if rest := m.want[m.from:]; len(rest) > 0 {
+			n, i := common(got, rest)
+			if i >= 0 {
+				return int64(m.at) + int64(i)
+			}
+			m.at += uint64(n)
+			m.from += n
+			got = got[n:]
+		}
+		m.got = append(m.got, got...)
+		if m.from == len(m.want) {
+			m.want, m.from = m.want[:0], 0
+		} else if m.from > 4096 && m.from > len(m.want)/2 {
+			m.want = append(m.want[:0], m.want[m.from:]...)
+			m.from = 0
 		}
 	}
-	m.at += uint64(n)
-	m.want = shift(m.want, n)
-	m.got = shift(m.got, n)
 	return -1
+}
+
+// unmatched returns how far each side is ahead of the other.
+func (m *match) unmatched() (want, got int) { return len(m.want) - m.from, len(m.got) }
+
+// common compares the heads of a and b: n is the shorter length, diff the
+// first index where they differ, or -1.
+func common(a, b []byte) (n, diff int) {
+	n = min(len(a), len(b))
+	if bytes.Equal(a[:n], b[:n]) {
+		return n, -1
+	}
+	return n, firstDiff(a[:n], b[:n])
 }
 
 // shift drops the first n bytes of b, reusing its array.

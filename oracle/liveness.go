@@ -103,9 +103,9 @@ func (o *Oracle) lagging(c *conn) string {
 		return ""
 	}
 	checked := c.recv - uint64(len(c.held))
-	switch {
-	case len(c.sentMatch.want) > 0:
-		return fmt.Sprintf("%d bytes of complete frames it sent never broadcast (data stranded)", len(c.sentMatch.want))
+	switch unclaimed, _ := c.sentMatch.unmatched(); {
+	case unclaimed > 0:
+		return fmt.Sprintf("%d bytes of complete frames it sent never broadcast (data stranded)", unclaimed)
 	case checked < owed:
 		return fmt.Sprintf("received %d of the %d bytes it is owed", checked, owed)
 	}

@@ -83,6 +83,7 @@ type Oracle struct {
 	downAt   time.Duration
 
 	conns     map[ConnID]*conn // lookups only: order is kept in list
+	byID      []*conn          // the same for small ids, which is every world\'s so far
 	list      []*conn          // every connection, in order of first mention
 	clients   []*conn          // connections a client opened, in connect order
 	holding   []*conn          // connections with received bytes past what is known (no kernel record)
@@ -113,10 +114,12 @@ type pending struct {
 
 // New returns an oracle for a history of a server configured as cfg.Server.
 func New(cfg Config) *Oracle {
-	return &Oracle{
+	o := &Oracle{
 		cfg: cfg.Server, kernel: cfg.Kernel, clock: cfg.Clock, stepf: cfg.Step, report: cfg.Report,
 		conns: make(map[ConnID]*conn),
 	}
+	o.order.counts = !o.kernel // frames received are counted in the client-side form
+	return o
 }
 
 func (o *Oracle) now() time.Duration {
@@ -141,7 +144,7 @@ func (o *Oracle) Fail(inv, format string, args ...any) { o.failConn(nil, inv, fo
 // itself (a client that read a corrupt frame); id is not checked further
 // (Report mode).
 func (o *Oracle) FailConn(id ConnID, inv, format string, args ...any) {
-	if c := o.conns[id]; c != nil {
+	if c := o.lookup(id); c != nil {
 		o.failConn(c, inv, format, args...)
 		return
 	}
@@ -210,7 +213,7 @@ type ConnState struct {
 // mentioned id (or, without a kernel record, has forgotten it: both its
 // ends are done).
 func (o *Oracle) Conn(id ConnID) (ConnState, bool) {
-	c := o.conns[id]
+	c := o.lookup(id)
 	if c == nil {
 		return ConnState{}, false
 	}
@@ -220,14 +223,35 @@ func (o *Oracle) Conn(id ConnID) (ConnState, bool) {
 	}, true
 }
 
+// smallIDs bounds the ids kept in a slice rather than the map.
+const smallIDs = 1 << 16
+
+// lookup returns the state of id, or nil.
+func (o *Oracle) lookup(id ConnID) *conn {
+	if id < uint64(len(o.byID)) {
+		return o.byID[id]
+	}
+	if id < smallIDs {
+		return nil
+	}
+	return o.conns[id]
+}
+
 // conn returns the state of id, making it on first mention.
 func (o *Oracle) conn(id ConnID) *conn {
-	c := o.conns[id]
-	if c == nil {
-		c = &conn{id: id, eofAt: -1}
-		o.conns[id] = c
-		o.list = append(o.list, c)
+	if c := o.lookup(id); c != nil {
+		return c
 	}
+	c := &conn{id: id, eofAt: -1}
+	if id < smallIDs {
+		for uint64(len(o.byID)) <= id {
+			o.byID = append(o.byID, nil)
+		}
+		o.byID[id] = c
+	} else {
+		o.conns[id] = c
+	}
+	o.list = append(o.list, c)
 	return c
 }
 
@@ -238,6 +262,9 @@ func (o *Oracle) conn(id ConnID) *conn {
 func (o *Oracle) forget(c *conn) {
 	if o.kernel {
 		return
+	}
+	if c.id < uint64(len(o.byID)) {
+		o.byID[c.id] = nil
 	}
 	delete(o.conns, c.id)
 	c.forgotten = true

@@ -128,7 +128,7 @@ var (
 		if c.clientReset {
 			return "" // a reset may destroy what it sent last: see Tolerances
 		}
-		if n := len(c.sentMatch.want); n > 0 {
+		if n, _ := c.sentMatch.unmatched(); n > 0 {
 			return fmt.Sprintf("conn %d left for %v with %d bytes of complete frames its client sent never broadcast", c.id, r, n)
 		}
 		return ""
