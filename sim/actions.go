@@ -20,6 +20,15 @@ func (r *run) act(c *client, drain bool) {
 		r.connect(c)
 		return
 	}
+	if drain && c.conn.Connecting() {
+		// The backlog dropped its SYN and the retry has not come: a
+		// client that starts nothing new gives the connect up (it
+		// never reached the server).
+		r.tracef("client", c.id, "client %d gives up its connect in progress", c.idx)
+		_ = c.conn.Close()
+		c.gone = true
+		return
+	}
 	framing := r.srv.Config().Framing
 	if !drain {
 		r.script(c, framing)
@@ -86,6 +95,10 @@ func (r *run) connect(c *client) {
 	}
 	c.conn, c.id = conn, conn.ID()
 	c.sent, c.out, c.recv, c.wrote, c.finSent, c.gotEOF = 0, nil, 0, 0, false, false
+	if conn.Connecting() {
+		r.tracef("client", c.id, "client %d (%v) connects; the backlog is full, its SYN will be retried", c.idx, c.spec.Kind)
+		return
+	}
 	r.tracef("client", c.id, "client %d (%v) connects", c.idx, c.spec.Kind)
 }
 
