@@ -117,12 +117,10 @@ func (cl *Client) Reset() error {
 		// tcp_disconnect sends an RST only in states that need one
 		// (tcp_need_reset), and in LAST_ACK or CLOSING only with data
 		// unsent: the FIN left, so none is.
-		e.rcv.drop(e.rcv.n)
-		e.wire = 0
+		k.discard(cl.c, sideClient)
 	default:
 		k.sendRST(cl.c, sideClient)
-		e.rcv.drop(e.rcv.n)
-		e.wire = 0
+		k.discard(cl.c, sideClient)
 	}
 	e.closed = true
 	k.record(&rec)
@@ -142,8 +140,7 @@ func (cl *Client) Close() error {
 	case cl.c.dialing:
 		k.abandonDial(cl.c)
 	case e.reset:
-		e.rcv.drop(e.rcv.n)
-		e.wire = 0
+		k.discard(cl.c, sideClient)
 	case e.rcv.n > 0:
 		k.sendRST(cl.c, sideClient)
 	case cl.c.abandoned:

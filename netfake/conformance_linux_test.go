@@ -117,14 +117,9 @@ func (f *fakeKut) wait(d time.Duration) {
 	f.settle()
 }
 
-func (f *fakeKut) connectAsync() error {
-	c, err := f.k.Connect(f.l)
-	if err == nil {
-		f.clients = append(f.clients, c)
-	}
-	f.settle()
-	return err
-}
+// connectAsync is connect: the fake's Connect never waits, and a connect
+// to a full queue returns a client still connecting.
+func (f *fakeKut) connectAsync() error { return f.connect() }
 
 func (f *fakeKut) awaitConnect(c int) (bool, error) { return !f.clients[c].Connecting(), nil }
 
@@ -617,6 +612,20 @@ func (s *script) pair() {
 	s.do("accept", s.k.accept(true))
 }
 
+// pairRW is pair, then the socket registered for both as token 1, and the
+// initial writable edge taken.
+func (s *script) pairRW() {
+	s.pair()
+	s.do("register RW", s.k.register(0, 1, inRW))
+	s.poll("after register", true)
+}
+
+// pairR is pair, then the socket registered for reading as token 1.
+func (s *script) pairR() {
+	s.pair()
+	s.do("register R", s.k.register(0, 1, inR))
+}
+
 // ---- scenarios ----
 
 type scenario struct {
@@ -626,16 +635,13 @@ type scenario struct {
 
 var scenarios = []scenario{
 	{"initial writable on register", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.poll("again", false)
 		s.do("reregister W", s.k.reregister(0, 2, inW))
 		s.poll("after reregister", true)
 	}},
 	{"readable edges", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.poll("nothing yet", false)
 		s.cwrite("client writes a", 0, "a")
 		s.poll("first data", true)
@@ -650,9 +656,7 @@ var scenarios = []scenario{
 		s.sread("read", 0, 64, true)
 	}},
 	{"arrival reports writable too", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.cwrite("client writes", 0, "hello")
 		s.poll("arrival", true) // Linux: R|W (ep_send_events reports the mask)
 		s.sread("read", 0, 64, true)
@@ -668,9 +672,7 @@ var scenarios = []scenario{
 		s.sread("read", 0, 64, true)
 	}},
 	{"FIN", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.cwrite("client writes", 0, "bye")
 		s.do("client shutdown", s.k.cshutdown(0))
 		s.poll("data and FIN", true)
@@ -694,9 +696,7 @@ var scenarios = []scenario{
 		s.poll("FIN", true)
 	}},
 	{"RST", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.cwrite("client writes", 0, "unread")
 		s.poll("data", true)
 		s.do("client resets", s.k.creset(0))
@@ -709,8 +709,7 @@ var scenarios = []scenario{
 		s.poll("after shutdown of a reset socket", true) // inet_shutdown always wakes
 	}},
 	{"RST before any read", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.do("client resets", s.k.creset(0))
 		s.poll("RST, read interest", true)
 		s.swrite("write", 0, "x")
@@ -718,8 +717,7 @@ var scenarios = []scenario{
 		s.sread("read", 0, 64, false)
 	}},
 	{"RST after FIN", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.do("client shutdown", s.k.cshutdown(0))
 		s.poll("FIN", true)
 		s.do("client resets", s.k.creset(0))
@@ -729,9 +727,7 @@ var scenarios = []scenario{
 		s.swrite("write again", 0, "x")
 	}},
 	{"write after peer close", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.do("client closes", s.k.cclose(0))
 		s.poll("FIN", true)
 		s.swrite("first write", 0, "hello?")
@@ -740,8 +736,7 @@ var scenarios = []scenario{
 		s.sread("read", 0, 64, false)
 	}},
 	{"server close with unread data", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.swrite("server writes", 0, "sent")
 		s.cwrite("client writes", 0, "unread")
 		s.poll("data", true)
@@ -752,9 +747,7 @@ var scenarios = []scenario{
 		s.fails("close again", s.k.sclose(0))
 	}},
 	{"server half-close", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.do("server shutdown", s.k.scloseWrite(0))
 		s.poll("our FIN acknowledged", true) // Linux: W (state change); strict: none
 		s.swrite("write after shutdown", 0, "x")
@@ -767,9 +760,7 @@ var scenarios = []scenario{
 		s.poll("peer FIN: both shut", true)
 	}},
 	{"full send buffer", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.fill("fill", 0)
 		s.poll("full", false)
 		s.drainPoll("client drains until an event", 0)
@@ -792,9 +783,7 @@ var scenarios = []scenario{
 		s.poll("pending after drain", true)
 	}},
 	{"close of a registered fd", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.cwrite("client writes", 0, "x")
 		s.poll("data", true)
 		s.do("server closes", s.k.sclose(0)) // unread data: RST
@@ -807,8 +796,7 @@ var scenarios = []scenario{
 	// Bytes written just before an abort reach the peer first: the write
 	// put them on the wire, and the RST travels behind them.
 	{"write then close with unread input, same tick", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.cwrite("client writes", 0, "req")
 		s.poll("data", true)
 		s.tick(func() {
@@ -820,8 +808,7 @@ var scenarios = []scenario{
 		s.cread("client reads again", 0, 64, false)
 	}},
 	{"write, shutdown, close with unread input, same tick", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.cwrite("client writes", 0, "req")
 		s.poll("data", true)
 		s.tick(func() {
@@ -835,8 +822,7 @@ var scenarios = []scenario{
 		s.cwrite("client writes again", 0, "more")
 	}},
 	{"client last words then reset, same tick", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.poll("nothing yet", false)
 		s.tick(func() {
 			s.cwrite("client writes last words", 0, "last words")
@@ -848,9 +834,7 @@ var scenarios = []scenario{
 		s.sread("read again", 0, 64, false)
 	}},
 	{"client last words, FIN, reset, same tick", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.tick(func() {
 			s.cwrite("client writes last words", 0, "bye")
 			s.do("client shutdown", s.k.cshutdown(0))
@@ -864,9 +848,7 @@ var scenarios = []scenario{
 	// Only what the window takes goes on the wire at write time: an abort
 	// drops what waits behind a closed window, not what arrived.
 	{"close with unread input behind a closed window", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.cwrite("client writes", 0, "unread")
 		s.poll("data", true)
 		s.fill("fill", 0)
@@ -877,17 +859,14 @@ var scenarios = []scenario{
 		s.creadAll("client reads until the reset", 0)
 	}},
 	{"FIN behind bytes waiting for the window", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.fill("fill", 0)
 		s.do("server shutdown", s.k.scloseWrite(0))
 		s.creadAll("client reads until the FIN", 0)
 		s.poll("our FIN acknowledged", true)
 	}},
 	{"FIN right after data, same tick", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.tick(func() {
 			s.swrite("server writes", 0, "last")
 			s.do("server shutdown", s.k.scloseWrite(0))
@@ -898,27 +877,21 @@ var scenarios = []scenario{
 	}},
 	// Transmission at write time moves bytes, not edges.
 	{"a write that fits makes no writable edge", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.swrite("server writes", 0, "hello")
 		s.poll("after the write", false)
 		s.cread("client reads", 0, 64, true)
 		s.poll("after the peer read", false)
 	}},
 	{"short write into an open window: the acknowledgement wakes", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.swriteSized("a big write", 0, 1<<20)
 		s.poll("the bytes sent were acknowledged", true) // strict: none (no ErrWouldBlock)
 		s.cread("client reads a byte", 0, 1, true)
 		s.poll("after a byte was read", false)
 	}},
 	{"short write: no writable edge until the peer drains", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.fill("fill", 0)
 		s.drainPoll("client drains until an event", 0)
 		s.swriteSized("a big write", 0, 1<<20)
@@ -931,9 +904,7 @@ var scenarios = []scenario{
 	// After both FINs crossed there is no connection left: an abort sends
 	// nothing, writes fail with EPIPE, shutdown with ENOTCONN.
 	{"client aborts after both FINs", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.do("client shutdown", s.k.cshutdown(0))
 		s.poll("FIN", true)
 		s.sread("read at FIN", 0, 64, false)
@@ -948,8 +919,7 @@ var scenarios = []scenario{
 		s.poll("after shutdown", true) // inet_shutdown always wakes
 	}},
 	{"server closes with unread input after both FINs", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.cwrite("client writes", 0, "unread")
 		s.do("client shutdown", s.k.cshutdown(0))
 		s.poll("data and FIN", true)
@@ -960,8 +930,7 @@ var scenarios = []scenario{
 		s.cwrite("client writes", 0, "x")
 	}},
 	{"server closes with unread input after both FINs, its own first", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.do("server shutdown", s.k.scloseWrite(0))
 		s.cread("client reads EOF", 0, 64, true)
 		s.cwrite("client writes", 0, "unread")
@@ -972,9 +941,7 @@ var scenarios = []scenario{
 		s.cread("client reads", 0, 64, false)
 	}},
 	{"client aborts after our FIN only", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.do("server shutdown", s.k.scloseWrite(0))
 		s.poll("our FIN acknowledged", true)
 		s.cread("client reads EOF", 0, 64, true)
@@ -1025,9 +992,7 @@ var scenarios = []scenario{
 	// At the seam: Writev passes at most kernel.WritevBufsMax buffers, and
 	// a zero-length write is no syscall.
 	{"writev of more buffers than the kernel takes", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		bufs := make([]string, kernel.WritevBufsMax+4)
 		for i := range bufs {
 			bufs[i] = string(rune('a' + i))
@@ -1039,8 +1004,7 @@ var scenarios = []scenario{
 		s.cread("client reads", 0, 64, true)
 	}},
 	{"zero-length writes keep a pending reset", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.do("client resets", s.k.creset(0))
 		s.poll("RST", true)
 		s.swrite("zero-length write", 0, "")

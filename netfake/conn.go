@@ -38,6 +38,13 @@ type endpoint struct {
 	err       Errno // pending socket error (sk_err), consumed by the next failing call
 	closed    bool  // the owning process closed this side (or never will have it)
 	nospace   bool  // SOCK_NOSPACE: a writer found no room; wake it when there is
+
+	// Byte accounts, for the simulator's checks: bytes this side's writes
+	// took, bytes that arrived at it, and bytes it wrote that will never
+	// arrive (purged by an RST, or sent to a peer that was gone). Its
+	// writes always equal the peer's arrivals plus its drops, its unsent
+	// bytes and its bytes on the wire.
+	wrote, delivered, dropped int
 }
 
 func (e *endpoint) rcvShut() bool { return e.finRcvd || e.reset }
@@ -286,6 +293,7 @@ func (k *Kernel) take(c *conn, from int, p []byte, wire int) int {
 		k.send(c, from, w, p)
 	}
 	c.ep[from].snd.write(p[w:])
+	c.ep[from].wrote += len(p)
 	return w
 }
 
@@ -304,6 +312,7 @@ func (k *Kernel) send(c *conn, from int, m int, p []byte) {
 	to := 1 - from
 	src, dst := &c.ep[from], &c.ep[to]
 	if dst.reset || dst.closed {
+		src.dropped += m
 		if p == nil {
 			src.snd.drop(m)
 			k.spaceFreed(c, from)
@@ -331,6 +340,7 @@ func (k *Kernel) arrive(c *conn, to int, m int) {
 	dst := &c.ep[to]
 	wasEmpty := dst.unread() == 0
 	dst.wire -= m
+	dst.delivered += m
 	k.record(&Record{Kind: kindData[1-to], FD: -1, Conn: c.id, N: int64(m)})
 	if to == sideServer && (wasEmpty || k.cfg.Edge == EdgeLinux) {
 		k.wakeConn(c, wakeData)
@@ -403,10 +413,9 @@ func (k *Kernel) rstArrive(c *conn, to int, errno Errno) {
 	}
 	e.reset = true
 	e.nospace = false
-	e.snd.drop(e.snd.n)
+	k.purge(c, to)
 	if e.closed {
-		e.rcv.drop(e.rcv.n)
-		e.wire = 0
+		k.discard(c, to)
 		return
 	}
 	if errno == ECONNRESET && e.finRcvd && !e.finQueued {
@@ -429,9 +438,8 @@ func (k *Kernel) sendRST(c *conn, s int) bool {
 	}
 	e.nospace = false
 	e.err = OK
-	e.snd.drop(e.snd.n)
-	e.rcv.drop(e.rcv.n)
-	e.wire = 0
+	k.purge(c, s)
+	k.discard(c, s)
 	if c.finsCrossed() {
 		return false
 	}
@@ -453,13 +461,30 @@ func (k *Kernel) injectReset(c *conn, serverErr Errno) {
 	c.rst = [2]bool{}
 }
 
+// purge drops what side s still had waiting for the window: it is lost.
+func (k *Kernel) purge(c *conn, s int) {
+	e := &c.ep[s]
+	e.dropped += e.snd.n
+	e.snd.drop(e.snd.n)
+}
+
+// discard drops side s's receive buffer, what arrived and what was still
+// on the wire to it (lost to its sender).
+func (k *Kernel) discard(c *conn, s int) {
+	e := &c.ep[s]
+	c.ep[1-s].dropped += e.wire
+	e.rcv.drop(e.rcv.n)
+	e.wire = 0
+}
+
 func (k *Kernel) retire(c *conn) {
 	c.retired = true
 	c.rst = [2]bool{}
 	for i := range c.ep {
+		k.purge(c, i)
+		k.discard(c, i)
 		c.ep[i].rcv.release()
 		c.ep[i].snd.release()
-		c.ep[i].wire = 0
 	}
 }
 
@@ -476,10 +501,20 @@ type ConnInfo struct {
 	ServerFINSent, ClientFINSent bool // that side's FIN was transmitted
 	ServerEOF, ClientEOF         bool // that side received the peer's FIN
 
-	ServerUnsent, ClientUnsent     int  // bytes in that side's send buffer: written, waiting for the peer's window
-	ServerInFlight, ClientInFlight int  // bytes that side sent that are on the wire: not arrived, not acknowledged
-	ServerUnread, ClientUnread     int  // bytes that arrived at that side and were not read
-	Retired                        bool // both sides closed; nothing left to move
+	ServerUnsent, ClientUnsent     int // bytes in that side's send buffer: written, waiting for the peer's window
+	ServerInFlight, ClientInFlight int // bytes that side sent that are on the wire: not arrived, not acknowledged
+	ServerUnread, ClientUnread     int // bytes that arrived at that side and were not read
+
+	// Byte accounts: what each side's writes took, what arrived at each
+	// side (read or not), and what each side wrote that will never arrive
+	// (purged by an RST before it was sent, discarded on the wire by a
+	// peer's reset or close, or sent to a peer that was gone). For each
+	// side, Wrote = the peer's Delivered + Dropped + Unsent + InFlight.
+	ServerWrote, ClientWrote         int
+	ServerDelivered, ClientDelivered int
+	ServerDropped, ClientDropped     int
+
+	Retired bool // both sides closed; nothing left to move
 }
 
 // Conn returns the state of connection id (ids start at 1).
@@ -503,6 +538,9 @@ func (k *Kernel) Conn(id uint64) (ConnInfo, bool) {
 		ServerUnsent: s.snd.n, ClientUnsent: cl.snd.n,
 		ServerInFlight: cl.wire, ClientInFlight: s.wire,
 		ServerUnread: s.unread(), ClientUnread: cl.unread(),
+		ServerWrote: s.wrote, ClientWrote: cl.wrote,
+		ServerDelivered: s.delivered, ClientDelivered: cl.delivered,
+		ServerDropped: s.dropped, ClientDropped: cl.dropped,
 		Retired: c.retired,
 	}, true
 }

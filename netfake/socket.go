@@ -140,7 +140,7 @@ func (s *Socket) write(o op, kind Kind, p []byte, bufs [][]byte, total int) (int
 		rec.Err = EAGAIN
 		e.nospace = true
 	default:
-		m := min(total, room)
+		m := room
 		if m < total && k.cfg.Edge == EdgeLinux {
 			// tcp_sendmsg sets SOCK_NOSPACE when it runs out of room.
 			e.nospace = true
@@ -210,10 +210,11 @@ func (s *Socket) CloseWrite() error {
 
 // Close releases the fd (the lowest free fd is reused next) and removes the
 // registration. Like Linux, it sends an RST instead of a FIN when received
-// bytes were left unread (after what it already put on the wire), unless
+// bytes were left unread (behind what it already put on the wire), unless
 // both FINs have crossed, when there is nothing left to reset; otherwise
-// the bytes already written still go out, followed by a FIN. Closing twice fails with EBADF and never touches a
-// socket that got the same fd number since.
+// the bytes already written still go out, followed by a FIN. Closing twice
+// fails with EBADF and never touches a socket that got the same fd number
+// since.
 func (s *Socket) Close() error {
 	k, c := s.k, s.c
 	rec := Record{Kind: KindClose, FD: s.fd, Conn: c.id}
@@ -229,8 +230,7 @@ func (s *Socket) Close() error {
 	sentRST := false
 	switch {
 	case e.reset:
-		e.rcv.drop(e.rcv.n)
-		e.wire = 0
+		k.discard(c, sideServer)
 	case e.rcv.n > 0:
 		// Bytes still on the wire count: on Linux they would already
 		// be in the receive queue.
