@@ -40,7 +40,8 @@
 //     injected ECONNRESET and EPIPE (which really reset the connection on
 //     both sides), EINTR from Poll, ECONNABORTED and EMFILE from Accept.
 //   - A trace (SetTracer, Record) of every server syscall, client action,
-//     event and transmission, and a running hash of it (Hash; FNV-1a style, a word at a time).
+//     event and transmission, and a running hash of it (Hash; FNV-1a
+//     style, a word at a time).
 //   - An Observer told every server-side result by connection id (never by
 //     fd), for the simulator's oracle.
 //
@@ -58,8 +59,9 @@
 //     (ErrWouldBlock, or a write cut short by a full buffer; not a short
 //     write the fault plan made) or a poll found the socket not writable.
 //     So a short write whose bytes fit the peer's window is followed by an
-//     edge once they arrive, and one that filled a closed window only
-//     after the peer has read half its buffer, as on loopback;
+//     edge once they arrive, and one whose bytes wait behind a closed
+//     window only after the peer has read half its buffer and enough has
+//     left, as on loopback;
 //   - Register and Reregister report whatever is ready at once;
 //   - state changes wake the socket whatever the interest: a FIN (readable
 //     with read-closed), an RST (everything, plus error and hang-up), the
@@ -165,9 +167,11 @@
 //     queue, SYN cookies or half-open connections, and a retried SYN that
 //     finds room completes. Shutting down a connect in progress abandons
 //     it, as on Linux (reads then fail with ENOTCONN, writes with EPIPE).
-//   - A FIN on the wire makes its sender's state LAST_ACK or CLOSING until
-//     it arrives; an abort then sends nothing, as on Linux when nothing is
-//     left unsent (the peer, whose FIN has arrived, gets none either).
+//   - A FIN on the wire holds its sender in FIN_WAIT1, LAST_ACK or CLOSING
+//     until it arrives (on loopback it arrives within the call). A
+//     client's Reset in LAST_ACK or CLOSING sends nothing, as
+//     tcp_disconnect does when nothing is left unsent; the FIN still
+//     arrives.
 //   - No addresses, ports, TIME_WAIT, urgent data, ENFILE or ENOBUFS.
 //   - EINTR is only injected into Poll.
 package netfake
