@@ -132,9 +132,16 @@ func (w *world) setChaos(on bool) {
 
 // --- client actions ---
 
-// connect opens a new client; false if the backlog refused it.
+// connect opens a new client; false if the backlog refused it. A connect
+// that a full backlog leaves in progress (its SYN retried a virtual second
+// later) is given up at once, so it never reaches the server: the world's
+// drain does not wait for retries.
 func (w *world) connect() (*client, bool) {
 	cl, err := w.k.Connect(w.ln)
+	if err == nil && cl.Connecting() {
+		_ = cl.Close()
+		err = errors.New("the backlog is full; the client gives up its connect in progress")
+	}
 	if err != nil {
 		w.t.Logf("a client's connect is refused: %v", err)
 		return nil, false

@@ -22,6 +22,15 @@ func (r *run) act(c *client, drain bool) {
 		r.connect(c)
 		return
 	}
+	if drain && c.conn.Connecting() {
+		// The backlog dropped its SYN and the retry has not come: a
+		// client that starts nothing new gives the connect up (it
+		// never reached the server).
+		r.tracef("client", c.id, "client %d gives up its connect in progress", c.idx)
+		_ = c.conn.Close()
+		r.gone(c, false)
+		return
+	}
 	framing := r.srv.Config().Framing
 	if !drain {
 		r.script(c, framing)
@@ -98,6 +107,10 @@ func (r *run) connect(c *client) {
 	c.conn, c.id = conn, conn.ID()
 	c.sent, c.out, c.recv, c.wrote, c.finSent, c.gotEOF = 0, nil, 0, 0, false, false
 	r.o.ClientConnected(c.id, fmt.Sprintf("client %d (%v)", c.idx, c.spec.Kind))
+	if conn.Connecting() {
+		r.tracef("client", c.id, "client %d (%v) connects; the backlog is full, its SYN will be retried", c.idx, c.spec.Kind)
+		return
+	}
 	r.tracef("client", c.id, "client %d (%v) connects", c.idx, c.spec.Kind)
 }
 
