@@ -313,6 +313,9 @@ func (k *Kernel) send(c *conn, from int, m int, p []byte) {
 	src, dst := &c.ep[from], &c.ep[to]
 	if dst.reset || dst.closed {
 		src.dropped += m
+		if from == sideServer {
+			k.observeLost(c, m)
+		}
 		if p == nil {
 			src.snd.drop(m)
 			k.spaceFreed(c, from)
@@ -465,6 +468,9 @@ func (k *Kernel) injectReset(c *conn, serverErr Errno) {
 func (k *Kernel) purge(c *conn, s int) {
 	e := &c.ep[s]
 	e.dropped += e.snd.n
+	if s == sideServer {
+		k.observeLost(c, e.snd.n)
+	}
 	e.snd.drop(e.snd.n)
 }
 
@@ -473,6 +479,9 @@ func (k *Kernel) purge(c *conn, s int) {
 func (k *Kernel) discard(c *conn, s int) {
 	e := &c.ep[s]
 	c.ep[1-s].dropped += e.wire
+	if s == sideClient {
+		k.observeLost(c, e.wire)
+	}
 	e.rcv.drop(e.rcv.n)
 	e.wire = 0
 }

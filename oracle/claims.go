@@ -101,6 +101,7 @@ func (o *Oracle) Closed(id ConnID, r server.CloseReason) {
 		return
 	}
 	c.closed, c.closeWhy = true, r
+	c.late = c.left && o.cfg.LingerTimeout > 0 && o.now()-c.leftAt >= o.cfg.LingerTimeout
 	o.progress++
 	if !c.joined {
 		c.join = o.order.end() // its window is empty

@@ -23,6 +23,7 @@ type conn struct {
 	eofAt     int64   // end of the order when the server read EOF, or -1
 	lastData  time.Duration
 	reset     bool   // the kernel reported the connection reset
+	lost      uint64 // output lost after a close that promised the flush (Config.Losses)
 	shut      bool   // the server sent FIN (CloseWrite)
 	written   uint64 // bytes of its window written so far
 	errW      []byte // bytes written after its window: an error frame (or a reject line)
@@ -33,6 +34,7 @@ type conn struct {
 	join, stop                     uint64 // offsets in the order; stop valid once left or closed
 	frames                         int    // frames claimed from it
 	leftAt                         time.Duration
+	late                           bool // closed LingerTimeout or more after it left (see Lost)
 
 	// Its client's account.
 	client      bool

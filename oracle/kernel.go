@@ -141,9 +141,53 @@ func (o *Oracle) ShutWrite(id ConnID) {
 func (o *Oracle) Reset(id ConnID) {
 	c := o.conn(id)
 	c.reset = true
-	if c.closed && c.joined && c.closeWhy.PromisesFlush() && !o.tick.readSpent(id, o.cfg.ReadBytesPerTickMax) {
+	if !o.losses && c.closed && c.joined && c.closeWhy.PromisesFlush() && !o.tick.readSpent(id, o.cfg.ReadBytesPerTickMax) {
 		o.failc(c, InvDelivery, "conn %d closed for %v with unread input: its RST may destroy output the server claims it delivered", id, c.closeWhy)
 	}
+}
+
+// Lost says n more bytes the server wrote to id will never reach its
+// client (Config.Losses): an RST purged them from the send buffer, or they
+// were discarded on the wire. After a close that promises the flush that
+// is a loss the server caused, unless the client closed or reset its own
+// socket first; a loss inside a tick is the server's own doing.
+func (o *Oracle) Lost(id ConnID, n int) {
+	c := o.conn(id)
+	if n <= 0 || !c.closed || !c.joined || !c.closeWhy.PromisesFlush() || c.gone {
+		return
+	}
+	if c.late || o.shuttingDownLate() {
+		// Tolerated until issue 11: a close at the end of the linger
+		// time (or the shutdown deadline) counts as graceful once
+		// everything was written to the kernel, though the peer may not
+		// have taken it yet and unread input then resets the connection.
+		return
+	}
+	c.lost += uint64(n)
+	if o.inTick {
+		o.failLost(c)
+		return
+	}
+	o.lossPending = append(o.lossPending, id)
+}
+
+// shuttingDownLate: a shutdown is under way and its deadline has passed.
+func (o *Oracle) shuttingDownLate() bool {
+	return o.shutdown && o.now()-o.downAt >= o.cfg.ShutdownTimeout
+}
+
+func (o *Oracle) failLost(c *conn) {
+	o.failc(c, InvDelivery, "conn %d closed for %v, then its RST destroyed %d bytes of the output the server claims it delivered", c.id, c.closeWhy, c.lost)
+}
+
+// judgeLosses fails the losses between ticks that no client excused.
+func (o *Oracle) judgeLosses() {
+	for _, id := range o.lossPending {
+		if c := o.conns[id]; c != nil && !c.gone && !c.bad {
+			o.failLost(c)
+		}
+	}
+	o.lossPending = o.lossPending[:0]
 }
 
 // flushFailure says what is missing if c, which has left, was not written

@@ -50,6 +50,7 @@ func (o *Oracle) Quiet() bool {
 // when to ask (after its drain), and whether to wait and ask again (a live
 // world) or record it (Fail(InvLiveness, ...)).
 func (o *Oracle) Stuck(s Settled) string {
+	o.judgeLosses()
 	for _, c := range o.clients {
 		if why := o.unserved(c, s); why != "" {
 			return why

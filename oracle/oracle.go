@@ -62,6 +62,11 @@ type Config struct {
 	// Step says where the history is, for violations (the simulator's step
 	// counter). Nil: 0.
 	Step func() int
+	// Losses says the world reports every byte of the server's output that
+	// will never reach its client (Lost). Then an RST after a close that
+	// promises the flush is a violation only if it destroyed output;
+	// without it, any such RST is (it may have).
+	Losses bool
 	// Report, if set, receives every violation as it is found, and the
 	// oracle goes on checking (a connection found wrong is not checked
 	// further). Without it the oracle keeps the first violation only, which
@@ -75,6 +80,7 @@ type Config struct {
 type Oracle struct {
 	cfg    server.Config
 	kernel bool
+	losses bool
 	clock  func() time.Duration
 	stepf  func() int
 	report func(*Violation)
@@ -94,6 +100,11 @@ type Oracle struct {
 	// (Frame). The server must claim them in order before its next read;
 	// those of a connection it tears down meanwhile are dropped.
 	pend      []pending
+	// Output lost between two ticks, after a close that promised the
+	// flush: judged at the next tick, once the clients' own closes and
+	// resets (which excuse it) are known.
+	lossPending []ConnID
+	inTick      bool
 	pendBytes []byte
 
 	open, members int // joined and not closed; joined and not left
@@ -115,7 +126,7 @@ type pending struct {
 // New returns an oracle for a history of a server configured as cfg.Server.
 func New(cfg Config) *Oracle {
 	o := &Oracle{
-		cfg: cfg.Server, kernel: cfg.Kernel, clock: cfg.Clock, stepf: cfg.Step, report: cfg.Report,
+		cfg: cfg.Server, kernel: cfg.Kernel, losses: cfg.Losses, clock: cfg.Clock, stepf: cfg.Step, report: cfg.Report,
 		conns: make(map[ConnID]*conn),
 	}
 	o.order.counts = !o.kernel // frames received are counted in the client-side form

@@ -70,6 +70,8 @@ func (o *Oracle) overBudget() string {
 // TickBegin says a server tick begins: what happened since the last one
 // (a shutdown, say) is not the tick's.
 func (o *Oracle) TickBegin() {
+	o.judgeLosses()
+	o.inTick = true
 	o.overBudget()
 	o.tick.progressAt = o.progress
 }
@@ -84,6 +86,7 @@ func (o *Oracle) Polled(timeout time.Duration, events int) {
 // budgets, that it did not spin, that every frame read was claimed, and the
 // memory bound.
 func (o *Oracle) TickEnd() {
+	o.inTick = false
 	if msg := o.overBudget(); msg != "" {
 		o.Fail(InvFairness, "%s", msg)
 		return

@@ -77,7 +77,7 @@ func (f *ClaimFeed) Frame(st kernel.Stream, head, tail []byte) { f.O.Frame(idOf(
 // are not the oracle's (the server's setup).
 type KernelFeed struct{ O *oracle.Oracle }
 
-var _ netfake.Observer = (*KernelFeed)(nil)
+var _ netfake.LossObserver = (*KernelFeed)(nil)
 
 func (f *KernelFeed) Accepted(id uint64)        { f.O.Accepted(id) }
 func (f *KernelFeed) Read(id uint64, p []byte)  { f.O.Read(id, p) }
@@ -85,6 +85,7 @@ func (f *KernelFeed) Wrote(id uint64, p []byte) { f.O.Wrote(id, p) }
 func (f *KernelFeed) ClosedWrite(id uint64)     { f.O.ShutWrite(id) }
 func (f *KernelFeed) Closed(uint64)             {}
 func (f *KernelFeed) Reset(id uint64)           { f.O.Reset(id) }
+func (f *KernelFeed) Lost(id uint64, n int)     { f.O.Lost(id, n) }
 
 // Record takes one of the kernel's records.
 func (f *KernelFeed) Record(rec netfake.Record) {

@@ -180,7 +180,7 @@ func (r *run) setup() error {
 		return err
 	}
 	// The oracle checks the configuration in force, defaults filled in.
-	r.o = oracle.New(oracle.Config{Server: srv.Config(), Kernel: true, Clock: r.k.Now, Step: func() int { return r.step }})
+	r.o = oracle.New(oracle.Config{Server: srv.Config(), Kernel: true, Losses: true, Clock: r.k.Now, Step: func() int { return r.step }})
 	r.poller.o, r.feed.O, r.claims.O = r.o, r.o, r.o
 	r.k.SetObserver(&r.feed)
 	for i, spec := range r.cfg.Clients {
