@@ -99,13 +99,13 @@ type Oracle struct {
 	// Frames cut from the current read, not yet claimed by the server
 	// (Frame). The server must claim them in order before its next read;
 	// those of a connection it tears down meanwhile are dropped.
-	pend      []pending
+	pend []pending
 	// Output lost between two ticks, after a close that promised the
 	// flush: judged at the next tick, once the clients' own closes and
 	// resets (which excuse it) are known.
 	lossPending []ConnID
 	inTick      bool
-	pendBytes []byte
+	pendBytes   []byte
 
 	open, members int // joined and not closed; joined and not left
 	leaves        uint64
