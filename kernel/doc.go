@@ -58,9 +58,16 @@
 //     bytes than asked (a short write) and must not raise SIGPIPE: writing
 //     to a connection the peer has closed or reset yields an error (EPIPE
 //     or ECONNRESET).
+//   - A zero-length Write, or a Writev whose buffers hold no bytes, is not
+//     a write: it returns 0, nil without a system call, so it neither
+//     reports nor consumes a pending error (a reset stays pending for the
+//     next Read or Write). It cannot probe a connection.
 //   - VectorWriter.Writev follows Write's rules: it may write fewer bytes
 //     than the buffers hold, returns ErrWouldBlock when it writes nothing,
-//     and the writable guarantee below applies to it as to Write.
+//     and the writable guarantee below applies to it as to Write. It passes
+//     at most WritevBufsMax non-empty buffers (empty ones are skipped): a
+//     Writev of more returns a short count at that boundary even when the
+//     socket has room.
 //   - BatchWriter.WriteBatch, where a kernel offers it, makes every write of
 //     the batch and reports each in its element, exactly as if the writes
 //     had been made one after another, each by Writev with its buffers on
@@ -107,7 +114,9 @@
 //   - Writable: after a Write that returned ErrWouldBlock, a writable event
 //     is guaranteed once the send side has room again, as long as write
 //     interest is registered. Nothing else about writable events is
-//     guaranteed.
+//     guaranteed: in particular none after a short write (a full buffer,
+//     or Writev's WritevBufsMax cap), so a caller with bytes left writes
+//     again until ErrWouldBlock.
 //   - Tokens come back exactly as registered. The kernel attaches no
 //     meaning to them, except that it may reserve ReservedToken for itself
 //     (netpoll's wake-up uses it); callers must not register that value. A

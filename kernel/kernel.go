@@ -123,18 +123,31 @@ type Stream interface {
 	// Write writes what fits in the send side now: it may write fewer
 	// bytes than asked (a short write) and returns ErrWouldBlock when it
 	// writes nothing. A writable event is guaranteed after ErrWouldBlock,
-	// once there is room, while write interest is registered. Writing to a
-	// connection the peer closed or reset fails (EPIPE, ECONNRESET) and
-	// never raises SIGPIPE.
+	// once there is room, while write interest is registered; none is
+	// promised after a short write, so write the rest until ErrWouldBlock.
+	// Writing to a connection the peer closed or reset fails (EPIPE,
+	// ECONNRESET) and never raises SIGPIPE. A zero-length Write is not a
+	// write: it returns 0, nil at once and does not report (or consume) a
+	// pending error, so it cannot probe a connection.
 	Write(p []byte) (int, error)
 	// CloseWrite sends a FIN; reading stays possible.
 	CloseWrite() error
 }
 
+// WritevBufsMax is the most non-empty buffers one Writev passes to the
+// kernel. Both kernels stop there (netpoll keeps its iovec array on the
+// stack; netfake does the same to match): a Writev of more buffers returns
+// a short count at that boundary even when the socket has room, and no
+// writable event follows such a short count. Write the rest again.
+const WritevBufsMax = 16
+
 // VectorWriter is implemented by streams that can write several buffers in
 // one call (writev). It follows Write's rules: it may write fewer bytes
 // than the buffers hold, returns ErrWouldBlock when it writes nothing, and
-// the writable guarantee applies to it as to Write.
+// the writable guarantee applies to it as to Write. It writes at most the
+// first WritevBufsMax non-empty buffers (empty ones are skipped and do not
+// count). Buffers holding no bytes in all are not a write: Writev returns
+// 0, nil at once, as a zero-length Write does.
 type VectorWriter interface {
 	Writev(bufs [][]byte) (int, error)
 }

@@ -55,6 +55,21 @@ type kut interface {
 	cshutdown(c int) error
 	creset(c int) error
 	cclose(c int) error
+	swritev(s int, bufs [][]byte) (int, error)
+	// connectAsync starts a client's connect without waiting for it (a
+	// full backlog drops its SYN); awaitConnect reports whether it
+	// completed, waiting for it on the real side.
+	connectAsync() error
+	awaitConnect(c int) (bool, error)
+	// creadAll has client c read until an error (waiting for more bytes
+	// while they may still come) and returns how many bytes it got.
+	creadAll(c int) (int, error)
+	// sameTick runs fn's calls back to back: on the fake, with no
+	// transmission step between them (on loopback every call delivers
+	// before it returns anyway).
+	sameTick(fn func())
+	// wait lets d pass: real time, or the fake's virtual clock.
+	wait(d time.Duration)
 	events(expect bool) map[kernel.Token]kernel.Ready
 	// settleEvents discards events until none come for a while.
 	settleEvents()
@@ -72,6 +87,7 @@ type fakeKut struct {
 	clients []*netfake.Client
 	socks   []*netfake.Socket
 	evs     []kernel.Event
+	hold    bool // inside sameTick: no transmission between calls
 }
 
 func newFakeKut(mode netfake.EdgeMode) *fakeKut {
@@ -83,7 +99,52 @@ func newFakeKut(mode netfake.EdgeMode) *fakeKut {
 }
 
 // settle transmits everything: loopback TCP delivers at once.
-func (f *fakeKut) settle() { f.k.Flush() }
+func (f *fakeKut) settle() {
+	if !f.hold {
+		f.k.Flush()
+	}
+}
+
+func (f *fakeKut) sameTick(fn func()) {
+	f.hold = true
+	fn()
+	f.hold = false
+	f.settle()
+}
+
+func (f *fakeKut) wait(d time.Duration) {
+	f.k.Advance(d)
+	f.settle()
+}
+
+// connectAsync is connect: the fake's Connect never waits, and a connect
+// to a full queue returns a client still connecting.
+func (f *fakeKut) connectAsync() error { return f.connect() }
+
+func (f *fakeKut) awaitConnect(c int) (bool, error) { return !f.clients[c].Connecting(), nil }
+
+func (f *fakeKut) swritev(s int, bufs [][]byte) (int, error) {
+	n, err := f.socks[s].Writev(bufs)
+	f.settle()
+	return n, err
+}
+
+func (f *fakeKut) creadAll(c int) (int, error) {
+	buf := make([]byte, fillChunk)
+	total := 0
+	for i := 0; i < 100000; i++ {
+		n, err := f.clients[c].Read(buf)
+		total += n
+		if errors.Is(err, kernel.ErrWouldBlock) {
+			f.settle()
+			continue
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, kernel.ErrWouldBlock
+}
 
 func (f *fakeKut) listen(backlog int) (err error) {
 	f.l, err = f.k.Listen(backlog)
@@ -175,8 +236,14 @@ type realKut struct {
 	p       *netpoll.Poller
 	l       *netpoll.Listener
 	clients []*netpoll.Conn
+	dials   map[int]chan dialed // connects started by connectAsync, by client index
 	socks   []*netpoll.Conn
 	evs     []kernel.Event
+}
+
+type dialed struct {
+	c   *netpoll.Conn
+	err error
 }
 
 func newRealKut(t *testing.T) *realKut {
@@ -207,16 +274,67 @@ func (r *realKut) listen(backlog int) (err error) {
 func (r *realKut) registerListener(tok kernel.Token) error {
 	return r.p.Register(r.l, tok, kernel.InterestRead)
 }
-func (r *realKut) connect() error {
+func (r *realKut) dial() (*netpoll.Conn, error) {
 	c, err := netpoll.DialTimeout("tcp4", r.l.Addr().String(), realWait)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := c.SetBuffers(bufBytes, bufBytes); err != nil {
-		return err
+		_ = c.Close()
+		return nil, err
 	}
-	r.clients = append(r.clients, c)
+	return c, nil
+}
+func (r *realKut) connect() error {
+	c, err := r.dial()
+	if err == nil {
+		r.clients = append(r.clients, c)
+	}
+	return err
+}
+
+// connectAsync dials in a goroutine: a connect whose SYN a full backlog
+// dropped completes only when the kernel retries it, a second later.
+func (r *realKut) connectAsync() error {
+	if r.dials == nil {
+		r.dials = map[int]chan dialed{}
+	}
+	ch := make(chan dialed, 1)
+	r.dials[len(r.clients)] = ch
+	r.clients = append(r.clients, nil)
+	go func() {
+		c, err := r.dial()
+		ch <- dialed{c, err}
+	}()
 	return nil
+}
+func (r *realKut) awaitConnect(c int) (bool, error) {
+	if ch, ok := r.dials[c]; ok {
+		delete(r.dials, c)
+		d := <-ch
+		r.clients[c] = d.c
+		return d.err == nil, d.err
+	}
+	return r.clients[c] != nil, nil
+}
+func (r *realKut) sameTick(fn func())                        { fn() }
+func (r *realKut) wait(d time.Duration)                      { time.Sleep(d) }
+func (r *realKut) swritev(s int, bufs [][]byte) (int, error) { return r.socks[s].Writev(bufs) }
+func (r *realKut) creadAll(c int) (int, error) {
+	buf := make([]byte, fillChunk)
+	total := 0
+	deadline := time.Now().Add(realWait)
+	for {
+		n, err := r.clients[c].Read(buf)
+		total += n
+		if errors.Is(err, kernel.ErrWouldBlock) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }
 func (r *realKut) accept(expect bool) error {
 	return retry(expect, func() error {
@@ -298,8 +416,13 @@ func (r *realKut) settleEvents() {
 	}
 }
 func (r *realKut) shutdown() {
+	for c := range r.dials {
+		_, _ = r.awaitConnect(c)
+	}
 	for _, c := range r.clients {
-		_ = c.Close()
+		if c != nil {
+			_ = c.Close()
+		}
 	}
 	for _, s := range r.socks {
 		_ = s.Close()
@@ -396,6 +519,55 @@ func (s *script) cwrite(what string, c int, p string) {
 	s.note(what, result(n, nil, err))
 }
 
+// swriteSized writes n bytes to server socket sock and notes only whether
+// the write took all, some or none of them: byte counts differ (Linux
+// counts skb overhead and holds more in flight).
+func (s *script) swriteSized(what string, sock, n int) {
+	m, err := s.k.swrite(sock, make([]byte, n))
+	switch {
+	case err != nil:
+		s.note(what, netfake.ErrnoOf(err).String())
+	case m == n:
+		s.note(what, "all")
+	default:
+		s.note(what, "short")
+	}
+}
+
+func (s *script) swritev(what string, sock int, bufs ...string) {
+	b := make([][]byte, len(bufs))
+	for i, x := range bufs {
+		b[i] = []byte(x)
+	}
+	n, err := s.k.swritev(sock, b)
+	s.note(what, result(n, nil, err))
+}
+
+// creadAll notes whether client c read any bytes before the error that
+// ended its reading, and which error: not how many.
+func (s *script) creadAll(what string, c int) {
+	n, err := s.k.creadAll(c)
+	got := "nothing"
+	if n > 0 {
+		got = "data"
+	}
+	s.note(what, got+", then "+netfake.ErrnoOf(err).String())
+}
+
+func (s *script) connectAsync(what string) { s.do(what, s.k.connectAsync()) }
+func (s *script) awaitConnect(what string, c int) {
+	ok, err := s.k.awaitConnect(c)
+	s.note(what, map[bool]string{false: "in progress", true: "connected"}[ok]+" "+netfake.ErrnoOf(err).String())
+}
+
+// tick runs fn's steps with no transmission between them on the fake.
+func (s *script) tick(fn func()) { s.k.sameTick(fn) }
+
+func (s *script) wait(what string, d time.Duration) {
+	s.k.wait(d)
+	s.note(what, d.String())
+}
+
 // fill writes to server socket sock until ErrWouldBlock, then lets the
 // connection settle and fills again, until a fill accepts nothing. It notes
 // only that it got there: byte counts differ (Linux counts skb overhead).
@@ -440,6 +612,20 @@ func (s *script) pair() {
 	s.do("accept", s.k.accept(true))
 }
 
+// pairRW is pair, then the socket registered for both as token 1, and the
+// initial writable edge taken.
+func (s *script) pairRW() {
+	s.pair()
+	s.do("register RW", s.k.register(0, 1, inRW))
+	s.poll("after register", true)
+}
+
+// pairR is pair, then the socket registered for reading as token 1.
+func (s *script) pairR() {
+	s.pair()
+	s.do("register R", s.k.register(0, 1, inR))
+}
+
 // ---- scenarios ----
 
 type scenario struct {
@@ -449,16 +635,13 @@ type scenario struct {
 
 var scenarios = []scenario{
 	{"initial writable on register", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.poll("again", false)
 		s.do("reregister W", s.k.reregister(0, 2, inW))
 		s.poll("after reregister", true)
 	}},
 	{"readable edges", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.poll("nothing yet", false)
 		s.cwrite("client writes a", 0, "a")
 		s.poll("first data", true)
@@ -473,9 +656,7 @@ var scenarios = []scenario{
 		s.sread("read", 0, 64, true)
 	}},
 	{"arrival reports writable too", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.cwrite("client writes", 0, "hello")
 		s.poll("arrival", true) // Linux: R|W (ep_send_events reports the mask)
 		s.sread("read", 0, 64, true)
@@ -491,9 +672,7 @@ var scenarios = []scenario{
 		s.sread("read", 0, 64, true)
 	}},
 	{"FIN", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.cwrite("client writes", 0, "bye")
 		s.do("client shutdown", s.k.cshutdown(0))
 		s.poll("data and FIN", true)
@@ -517,9 +696,7 @@ var scenarios = []scenario{
 		s.poll("FIN", true)
 	}},
 	{"RST", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.cwrite("client writes", 0, "unread")
 		s.poll("data", true)
 		s.do("client resets", s.k.creset(0))
@@ -532,8 +709,7 @@ var scenarios = []scenario{
 		s.poll("after shutdown of a reset socket", true) // inet_shutdown always wakes
 	}},
 	{"RST before any read", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.do("client resets", s.k.creset(0))
 		s.poll("RST, read interest", true)
 		s.swrite("write", 0, "x")
@@ -541,8 +717,7 @@ var scenarios = []scenario{
 		s.sread("read", 0, 64, false)
 	}},
 	{"RST after FIN", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.do("client shutdown", s.k.cshutdown(0))
 		s.poll("FIN", true)
 		s.do("client resets", s.k.creset(0))
@@ -552,9 +727,7 @@ var scenarios = []scenario{
 		s.swrite("write again", 0, "x")
 	}},
 	{"write after peer close", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.do("client closes", s.k.cclose(0))
 		s.poll("FIN", true)
 		s.swrite("first write", 0, "hello?")
@@ -563,8 +736,7 @@ var scenarios = []scenario{
 		s.sread("read", 0, 64, false)
 	}},
 	{"server close with unread data", func(s *script) {
-		s.pair()
-		s.do("register R", s.k.register(0, 1, inR))
+		s.pairR()
 		s.swrite("server writes", 0, "sent")
 		s.cwrite("client writes", 0, "unread")
 		s.poll("data", true)
@@ -575,9 +747,7 @@ var scenarios = []scenario{
 		s.fails("close again", s.k.sclose(0))
 	}},
 	{"server half-close", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.do("server shutdown", s.k.scloseWrite(0))
 		s.poll("our FIN acknowledged", true) // Linux: W (state change); strict: none
 		s.swrite("write after shutdown", 0, "x")
@@ -590,9 +760,7 @@ var scenarios = []scenario{
 		s.poll("peer FIN: both shut", true)
 	}},
 	{"full send buffer", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.fill("fill", 0)
 		s.poll("full", false)
 		s.drainPoll("client drains until an event", 0)
@@ -615,9 +783,7 @@ var scenarios = []scenario{
 		s.poll("pending after drain", true)
 	}},
 	{"close of a registered fd", func(s *script) {
-		s.pair()
-		s.do("register RW", s.k.register(0, 1, inRW))
-		s.poll("after register", true)
+		s.pairRW()
 		s.cwrite("client writes", 0, "x")
 		s.poll("data", true)
 		s.do("server closes", s.k.sclose(0)) // unread data: RST
@@ -625,6 +791,228 @@ var scenarios = []scenario{
 		s.cread("client sees the RST", 0, 64, true)
 		s.cwrite("client writes after the RST", 0, "y")
 		s.poll("still nothing", false)
+	}},
+
+	// Bytes written just before an abort reach the peer first: the write
+	// put them on the wire, and the RST travels behind them.
+	{"write then close with unread input, same tick", func(s *script) {
+		s.pairR()
+		s.cwrite("client writes", 0, "req")
+		s.poll("data", true)
+		s.tick(func() {
+			s.swrite("server writes", 0, "line\n")
+			s.do("server closes with the request unread", s.k.sclose(0))
+		})
+		s.cread("client reads the line", 0, 64, true)
+		s.cread("client reads after the line", 0, 64, true)
+		s.cread("client reads again", 0, 64, false)
+	}},
+	{"write, shutdown, close with unread input, same tick", func(s *script) {
+		s.pairR()
+		s.cwrite("client writes", 0, "req")
+		s.poll("data", true)
+		s.tick(func() {
+			s.swrite("server writes", 0, "line\n")
+			s.do("server shutdown", s.k.scloseWrite(0))
+			s.do("server closes with the request unread", s.k.sclose(0))
+		})
+		s.cread("client reads the line", 0, 64, true)
+		s.cread("client reads after the line", 0, 64, true)
+		s.cwrite("client writes", 0, "more")
+		s.cwrite("client writes again", 0, "more")
+	}},
+	{"client last words then reset, same tick", func(s *script) {
+		s.pairR()
+		s.poll("nothing yet", false)
+		s.tick(func() {
+			s.cwrite("client writes last words", 0, "last words")
+			s.do("client resets", s.k.creset(0))
+		})
+		s.poll("data and RST", true)
+		s.sread("read the last words", 0, 64, true)
+		s.sread("read after them", 0, 64, false)
+		s.sread("read again", 0, 64, false)
+	}},
+	{"client last words, FIN, reset, same tick", func(s *script) {
+		s.pairRW()
+		s.tick(func() {
+			s.cwrite("client writes last words", 0, "bye")
+			s.do("client shutdown", s.k.cshutdown(0))
+			s.do("client resets", s.k.creset(0))
+		})
+		s.poll("data, FIN and RST", true)
+		s.sread("read the last words", 0, 64, true)
+		s.sread("read after them", 0, 64, false)
+		s.swrite("write", 0, "x")
+	}},
+	// Only what the window takes goes on the wire at write time: an abort
+	// drops what waits behind a closed window, not what arrived.
+	{"close with unread input behind a closed window", func(s *script) {
+		s.pairRW()
+		s.cwrite("client writes", 0, "unread")
+		s.poll("data", true)
+		s.fill("fill", 0)
+		s.tick(func() {
+			s.swriteSized("write into the full buffers", 0, fillChunk)
+			s.do("server closes with input unread", s.k.sclose(0))
+		})
+		s.creadAll("client reads until the reset", 0)
+	}},
+	{"FIN behind bytes waiting for the window", func(s *script) {
+		s.pairRW()
+		s.fill("fill", 0)
+		s.do("server shutdown", s.k.scloseWrite(0))
+		s.creadAll("client reads until the FIN", 0)
+		s.poll("our FIN acknowledged", true)
+	}},
+	{"FIN right after data, same tick", func(s *script) {
+		s.pairR()
+		s.tick(func() {
+			s.swrite("server writes", 0, "last")
+			s.do("server shutdown", s.k.scloseWrite(0))
+		})
+		s.cread("client reads", 0, 64, true)
+		s.cread("client reads the FIN", 0, 64, true)
+		s.poll("our FIN acknowledged", true) // Linux: a state change, with no read interest satisfied
+	}},
+	// Transmission at write time moves bytes, not edges.
+	{"a write that fits makes no writable edge", func(s *script) {
+		s.pairRW()
+		s.swrite("server writes", 0, "hello")
+		s.poll("after the write", false)
+		s.cread("client reads", 0, 64, true)
+		s.poll("after the peer read", false)
+	}},
+	{"short write into an open window: the acknowledgement wakes", func(s *script) {
+		s.pairRW()
+		s.swriteSized("a big write", 0, 1<<20)
+		s.poll("the bytes sent were acknowledged", true) // strict: none (no ErrWouldBlock)
+		s.cread("client reads a byte", 0, 1, true)
+		s.poll("after a byte was read", false)
+	}},
+	{"short write: no writable edge until the peer drains", func(s *script) {
+		s.pairRW()
+		s.fill("fill", 0)
+		s.drainPoll("client drains until an event", 0)
+		s.swriteSized("a big write", 0, 1<<20)
+		s.poll("after the short write, the peer read nothing", false)
+		s.cread("client reads a byte", 0, 1, true)
+		s.poll("after a byte was read", false)
+		s.drainPoll("client drains until an event", 0)
+		s.poll("after the writable edge", false)
+	}},
+	// After both FINs crossed there is no connection left: an abort sends
+	// nothing, writes fail with EPIPE, shutdown with ENOTCONN.
+	{"client aborts after both FINs", func(s *script) {
+		s.pairRW()
+		s.do("client shutdown", s.k.cshutdown(0))
+		s.poll("FIN", true)
+		s.sread("read at FIN", 0, 64, false)
+		s.do("server shutdown", s.k.scloseWrite(0))
+		s.poll("both FINs", true)
+		s.cread("client reads EOF", 0, 64, true)
+		s.do("client resets", s.k.creset(0))
+		s.poll("after the abort", false) // no RST: nothing to report
+		s.swrite("write", 0, "x")
+		s.sread("read", 0, 64, false)
+		s.do("shutdown again", s.k.scloseWrite(0))
+		s.poll("after shutdown", true) // inet_shutdown always wakes
+	}},
+	{"server closes with unread input after both FINs", func(s *script) {
+		s.pairR()
+		s.cwrite("client writes", 0, "unread")
+		s.do("client shutdown", s.k.cshutdown(0))
+		s.poll("data and FIN", true)
+		s.do("server shutdown", s.k.scloseWrite(0))
+		s.cread("client reads EOF", 0, 64, true)
+		s.do("server closes with input unread", s.k.sclose(0))
+		s.cread("client reads after the close", 0, 64, false)
+		s.cwrite("client writes", 0, "x")
+	}},
+	{"server closes with unread input after both FINs, its own first", func(s *script) {
+		s.pairR()
+		s.do("server shutdown", s.k.scloseWrite(0))
+		s.cread("client reads EOF", 0, 64, true)
+		s.cwrite("client writes", 0, "unread")
+		s.do("client shutdown", s.k.cshutdown(0))
+		s.poll("data and FIN", true)
+		s.do("server closes with input unread", s.k.sclose(0))
+		s.cwrite("client writes", 0, "x")
+		s.cread("client reads", 0, 64, false)
+	}},
+	{"client aborts after our FIN only", func(s *script) {
+		s.pairRW()
+		s.do("server shutdown", s.k.scloseWrite(0))
+		s.poll("our FIN acknowledged", true)
+		s.cread("client reads EOF", 0, 64, true)
+		s.do("client resets", s.k.creset(0)) // CLOSE_WAIT: an RST goes out
+		s.poll("RST", true)
+		s.sread("read", 0, 64, false)
+		s.sread("read again", 0, 64, false)
+		s.swrite("write", 0, "x")
+	}},
+	// A full backlog drops the SYN; the client retries a second later.
+	{"full backlog: the SYN is retried", func(s *script) {
+		s.do("listen", s.k.listen(2))
+		s.do("register listener", s.k.registerListener(9))
+		for range 3 {
+			s.do("connect", s.k.connect())
+		}
+		s.poll("three pending", true)
+		s.connectAsync("connect to a full queue")
+		s.poll("the SYN was dropped", false)
+		s.do("accept", s.k.accept(true))
+		s.poll("room, but no SYN yet", false)
+		s.wait("the SYN retry", 1500*time.Millisecond)
+		s.poll("the retried connect", true)
+		s.do("accept", s.k.accept(true))
+		s.do("accept", s.k.accept(true))
+		s.do("accept the retried one", s.k.accept(true))
+		s.do("accept", s.k.accept(false))
+		s.awaitConnect("the client", 3)
+	}},
+	{"full backlog: admits one more than the backlog", func(s *script) {
+		s.do("listen", s.k.listen(2))
+		for range 3 {
+			s.do("connect", s.k.connect())
+		}
+		s.connectAsync("connect to a full queue")
+		s.connectAsync("and another")
+		for range 3 {
+			s.do("accept", s.k.accept(true))
+		}
+		s.do("accept", s.k.accept(false))
+		s.wait("the SYN retries", 1500*time.Millisecond)
+		s.do("accept", s.k.accept(true))
+		s.do("accept", s.k.accept(true))
+		s.do("accept", s.k.accept(false))
+		s.awaitConnect("the first", 3)
+		s.awaitConnect("the second", 4)
+	}},
+	// At the seam: Writev passes at most kernel.WritevBufsMax buffers, and
+	// a zero-length write is no syscall.
+	{"writev of more buffers than the kernel takes", func(s *script) {
+		s.pairRW()
+		bufs := make([]string, kernel.WritevBufsMax+4)
+		for i := range bufs {
+			bufs[i] = string(rune('a' + i))
+		}
+		s.swritev("writev", 0, bufs...)
+		s.poll("after the capped writev", false)
+		s.swritev("writev the rest", 0, bufs[kernel.WritevBufsMax:]...)
+		s.swritev("writev empty buffers", 0, "", "", "")
+		s.cread("client reads", 0, 64, true)
+	}},
+	{"zero-length writes keep a pending reset", func(s *script) {
+		s.pairR()
+		s.do("client resets", s.k.creset(0))
+		s.poll("RST", true)
+		s.swrite("zero-length write", 0, "")
+		s.swritev("zero-length writev", 0)
+		s.swritev("writev of empty buffers", 0, "", "")
+		s.sread("read", 0, 64, false)
+		s.sread("read again", 0, 64, false)
+		s.swrite("write", 0, "x")
 	}},
 }
 

@@ -43,7 +43,8 @@ var errnoValues = [...]syscall.Errno{
 	ECONNRESET: syscall.ECONNRESET, EPIPE: syscall.EPIPE, EBADF: syscall.EBADF,
 	EMFILE: syscall.EMFILE, ECONNABORTED: syscall.ECONNABORTED,
 	ECONNREFUSED: syscall.ECONNREFUSED, EEXIST: syscall.EEXIST, ENOENT: syscall.ENOENT,
-	EINVAL: syscall.EINVAL, ENOTCONN: syscall.ENOTCONN,
+	EINVAL: syscall.EINVAL, ENOTCONN: syscall.ENOTCONN, EINPROGRESS: syscall.EINPROGRESS,
+	ETIMEDOUT: syscall.ETIMEDOUT,
 }
 
 // errTable holds one wrapped error per (op, errno), built once, so that

@@ -66,20 +66,23 @@ func TestFaultShortWrite(t *testing.T) {
 }
 
 // TestFaultReset checks the injected reset: both sides really are reset,
-// the server's read returns what had arrived first and then ECONNRESET,
-// and the client's reads fail too.
+// the server's read returns what had arrived first and what was on the
+// wire (the RST comes behind it), then ECONNRESET; bytes still waiting for
+// the window are lost, and the client's reads fail too.
 func TestFaultReset(t *testing.T) {
-	k := newKernel(3, netfake.Config{})
+	k := newKernel(3, netfake.Config{RecvBufBytes: 10})
 	obs := &recorder{}
 	k.SetObserver(obs)
 	_, c, s := pair(t, k)
 	_, _ = c.Write([]byte("before"))
 	k.Flush()
-	_, _ = c.Write([]byte("lost"))
+	if n, err := c.Write([]byte("sentlost")); n != 8 || err != nil {
+		t.Fatalf("client write: %d, %v", n, err)
+	}
 	k.SetFaults(netfake.FaultPlan{Reset: 1})
 	got, err := readAll(s)
-	if string(got) != "before" || !isErrno(err, syscall.ECONNRESET) {
-		t.Fatalf("server read %q, %v", got, err)
+	if string(got) != "beforesent" || !isErrno(err, syscall.ECONNRESET) {
+		t.Fatalf("server read %q, %v; want %q then ECONNRESET", got, err, "beforesent")
 	}
 	k.SetFaults(netfake.FaultPlan{})
 	if _, err := c.Read(make([]byte, 4)); !isErrno(err, syscall.ECONNRESET) {

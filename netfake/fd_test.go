@@ -69,36 +69,6 @@ func TestEMFILELeavesBacklog(t *testing.T) {
 	}
 }
 
-// TestBacklogBound checks the accept queue bound: connects beyond it are
-// refused, and accepting makes room again.
-func TestBacklogBound(t *testing.T) {
-	k := newKernel(3, netfake.Config{})
-	l, _ := k.Listen(2)
-	for i := 0; i < 2; i++ {
-		if _, err := k.Connect(l); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := k.Connect(l); !isErrno(err, syscall.ECONNREFUSED) {
-		t.Fatalf("connect to a full queue: %v, want ECONNREFUSED", err)
-	}
-	if _, err := l.Accept(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := k.Connect(l); err != nil {
-		t.Fatalf("connect after accept: %v", err)
-	}
-	if _, err := l.Accept(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.Accept(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.Accept(); err != kernel.ErrWouldBlock {
-		t.Fatalf("accept on an empty queue: %v", err)
-	}
-}
-
 // TestListenerCloseResetsBacklog checks that closing a listener resets the
 // connections still queued, and that clients see the reset.
 func TestListenerCloseResetsBacklog(t *testing.T) {

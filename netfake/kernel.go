@@ -72,6 +72,13 @@ type Config struct {
 	// after accept).
 	StrictNoInitialRead bool
 
+	// SYNRetry is the first retransmission timeout of a connect whose SYN
+	// a full accept queue dropped; it doubles with each retry (Linux's
+	// TCP_TIMEOUT_INIT). SYNRetries is how many retries there are before
+	// the connect fails with ETIMEDOUT (net.ipv4.tcp_syn_retries).
+	SYNRetry   time.Duration
+	SYNRetries int
+
 	// Epoch is the value of Now at start.
 	Epoch time.Duration
 
@@ -81,8 +88,10 @@ type Config struct {
 
 // Defaults for zero Config fields.
 const (
-	DefaultFDMax    = 1024
-	DefaultBufBytes = 64 << 10
+	DefaultFDMax      = 1024
+	DefaultBufBytes   = 64 << 10
+	DefaultSYNRetry   = time.Second // Linux's TCP_TIMEOUT_INIT
+	DefaultSYNRetries = 6           // Linux's net.ipv4.tcp_syn_retries: ETIMEDOUT after 127 s
 )
 
 func (c Config) withDefaults() Config {
@@ -93,6 +102,12 @@ func (c Config) withDefaults() Config {
 		if *p <= 0 {
 			*p = DefaultBufBytes
 		}
+	}
+	if c.SYNRetry <= 0 {
+		c.SYNRetry = DefaultSYNRetry
+	}
+	if c.SYNRetries <= 0 {
+		c.SYNRetries = DefaultSYNRetries
 	}
 	return c
 }
@@ -120,7 +135,8 @@ type Kernel struct {
 	staleAt    int // next slot to overwrite
 
 	conns  []*conn // every connection, indexed by id-1
-	active []*conn // connections that may still move bytes, in id order
+	active []*conn // connections that may still move bytes, in the order they were established
+	dials  []*conn // connects in progress, by the due time of their next SYN retry
 
 	pool bufPool
 
@@ -155,13 +171,33 @@ func (k *Kernel) Config() Config { return k.cfg }
 // Now returns the virtual clock. Only Advance and Poll timeouts move it.
 func (k *Kernel) Now() time.Duration { return k.now }
 
-// Advance moves the virtual clock forward by d (d <= 0 does nothing).
+// Advance moves the virtual clock forward by d (d <= 0 does nothing). The
+// SYN retries that fall due on the way happen at their own times.
 func (k *Kernel) Advance(d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	k.now += d
+	t := k.now + d
+	k.runDials(t)
+	k.advanceTo(t)
+}
+
+// advanceTo moves the clock to t if t is later.
+func (k *Kernel) advanceTo(t time.Duration) {
+	if t <= k.now {
+		return
+	}
+	d := t - k.now
+	k.now = t
 	k.record(&Record{Kind: KindAdvance, FD: -1, N: int64(d)})
+}
+
+// nextDial returns when the next SYN retry is due, if one is pending.
+func (k *Kernel) nextDial() (time.Duration, bool) {
+	if len(k.dials) == 0 {
+		return 0, false
+	}
+	return k.dials[0].dialDue, true
 }
 
 // SetObserver installs o to be told every server-side syscall result (nil

@@ -24,6 +24,27 @@ type Observer interface {
 	Reset(id uint64)
 }
 
+// LossObserver is an Observer that is also told when bytes the server
+// wrote to a connection will never arrive: purged from its send buffer by
+// an RST, discarded on the wire by the client's reset or close, or sent to
+// a client that was gone. It lets an oracle tell an RST that destroyed
+// output from one that came after everything had arrived.
+type LossObserver interface {
+	Observer
+	// Lost: n more bytes the server wrote to connection id will never
+	// reach its client.
+	Lost(id uint64, n int)
+}
+
+// observeLost reports n bytes of the server's output to c lost.
+func (k *Kernel) observeLost(c *conn, n int) {
+	if n > 0 {
+		if lo, ok := k.obs.(LossObserver); ok {
+			lo.Lost(c.id, n)
+		}
+	}
+}
+
 func (k *Kernel) observeReset(c *conn) {
 	if c.resetSeen {
 		return

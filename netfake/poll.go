@@ -189,7 +189,7 @@ func (k *Kernel) initialEdge(f *file) {
 			e := &f.c.ep[sideServer]
 			switch {
 			case e.sndShut():
-			case e.writable():
+			case f.c.writable(sideServer):
 				f.pendW = true
 			default:
 				e.nospace = true // the edge comes when there is room (as on Linux)
@@ -247,7 +247,7 @@ func (k *Kernel) bits(f *file, linux bool) (r, w, h kernel.Ready) {
 	if rcvShut {
 		r |= kernel.ReadyReadClosed
 	}
-	writable := e.writable()
+	writable := f.c.writable(sideServer)
 	if f.in&kernel.InterestWrite != 0 {
 		// After shutdown(SHUT_WR) or a reset Linux reports EPOLLOUT (a
 		// write fails at once); strict mode does not.
@@ -270,9 +270,11 @@ func (k *Kernel) bits(f *file, linux bool) (r, w, h kernel.Ready) {
 // Poll hands out pending edges: at most len(events), picked in an
 // rng-chosen order; the rest stay pending. Each registration's edge is
 // consumed when reported (edge-triggered). With no edge pending, a
-// timeout > 0 advances the virtual clock by the timeout and returns 0, and a
-// timeout <= 0 returns 0 at once without moving the clock: the simulator
-// owns time, so "wait forever" means "return to the simulator".
+// timeout > 0 waits on the virtual clock: it advances to the first SYN
+// retry that gives an edge within the timeout and returns that, or by the
+// whole timeout and returns 0. A timeout <= 0 returns 0 at once without
+// moving the clock: the simulator owns time, so "wait forever" means
+// "return to the simulator".
 func (k *Kernel) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
 	rec := Record{Kind: KindPoll, FD: -1}
 	if len(events) == 0 {
@@ -287,6 +289,48 @@ func (k *Kernel) Poll(events []kernel.Event, timeout time.Duration) (int, error)
 		return 0, kernel.ErrInterrupted
 	}
 	k.batch, k.batchFault = k.batch[:0], k.batchFault[:0]
+	n := k.collect(events)
+	n = k.spurious(events, n)
+	if n == 0 && timeout > 0 {
+		n = k.wait(events, timeout)
+	}
+	rec.N = int64(n)
+	k.record(&rec)
+	for i := 0; i < n; i++ {
+		er := Record{Kind: KindEvent, FD: -1, Token: events[i].Token, Ready: events[i].Ready}
+		if f := k.batch[i]; f != nil {
+			er.FD = f.fd
+			if f.c != nil {
+				er.Conn = f.c.id
+			}
+		}
+		er.Fault = k.batchFault[i]
+		k.record(&er)
+	}
+	return n, nil
+}
+
+// wait advances the clock by up to timeout with nothing ready, stopping at
+// the first SYN retry that leaves an edge, and returns the events then
+// collected.
+func (k *Kernel) wait(events []kernel.Event, timeout time.Duration) int {
+	deadline := k.now + timeout
+	for {
+		due, ok := k.nextDial()
+		if !ok || due > deadline {
+			break
+		}
+		k.Advance(due - k.now)
+		if n := k.collect(events); n > 0 {
+			return n
+		}
+	}
+	k.Advance(deadline - k.now)
+	return 0
+}
+
+// collect moves pending edges into events, in an rng-chosen order.
+func (k *Kernel) collect(events []kernel.Event) int {
 	n := 0
 	for i := 0; i < len(k.ready) && n < len(events); i++ {
 		if left := len(k.ready) - i; left > 1 {
@@ -313,24 +357,7 @@ func (k *Kernel) Poll(events []kernel.Event, timeout time.Duration) (int, error)
 			k.batchFault[i], k.batchFault[j] = k.batchFault[j], k.batchFault[i]
 		}
 	}
-	n = k.spurious(events, n)
-	rec.N = int64(n)
-	k.record(&rec)
-	for i := 0; i < n; i++ {
-		er := Record{Kind: KindEvent, FD: -1, Token: events[i].Token, Ready: events[i].Ready}
-		if f := k.batch[i]; f != nil {
-			er.FD = f.fd
-			if f.c != nil {
-				er.Conn = f.c.id
-			}
-		}
-		er.Fault = k.batchFault[i]
-		k.record(&er)
-	}
-	if n == 0 && timeout > 0 {
-		k.Advance(timeout)
-	}
-	return n, nil
+	return n
 }
 
 // emit reports f's pending edge into events[n:] and returns the new n.

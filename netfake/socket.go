@@ -33,7 +33,7 @@ func (s *Socket) Read(p []byte) (int, error) {
 		return 0, errOf(opRead, EBADF)
 	}
 	e := &c.ep[sideServer]
-	if !e.reset && k.chance(k.faults.Reset) {
+	if k.resettable(c) && k.chance(k.faults.Reset) {
 		k.faultsInjected[FaultReset]++
 		rec.Fault = FaultReset
 		k.injectReset(c, ECONNRESET)
@@ -41,14 +41,15 @@ func (s *Socket) Read(p []byte) (int, error) {
 	n := 0
 	switch {
 	case len(p) == 0:
-	case e.rcv.n > 0:
-		m := min(len(p), e.rcv.n)
+	case e.unread() > 0:
+		m := min(len(p), e.unread())
 		if m > 1 && k.chance(k.faults.ShortRead) {
 			k.faultsInjected[FaultShortRead]++
 			rec.Fault = FaultShortRead
 			m = 1 + k.rng.IntN(m-1)
 		}
 		n = e.rcv.read(p[:m])
+		e.consumed()
 	case e.finRcvd:
 		rec.Err = EOF // SOCK_DONE is checked before sk_err
 	case e.err != OK:
@@ -69,19 +70,46 @@ func (s *Socket) Read(p []byte) (int, error) {
 	return n, errOf(opRead, rec.Err)
 }
 
-// Write queues as much of p as the send buffer has room for, like send(2)
-// with MSG_NOSIGNAL: a short write when it fills up, ErrWouldBlock when it
-// is full, EPIPE after CloseWrite, and ECONNRESET or EPIPE after a reset.
+// Write sends as much of p as there is room for, like send(2) with
+// MSG_NOSIGNAL: what the peer's receive window takes goes on the wire at
+// once, as Linux pushes it during the call; what the send buffer takes
+// waits there for the window. A short write when both fill up,
+// ErrWouldBlock when there is no room at all, EPIPE after CloseWrite, and
+// ECONNRESET or EPIPE after a reset. A zero-length Write is not a syscall:
+// it returns 0, nil at once and leaves a pending error pending, as netpoll
+// does (kernel.Stream).
 func (s *Socket) Write(p []byte) (int, error) {
-	return s.write(opWrite, KindWrite, p, nil)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return s.write(opWrite, KindWrite, p, nil, len(p))
 }
 
-// Writev is Write for several buffers in one call, like writev(2).
+// Writev is Write for several buffers in one call, like writev(2). Like
+// netpoll it passes at most kernel.WritevBufsMax non-empty buffers: the
+// rest make a short count on a socket that is still writable, with no
+// writable edge to follow. Zero bytes in all is not a syscall, as for
+// Write.
 func (s *Socket) Writev(bufs [][]byte) (int, error) {
-	return s.write(opWritev, KindWritev, nil, bufs)
+	total, used := 0, 0
+	for i, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		if used == kernel.WritevBufsMax {
+			bufs = bufs[:i]
+			break
+		}
+		total += len(b)
+		used++
+	}
+	if total == 0 {
+		return 0, nil
+	}
+	return s.write(opWritev, KindWritev, nil, bufs, total)
 }
 
-func (s *Socket) write(o op, kind Kind, p []byte, bufs [][]byte) (int, error) {
+func (s *Socket) write(o op, kind Kind, p []byte, bufs [][]byte, total int) (int, error) {
 	k, c := s.k, s.c
 	rec := Record{Kind: kind, FD: s.fd, Conn: c.id}
 	if !s.open {
@@ -89,12 +117,8 @@ func (s *Socket) write(o op, kind Kind, p []byte, bufs [][]byte) (int, error) {
 		k.record(&rec)
 		return 0, errOf(o, EBADF)
 	}
-	total := len(p)
-	for _, b := range bufs {
-		total += len(b)
-	}
 	e := &c.ep[sideServer]
-	if !e.reset {
+	if k.resettable(c) {
 		switch {
 		case k.chance(k.faults.Reset):
 			k.faultsInjected[FaultReset]++
@@ -107,29 +131,28 @@ func (s *Socket) write(o op, kind Kind, p []byte, bufs [][]byte) (int, error) {
 		}
 	}
 	n := 0
-	switch free := e.snd.free(); {
+	switch wire, room := k.writeRoom(c, sideServer, total); {
 	case e.err != OK:
 		rec.Err, e.err = e.err, OK // sk_stream_error: sock_error() first
 	case e.sndShut():
 		rec.Err = EPIPE
-	case total == 0:
-	case free == 0:
+	case room == 0:
 		rec.Err = EAGAIN
 		e.nospace = true
 	default:
-		m := min(total, free)
+		m := room
+		if m < total && k.cfg.Edge == EdgeLinux {
+			// tcp_sendmsg sets SOCK_NOSPACE when it runs out of room.
+			e.nospace = true
+		}
 		if m > 1 && k.chance(k.faults.ShortWrite) {
 			k.faultsInjected[FaultShortWrite]++
 			rec.Fault = FaultShortWrite
 			m = 1 + k.rng.IntN(m-1)
 		}
-		if m < total && k.cfg.Edge == EdgeLinux {
-			// tcp_sendmsg sets SOCK_NOSPACE when it stops short.
-			e.nospace = true
-		}
 		n = m
 		if bufs == nil {
-			e.snd.write(p[:m])
+			k.take(c, sideServer, p[:m], wire)
 			if k.obs != nil {
 				k.obs.Wrote(c.id, p[:m])
 			}
@@ -138,11 +161,12 @@ func (s *Socket) write(o op, kind Kind, p []byte, bufs [][]byte) (int, error) {
 				if m == 0 {
 					break
 				}
-				w := e.snd.write(b[:min(len(b), m)])
-				if w > 0 && k.obs != nil {
-					k.obs.Wrote(c.id, b[:w])
+				b = b[:min(len(b), m)]
+				wire -= k.take(c, sideServer, b, wire)
+				m -= len(b)
+				if len(b) > 0 && k.obs != nil {
+					k.obs.Wrote(c.id, b)
 				}
-				m -= w
 			}
 		}
 	}
@@ -155,8 +179,9 @@ func (s *Socket) write(o op, kind Kind, p []byte, bufs [][]byte) (int, error) {
 }
 
 // CloseWrite queues a FIN after the bytes already written, like
-// shutdown(SHUT_WR). A second call does nothing; after a reset it fails
-// with ENOTCONN.
+// shutdown(SHUT_WR). A second call does nothing; after a reset, or once
+// both FINs have crossed (the socket is closed both ways), it fails with
+// ENOTCONN.
 func (s *Socket) CloseWrite() error {
 	k, c := s.k, s.c
 	rec := Record{Kind: KindCloseWrite, FD: s.fd, Conn: c.id}
@@ -164,11 +189,11 @@ func (s *Socket) CloseWrite() error {
 	switch {
 	case !s.open:
 		rec.Err = EBADF
-	case e.reset:
+	case e.reset, c.finsCrossed():
 		rec.Err = ENOTCONN
 	case e.finQueued:
 	default:
-		e.finQueued = true
+		k.queueFIN(c, sideServer)
 		e.nospace = false
 		if k.obs != nil {
 			k.obs.ClosedWrite(c.id)
@@ -185,9 +210,11 @@ func (s *Socket) CloseWrite() error {
 
 // Close releases the fd (the lowest free fd is reused next) and removes the
 // registration. Like Linux, it sends an RST instead of a FIN when received
-// bytes were left unread; otherwise the bytes already written still go out,
-// followed by a FIN. Closing twice fails with EBADF and never touches a
-// socket that got the same fd number since.
+// bytes were left unread (behind what it already put on the wire), unless
+// both FINs have crossed, when there is nothing left to reset; otherwise
+// the bytes already written still go out, followed by a FIN. Closing twice
+// fails with EBADF and never touches a socket that got the same fd number
+// since.
 func (s *Socket) Close() error {
 	k, c := s.k, s.c
 	rec := Record{Kind: KindClose, FD: s.fd, Conn: c.id}
@@ -203,12 +230,13 @@ func (s *Socket) Close() error {
 	sentRST := false
 	switch {
 	case e.reset:
-		e.rcv.drop(e.rcv.n)
+		k.discard(c, sideServer)
 	case e.rcv.n > 0:
-		k.sendRST(c, sideServer)
-		sentRST = true
+		// Bytes still on the wire count: on Linux they would already
+		// be in the receive queue.
+		sentRST = k.sendRST(c, sideServer)
 	default:
-		e.finQueued = true
+		k.queueFIN(c, sideServer)
 	}
 	e.closed = true
 	e.nospace = false

@@ -35,13 +35,16 @@ const (
 	KindClientReset
 	KindClientClose
 
-	KindDataToServer // N bytes moved from the client's send buffer to the server's receive buffer
+	KindDataToServer // N bytes on the wire arrived at the server (readable now); with Err, N bytes were lost to a dead peer
 	KindDataToClient
 	KindFINToServer
 	KindFINToClient
 	KindRSTToServer
 	KindRSTToClient
-	KindAdvance // the clock moved by N nanoseconds (Advance or a Poll timeout)
+	KindAdvance      // the clock moved by N nanoseconds (Advance or a Poll timeout)
+	KindSendToServer // N bytes that waited in the client's send buffer went on the wire (the window opened)
+	KindSendToClient
+	KindSYNRetry // a dropped connect's SYN retry number N: ok (queued), EAGAIN (dropped again), ETIMEDOUT, ECONNREFUSED
 )
 
 var kindNames = [...]string{
@@ -71,6 +74,9 @@ var kindNames = [...]string{
 	KindRSTToServer:    "net RST c->s",
 	KindRSTToClient:    "net RST s->c",
 	KindAdvance:        "clock",
+	KindSendToServer:   "net send c->s",
+	KindSendToClient:   "net send s->c",
+	KindSYNRetry:       "net SYN retry",
 }
 
 func (k Kind) String() string {
@@ -100,13 +106,15 @@ const (
 	ENOENT
 	EINVAL
 	ENOTCONN
+	EINPROGRESS // a connect whose SYN was dropped (trace only: Connect returns the client)
+	ETIMEDOUT
 )
 
 var errnoNames = [...]string{
 	OK: "ok", EAGAIN: "EAGAIN", EOF: "EOF", ECONNRESET: "ECONNRESET", EPIPE: "EPIPE",
 	EBADF: "EBADF", EMFILE: "EMFILE", ECONNABORTED: "ECONNABORTED",
 	ECONNREFUSED: "ECONNREFUSED", EINTR: "EINTR", EEXIST: "EEXIST", ENOENT: "ENOENT",
-	EINVAL: "EINVAL", ENOTCONN: "ENOTCONN",
+	EINVAL: "EINVAL", ENOTCONN: "ENOTCONN", EINPROGRESS: "EINPROGRESS", ETIMEDOUT: "ETIMEDOUT",
 }
 
 func (e Errno) String() string {

@@ -248,6 +248,9 @@ func workloadStats(seed uint64, trace func(netfake.Record)) (uint64, int, error)
 			if !bytes.HasPrefix(cl.sent, cl.recv) {
 				return 0, 0, fmt.Errorf("seed %d: client %d received %q, not a prefix of %q", seed, cl.c.ID(), cl.recv, cl.sent)
 			}
+			if err := conserved(k, cl); err != nil {
+				return 0, 0, fmt.Errorf("seed %d step %d: %w", seed, step, err)
+			}
 		}
 	}
 	k.SetFaults(netfake.FaultPlan{})
@@ -276,6 +279,9 @@ func workloadStats(seed uint64, trace func(netfake.Record)) (uint64, int, error)
 	}
 	complete := 0
 	for _, cl := range clients {
+		if err := conserved(k, cl); err != nil {
+			return 0, 0, fmt.Errorf("seed %d after the drain: %w", seed, err)
+		}
 		if !bytes.HasPrefix(cl.sent, cl.recv) {
 			return 0, 0, fmt.Errorf("seed %d: client %d received %q, not a prefix of %q", seed, cl.c.ID(), cl.recv, cl.sent)
 		}
@@ -289,4 +295,23 @@ func workloadStats(seed uint64, trace func(netfake.Record)) (uint64, int, error)
 		}
 	}
 	return k.Hash(), complete, nil
+}
+
+// conserved checks the kernel's byte accounts for cl's connection: what
+// each side's writes took is what arrived at the other side, what was
+// lost, what waits for the window and what is on the wire; the client's
+// writes took what it counted, and it read no more than arrived.
+func conserved(k *netfake.Kernel, cl *echoClient) error {
+	i, _ := k.Conn(cl.c.ID())
+	if got := i.ClientDelivered + i.ServerDropped + i.ServerUnsent + i.ServerInFlight; got != i.ServerWrote {
+		return fmt.Errorf("conn %d: the server wrote %d bytes, the accounts hold %d: %+v", i.ID, i.ServerWrote, got, i)
+	}
+	if got := i.ServerDelivered + i.ClientDropped + i.ClientUnsent + i.ClientInFlight; got != i.ClientWrote {
+		return fmt.Errorf("conn %d: the client wrote %d bytes, the accounts hold %d: %+v", i.ID, i.ClientWrote, got, i)
+	}
+	if i.ClientWrote != len(cl.sent) || len(cl.recv) > i.ClientDelivered {
+		return fmt.Errorf("conn %d: the client wrote %d and read %d bytes; the kernel took %d and delivered %d",
+			i.ID, len(cl.sent), len(cl.recv), i.ClientWrote, i.ClientDelivered)
+	}
+	return nil
 }

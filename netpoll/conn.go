@@ -16,10 +16,6 @@ import (
 // connect whose SYN is dropped (a full backlog retries for minutes).
 const dialTimeoutDefault = 30 * time.Second
 
-// writevBufsMax is the number of buffers one Writev passes to the kernel.
-// The iovec array lives on Writev's stack, so a call does not allocate.
-const writevBufsMax = 16
-
 // Conn is a non-blocking, close-on-exec connected TCP socket.
 type Conn struct {
 	fd   int
@@ -104,7 +100,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 // Write writes from p with one system call and never raises SIGPIPE. It
 // may write less than len(p); it returns kernel.ErrWouldBlock only when
 // nothing was written, and EPIPE or ECONNRESET (wrapped) after the peer has
-// closed or reset the connection.
+// closed or reset the connection. A zero-length p makes no system call and
+// returns 0, nil, so a pending error stays pending (kernel.Stream).
 func (c *Conn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -124,11 +121,13 @@ func (c *Conn) Write(p []byte) (int, error) {
 }
 
 // Writev writes the buffers in order with one system call (sendmsg or
-// writev). It does not allocate. Only the first 16 non-empty buffers are
-// passed to the kernel; the rest make a short write, as does a full send
-// buffer. Errors are as for Write.
+// writev). It does not allocate: the iovec array lives on its stack, which
+// is why only the first kernel.WritevBufsMax non-empty buffers are passed
+// to the kernel; the rest make a short write on a socket that may still be
+// writable, with no writable event to follow (kernel.VectorWriter). No
+// bytes in all makes no system call, as for Write. Errors are as for Write.
 func (c *Conn) Writev(bufs [][]byte) (int, error) {
-	var iov [writevBufsMax]unix.Iovec
+	var iov [kernel.WritevBufsMax]unix.Iovec
 	k := 0
 	for _, b := range bufs {
 		if len(b) == 0 {

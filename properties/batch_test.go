@@ -12,7 +12,7 @@ import (
 // a world whose kernel may inject faults, then a sequence of rounds; in each
 // round clients act (connect, send frames split at random points, read, FIN,
 // reset, close), the network moves bytes, and the server handles one batch
-// that the ChaosPoller has salted with events for closed, reused and
+// that the chaosPoller has salted with events for closed, reused and
 // never-issued tokens, duplicates, split events and false hints, then
 // shuffled. After every batch the world's model is checked (no panic,
 // Server.Check, connection count against the kernel's open fds, every frame
@@ -127,12 +127,12 @@ func (w *world) do(o op) {
 		if o.Kind == opSend {
 			body := w.body(c, o.N%(w.cfg.FrameBytesMax+1))
 			frame := w.cfg.Framing.Encode(nil, body)
-			w.queue(c, frame, true)
+			w.queue(c, frame)
 			what = fmt.Sprintf("%q", frame)
 		} else {
 			var frame []byte
 			frame, what = w.badFrame(o.N%2, o.N%4)
-			w.queue(c, frame, false)
+			w.queue(c, frame)
 		}
 		n := w.pump(c, limit)
 		w.t.Logf("%s sends %s; writes %d bytes, %d left to write", c.name, what, n, c.unsent())

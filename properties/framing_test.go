@@ -10,6 +10,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/mobsim/mobsim/netfake"
+	"github.com/mobsim/mobsim/oracle"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -105,7 +106,7 @@ func (w *world) joinTwo() (snd, rcv *client) {
 	snd, _ = w.connect()
 	rcv, _ = w.connect()
 	for range 10 {
-		if snd.joined && rcv.joined {
+		if w.state(snd).Joined && w.state(rcv).Joined {
 			return snd, rcv
 		}
 		w.k.Flush()
@@ -147,14 +148,14 @@ func TestFramingSplits(t *testing.T) {
 		for _, b := range bodies {
 			frame := f.Encode(nil, b)
 			stream = append(stream, frame...)
-			w.queue(snd, frame, true)
+			w.queue(snd, frame)
 		}
 		w.pump(snd, len(stream))
 		cuts := rapid.SliceOfN(rapid.IntRange(1, 12), 0, 2*len(stream)).Draw(t, "cuts")
 		w.deliver(snd, cuts)
 
-		if snd.reported != len(bodies) || w.frames != len(bodies) {
-			t.Fatalf("server read %d frames from the sender (%d in all); it sent %d", snd.reported, w.frames, len(bodies))
+		if got := w.state(snd).Frames; got != len(bodies) || w.o.Frames() != len(bodies) {
+			t.Fatalf("server read %d frames from the sender (%d in all); it sent %d", got, w.o.Frames(), len(bodies))
 		}
 		for _, c := range []*client{snd, rcv} {
 			if !bytes.Equal(c.recv, stream) {
@@ -231,30 +232,53 @@ func TestFramingErrors(t *testing.T) {
 		w := framingWorld(t, f, bodyMax)
 		snd, rcv := w.joinTwo()
 		for _, b := range before {
-			w.queue(snd, f.Encode(nil, b), true)
+			w.queue(snd, f.Encode(nil, b))
 		}
-		w.queue(snd, bad, false)
+		w.queue(snd, bad)
 		for _, b := range after {
-			w.queue(snd, f.Encode(nil, b), true)
+			w.queue(snd, f.Encode(nil, b))
 		}
 		w.pump(snd, len(stream))
 		cuts := rapid.SliceOfN(rapid.IntRange(1, 12), 0, 2*len(stream)).Draw(t, "cuts")
 		w.deliver(snd, cuts)
 
-		if !snd.left || snd.leftWhy != wantWhy || snd.closedWhy != wantWhy {
-			t.Fatalf("sender left=%v (%v), closed %v; want it to leave and close for %v", snd.left, snd.leftWhy, snd.closedWhy, wantWhy)
+		st := w.state(snd)
+		if !st.Left || st.LeaveWhy != wantWhy || st.CloseWhy != wantWhy {
+			t.Fatalf("sender left=%v (%v), closed %v; want it to leave and close for %v", st.Left, st.LeaveWhy, st.CloseWhy, wantWhy)
 		}
-		if snd.reported != len(before) {
-			t.Fatalf("server read %d frames from the sender, want the %d before the bad one", snd.reported, len(before))
+		if st.Frames != len(before) {
+			t.Fatalf("server read %d frames from the sender, want the %d before the bad one", st.Frames, len(before))
 		}
 		if !bytes.Equal(rcv.recv, good) {
 			t.Fatalf("receiver got %q, want %q", rcv.recv, good)
 		}
-		if !bytes.HasPrefix(snd.recv, good) || !w.errorFrameWhole(snd.recv[len(good):]) || !snd.eof {
+		if !bytes.HasPrefix(snd.recv, good) || !errorFrameWhole(f, snd.recv[len(good):]) || !snd.eof {
 			t.Fatalf("sender got %q (EOF %v), want %q then one error frame, then EOF", snd.recv, snd.eof, good)
 		}
 		t.Logf("sender was told %q", snd.recv[len(good):])
 	})
+}
+
+// state is what the oracle says of c's connection.
+func (w *world) state(c *client) oracle.ConnState {
+	st, _ := w.o.Conn(c.id)
+	return st
+}
+
+// errorFrameWhole reports whether b is exactly one frame whose body starts
+// with "error: ".
+func errorFrameWhole(f server.Framing, b []byte) bool {
+	n, err := f.Scan(b, len(b))
+	if err != nil || n != len(b) || n == 0 {
+		return false
+	}
+	body := b[:n]
+	if f == server.FramingMob {
+		body = body[server.MobHeaderBytes:]
+	} else {
+		body = body[:len(body)-1]
+	}
+	return bytes.HasPrefix(body, []byte("error: "))
 }
 
 // scanAll applies Scan from the start of b until it needs more bytes or

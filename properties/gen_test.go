@@ -138,21 +138,21 @@ func faultString(p netfake.FaultPlan) string {
 
 // chaosGen draws one batch plan. About half the batches are left as the
 // kernel gave them; a shrinker moves towards that.
-func chaosGen() *rapid.Generator[Chaos] {
-	return rapid.Custom(func(t *rapid.T) Chaos {
-		var c Chaos
+func chaosGen() *rapid.Generator[chaosPlan] {
+	return rapid.Custom(func(t *rapid.T) chaosPlan {
+		var c chaosPlan
 		if !rapid.Bool().Draw(t, "on") {
 			return c
 		}
 		c.Wake = rapid.Bool().Draw(t, "wake")
 		c.Skip = oneIn(t, 8, "skip")
 		c.Split = rapid.SliceOfN(rapid.Uint32Max(15), 0, 2).Draw(t, "split")
-		c.Hints = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) Hint {
-			return Hint{At: rapid.Uint32Max(15).Draw(t, "at"), Bits: kernel.Ready(rapid.IntRange(1, 7).Draw(t, "bits")) << 2}
+		c.Hints = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) hint {
+			return hint{At: rapid.Uint32Max(15).Draw(t, "at"), Bits: kernel.Ready(rapid.IntRange(1, 7).Draw(t, "bits")) << 2}
 		}), 0, 2).Draw(t, "hints")
-		c.Extras = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) Extra {
-			return Extra{
-				Kind:  ExtraKind(rapid.IntRange(0, int(ExtraKinds)-1).Draw(t, "kind")),
+		c.Extras = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) extra {
+			return extra{
+				Kind:  extraKind(rapid.IntRange(0, int(extraKinds)-1).Draw(t, "kind")),
 				Pick:  rapid.Uint32Max(15).Draw(t, "pick"),
 				Ready: kernel.Ready(rapid.IntRange(1, 31).Draw(t, "ready")),
 			}

@@ -63,13 +63,13 @@ func (w *world) actions() map[string]func(*rapid.T) {
 			for range rapid.IntRange(1, 3).Draw(t, "frames") {
 				if oneIn(t, 16, "malformed") {
 					frame, desc := w.badFrame(rapid.IntRange(0, 1).Draw(t, "kind"), rapid.IntRange(0, 3).Draw(t, "extra"))
-					w.queue(c, frame, false)
+					w.queue(c, frame)
 					what = append(what, desc)
 					continue
 				}
 				n := rapid.IntRange(0, w.cfg.FrameBytesMax).Draw(t, "body bytes")
 				frame := w.cfg.Framing.Encode(nil, w.body(c, n))
-				w.queue(c, frame, true)
+				w.queue(c, frame)
 				what = append(what, fmt.Sprintf("%q", frame))
 			}
 			wrote := w.pump(c, splitAt(t, c.unsent()))
@@ -144,7 +144,8 @@ func (w *world) actions() map[string]func(*rapid.T) {
 			if w.shutdown || !oneIn(t, 64, "now") {
 				t.Skip("not now")
 			}
-			w.shutdown, w.downAt = true, w.k.Now()
+			w.shutdown = true
+			w.o.ShutdownBegan()
 			t.Logf("server: graceful shutdown begins")
 			w.srv.Shutdown()
 			w.check()

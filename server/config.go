@@ -75,9 +75,10 @@ type Config struct {
 //
 // Frame reports each frame as it enters the global order: read from `from`,
 // its bytes are head followed by tail (either may be empty), valid only
-// during the call. A close for reason eof, frame-too-large, bad-header,
-// idle or shutdown promises that everything the connection was owed was
-// written before it.
+// during the call. Left is given only for reasons r with r.IsLeave(); a
+// close for a reason with r.PromisesFlush() promises that everything the
+// connection was owed was written before it (CloseReason's methods are the
+// one statement of what each reason promises).
 type Observer interface {
 	Joined(kernel.Stream)
 	Left(kernel.Stream, CloseReason)

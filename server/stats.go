@@ -34,6 +34,65 @@ func (r CloseReason) String() string {
 	return "unknown"
 }
 
+// What each close reason promises the peer. This table is the one place
+// that says so: the Observer's contract, the oracle (package oracle) and the
+// live tools all read it through the methods below.
+//
+//   - leave: a member leaves for it (Observer.Left): it stops receiving new
+//     frames and is then flushed what it is owed.
+//   - flush: a close for it promises that everything the connection was owed
+//     was written first: its window of the global order, then its error
+//     frame if it broke the framing.
+//   - protocol: the peer broke the framing; one "error: ..." frame follows
+//     its window.
+//   - afterLeave: it closes a connection that has left, before or instead of
+//     the flush: the flush is no longer promised.
+//   - abort: it tears a connection down at once, member or leaving, without
+//     a leave and without a flush; its unbroadcast input goes with it.
+//   - reject: it closes a connection that never joined (an error line, if
+//     any, is best effort).
+var reasonRules = [reasonCount]struct{ leave, flush, protocol, afterLeave, abort, reject bool }{
+	ReasonEOF:             {leave: true, flush: true},
+	ReasonFrameTooLarge:   {leave: true, flush: true, protocol: true},
+	ReasonBadHeader:       {leave: true, flush: true, protocol: true},
+	ReasonIdle:            {leave: true, flush: true},
+	ReasonShutdown:        {leave: true, flush: true},
+	ReasonLingerTimeout:   {afterLeave: true},
+	ReasonShutdownTimeout: {afterLeave: true},
+	ReasonLingerBytes:     {afterLeave: true},
+	ReasonReset:           {abort: true},
+	ReasonWriteError:      {abort: true},
+	ReasonQueueLimit:      {abort: true},
+	ReasonConnsLimit:      {reject: true},
+	ReasonRegisterError:   {reject: true},
+}
+
+// IsLeave reports whether a member may leave for r: it then stops receiving
+// new frames and is still flushed what it is owed.
+func (r CloseReason) IsLeave() bool { return r < reasonCount && reasonRules[r].leave }
+
+// PromisesFlush reports whether a close for r promises that everything the
+// connection was owed was written before it: its window of the global
+// order, then its error frame if r is a protocol error.
+func (r CloseReason) PromisesFlush() bool { return r < reasonCount && reasonRules[r].flush }
+
+// IsProtocolError reports whether r says the peer broke the framing, so
+// that one "error: ..." frame follows its window.
+func (r CloseReason) IsProtocolError() bool { return r < reasonCount && reasonRules[r].protocol }
+
+// FollowsLeave reports whether a close for r comes only after the
+// connection left: r is a leave reason, or ends a leaving connection early.
+func (r CloseReason) FollowsLeave() bool {
+	return r < reasonCount && (reasonRules[r].leave || reasonRules[r].afterLeave)
+}
+
+// Aborts reports whether r tears a connection down at once, member or
+// leaving, without a flush: its input not yet broadcast is dropped with it.
+func (r CloseReason) Aborts() bool { return r < reasonCount && reasonRules[r].abort }
+
+// Rejects reports whether r closes a connection that never joined.
+func (r CloseReason) Rejects() bool { return r < reasonCount && reasonRules[r].reject }
+
 // Reasons lists every close reason in order, for reports.
 func Reasons() []CloseReason {
 	rs := make([]CloseReason, 0, reasonCount-1)

@@ -2,7 +2,9 @@ package sim
 
 import (
 	"encoding/binary"
+	"fmt"
 
+	"github.com/mobsim/mobsim/oracle"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -20,6 +22,15 @@ func (r *run) act(c *client, drain bool) {
 		r.connect(c)
 		return
 	}
+	if drain && c.conn.Connecting() {
+		// The backlog dropped its SYN and the retry has not come: a
+		// client that starts nothing new gives the connect up (it
+		// never reached the server).
+		r.tracef("client", c.id, "client %d gives up its connect in progress", c.idx)
+		_ = c.conn.Close()
+		r.gone(c, false)
+		return
+	}
 	framing := r.srv.Config().Framing
 	if !drain {
 		r.script(c, framing)
@@ -27,16 +38,16 @@ func (r *run) act(c *client, drain bool) {
 			return
 		}
 	}
-	if err := c.writeSome(r.rng); isGone(err) {
+	if err := c.writeSome(r.rng, r.o); isGone(err) {
 		r.tracef("client", c.id, "client %d write: %v", c.idx, err)
-		c.gone = true
+		r.gone(c, false)
 		return
 	}
 	if drain {
 		for len(c.out) > 0 {
 			w := len(c.out)
-			if err := c.writeSome(r.rng); isGone(err) {
-				c.gone = true
+			if err := c.writeSome(r.rng, r.o); isGone(err) {
+				r.gone(c, false)
 				return
 			}
 			if len(c.out) == w {
@@ -60,20 +71,29 @@ func (r *run) act(c *client, drain bool) {
 		}
 	}
 	err := c.readSome(limit, func(p []byte) {
-		r.o.clientRead(c.id, p)
+		r.o.ClientReceived(c.id, p)
 		c.recv += uint64(len(p))
 	})
 	if isGone(err) {
 		r.tracef("client", c.id, "client %d read: %v", c.idx, err)
-		c.gone = true
+		r.o.ClientEnded(c.id, oracle.EndReset)
+		r.gone(c, false)
 		return
 	}
 	if c.gotEOF {
 		// Like nc: the server is done with us, so close our side too.
 		r.tracef("client", c.id, "client %d got EOF after %d bytes; closes", c.idx, c.recv)
+		r.o.ClientEnded(c.id, oracle.EndEOF)
 		_ = c.conn.Close()
-		c.gone = true
+		r.gone(c, false)
 	}
+}
+
+// gone marks c's connection finished (closed, reset, or failed) for the
+// client and for the oracle.
+func (r *run) gone(c *client, reset bool) {
+	c.gone = true
+	r.o.ClientGone(c.id, reset)
 }
 
 func (r *run) connect(c *client) {
@@ -86,6 +106,11 @@ func (r *run) connect(c *client) {
 	}
 	c.conn, c.id = conn, conn.ID()
 	c.sent, c.out, c.recv, c.wrote, c.finSent, c.gotEOF = 0, nil, 0, 0, false, false
+	r.o.ClientConnected(c.id, fmt.Sprintf("client %d (%v)", c.idx, c.spec.Kind))
+	if conn.Connecting() {
+		r.tracef("client", c.id, "client %d (%v) connects; the backlog is full, its SYN will be retried", c.idx, c.spec.Kind)
+		return
+	}
 	r.tracef("client", c.id, "client %d (%v) connects", c.idx, c.spec.Kind)
 }
 
@@ -93,7 +118,7 @@ func (r *run) shutWrite(c *client) {
 	c.finSent = true
 	r.tracef("client", c.id, "client %d sends FIN after %d frames", c.idx, c.sent)
 	if err := c.conn.ShutdownWrite(); isGone(err) {
-		c.gone = true
+		r.gone(c, false)
 	}
 }
 
@@ -136,7 +161,7 @@ func (r *run) script(c *client, f server.Framing) {
 		if c.sent >= max(1, c.spec.Frames/2) && rng.IntN(10) == 0 {
 			r.tracef("client", c.id, "client %d resets with %d bytes unsent", c.idx, len(c.out))
 			_ = c.conn.Reset()
-			c.gone = true
+			r.gone(c, true)
 		}
 	case Reconnecter:
 		if more && rng.IntN(2) == 0 {
@@ -145,6 +170,7 @@ func (r *run) script(c *client, f server.Framing) {
 		if !more && len(c.out) == 0 && rng.IntN(3) == 0 {
 			r.tracef("client", c.id, "client %d closes to reconnect", c.idx)
 			_ = c.conn.Close()
+			r.o.ClientGone(c.id, false)
 			c.conn = nil
 			c.rounds++
 			c.again = r.step + 1 + rng.IntN(20)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
+	"github.com/mobsim/mobsim/oracle"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -62,8 +63,9 @@ func (c *client) queueFrame(r *rand.Rand, f server.Framing) {
 	c.sent++
 }
 
-// writeSome hands part of out to the kernel, split at a random point.
-func (c *client) writeSome(r *rand.Rand) error {
+// writeSome hands part of out to the kernel, split at a random point, and
+// tells the oracle what it took.
+func (c *client) writeSome(r *rand.Rand, o *oracle.Oracle) error {
 	if len(c.out) == 0 {
 		return nil
 	}
@@ -72,6 +74,9 @@ func (c *client) writeSome(r *rand.Rand) error {
 		n = 1 + r.IntN(n)
 	}
 	w, err := c.conn.Write(c.out[:n])
+	if w > 0 {
+		o.ClientSent(c.id, c.out[:w])
+	}
 	c.out = c.out[w:]
 	c.wrote += uint64(w)
 	if errors.Is(err, kernel.ErrWouldBlock) {

@@ -157,6 +157,11 @@ func Swarm(seed uint64) Config {
 	cfg.DrainSteps = 2_000_000
 	cfg.StepTime = time.Duration(pick(0, 1, 5, 20)) * time.Millisecond
 	cfg.Shutdown = chance(0.25)
+	// Drawn last so the draws above, and so every older seed's world, stay
+	// as they were. Linux retries a dropped SYN after 1 s; a world's steps
+	// last at most 20 ms, so shorter retries let connects that a full
+	// backlog dropped land in the fault phase (the server cannot tell).
+	cfg.Kernel.SYNRetry = time.Duration(pick(1, 10, 100, 1000)) * time.Millisecond
 	return cfg
 }
 

@@ -19,13 +19,15 @@
 //     goroutine, wall clock, global rand or map iteration is used (a test
 //     reads the source to keep it so).
 //   - Every invariant is checked as the run goes, and the first violation is
-//     reported with its step: no panic; delivery (the oracle rebuilds the
-//     global order from the kernel's record of reads and checks every byte
-//     written to every connection against it, and every membership claim of
-//     the server against what the kernel saw); memory (no open connection
-//     more than QueueBytesMax behind); fairness (per-tick budgets); no busy
-//     loop; liveness after the drain; no leaked fds, registrations or table
-//     slots after the teardown.
+//     reported with its step. The specification is package oracle's: the
+//     run feeds it the fake kernel's structured record of the server's
+//     syscalls (KernelFeed), the server's claims (ClaimFeed) and its
+//     clients' sends and receipts, and the oracle checks delivery,
+//     membership, memory, fairness, kernel fidelity and liveness (no busy
+//     loop; after the drain, every client served). The run itself checks
+//     no panic, Server.Check after every tick, and no leaked fds,
+//     registrations or table slots after the teardown. The human trace
+//     (Options.Trace) is fed from the same records and feeds no check.
 //   - ReplayCommand gives the one command that replays a seed with a
 //     readable trace.
 package sim

@@ -1,11 +1,21 @@
 package sim
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/mobsim/mobsim/kernel"
+	"github.com/mobsim/mobsim/netfake"
+	"github.com/mobsim/mobsim/oracle"
 	"github.com/mobsim/mobsim/server"
 )
+
+// The simulator feeds the oracle (package oracle) from three sources: the
+// server's Observer (membership claims and frames), the fake kernel's
+// structured record of the server's syscalls (its Observer for the bytes,
+// its Records for outcomes: an EOF, a write call, a failed accept), and
+// its own clients (what each sent and received). The human trace is a
+// separate consumer of the same records and feeds nothing.
 
 // TraceEvent is one line of a run's timeline.
 type TraceEvent struct {
@@ -24,40 +34,83 @@ func idOf(st kernel.Stream) uint64 {
 	return 0
 }
 
-// serverObserver feeds the server's membership claims to the oracle.
-type serverObserver struct{ r *run }
+// ClaimFeed is a server.Observer that passes the server's claims to an
+// oracle, naming each stream by its fake kernel connection id. Note, if
+// set, is told each membership claim in words (for traces and logs).
+type ClaimFeed struct {
+	O    *oracle.Oracle
+	Note func(id uint64, what string)
+}
 
-func (o serverObserver) Joined(st kernel.Stream) {
+var _ server.Observer = (*ClaimFeed)(nil)
+
+func (f *ClaimFeed) Joined(st kernel.Stream) {
 	id := idOf(st)
-	o.r.tracef("server", id, "conn %d joins", id)
-	o.r.o.joined(id)
+	if f.Note != nil {
+		f.Note(id, fmt.Sprintf("conn %d joins", id))
+	}
+	f.O.Joined(id)
 }
 
-func (o serverObserver) Left(st kernel.Stream, why server.CloseReason) {
+func (f *ClaimFeed) Left(st kernel.Stream, why server.CloseReason) {
 	id := idOf(st)
-	o.r.tracef("server", id, "conn %d leaves: %v", id, why)
-	o.r.o.left(id, why)
+	if f.Note != nil {
+		f.Note(id, fmt.Sprintf("conn %d leaves: %v", id, why))
+	}
+	f.O.Left(id, why)
 }
 
-func (o serverObserver) Closed(st kernel.Stream, why server.CloseReason) {
+func (f *ClaimFeed) Closed(st kernel.Stream, why server.CloseReason) {
 	id := idOf(st)
-	o.r.tracef("server", id, "conn %d closed: %v", id, why)
-	o.r.o.closed(id, why)
+	if f.Note != nil {
+		f.Note(id, fmt.Sprintf("conn %d closed: %v", id, why))
+	}
+	f.O.Closed(id, why)
 }
 
-// kernelObserver feeds the kernel's record of server syscalls to the oracle.
-type kernelObserver struct{ r *run }
+func (f *ClaimFeed) Frame(st kernel.Stream, head, tail []byte) { f.O.Frame(idOf(st), head, tail) }
 
-func (o kernelObserver) Accepted(id uint64) {
-	o.r.o.accepted(id)
+// KernelFeed passes the fake kernel's structured record of the server's
+// syscalls to an oracle: install it with SetObserver (the bytes each call
+// moved) and its Record with SetTracer (the outcomes the Observer does not
+// carry: an EOF, a write call, a failed accept). Records before O is set
+// are not the oracle's (the server's setup).
+type KernelFeed struct{ O *oracle.Oracle }
+
+var _ netfake.LossObserver = (*KernelFeed)(nil)
+
+func (f *KernelFeed) Accepted(id uint64)        { f.O.Accepted(id) }
+func (f *KernelFeed) Read(id uint64, p []byte)  { f.O.Read(id, p) }
+func (f *KernelFeed) Wrote(id uint64, p []byte) { f.O.Wrote(id, p) }
+func (f *KernelFeed) ClosedWrite(id uint64)     { f.O.ShutWrite(id) }
+func (f *KernelFeed) Closed(uint64)             {}
+func (f *KernelFeed) Reset(id uint64)           { f.O.Reset(id) }
+func (f *KernelFeed) Lost(id uint64, n int)     { f.O.Lost(id, n) }
+
+// Record takes one of the kernel's records.
+func (f *KernelFeed) Record(rec netfake.Record) {
+	if f.O == nil {
+		return
+	}
+	switch rec.Kind {
+	case netfake.KindRead:
+		if rec.Err == netfake.EOF {
+			f.O.ReadEOF(rec.Conn)
+		}
+	case netfake.KindWrite, netfake.KindWritev:
+		f.O.WriteCall(rec.Conn)
+	case netfake.KindAccept:
+		if rec.Err != netfake.OK && rec.Err != netfake.EAGAIN { // an empty probe is no work
+			f.O.AcceptFailed()
+		}
+	}
 }
 
-func (o kernelObserver) Read(id uint64, p []byte)  { o.r.o.read(id, p) }
-func (o kernelObserver) Wrote(id uint64, p []byte) { o.r.o.wrote(id, p) }
-func (o kernelObserver) ClosedWrite(id uint64)     { o.r.o.shutWrite(id) }
-func (o kernelObserver) Closed(uint64)             {}
-func (o kernelObserver) Reset(id uint64)           { o.r.o.kernelReset(id) }
-
-func (o serverObserver) Frame(st kernel.Stream, head, tail []byte) {
-	o.r.o.frameClaim(idOf(st), head, tail)
+// record takes each of the kernel's records: to the oracle, then to the
+// human trace.
+func (r *run) record(rec netfake.Record) {
+	r.feed.Record(rec)
+	if r.trace != nil {
+		r.trace(TraceEvent{Time: rec.Time, Step: r.step, Who: "kernel", Conn: rec.Conn, What: rec.String()})
+	}
 }

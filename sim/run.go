@@ -11,7 +11,24 @@ import (
 
 	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
+	"github.com/mobsim/mobsim/oracle"
 	"github.com/mobsim/mobsim/server"
+)
+
+// Violation is a broken invariant (see package oracle, which names them).
+type Violation = oracle.Violation
+
+// Invariant names, as the oracle gives them.
+const (
+	InvPanic      = oracle.InvPanic
+	InvDelivery   = oracle.InvDelivery
+	InvMembership = oracle.InvMembership
+	InvLiveness   = oracle.InvLiveness
+	InvMemory     = oracle.InvMemory
+	InvLeak       = oracle.InvLeak
+	InvKernel     = oracle.InvKernel
+	InvCore       = oracle.InvCore
+	InvFairness   = oracle.InvFairness
 )
 
 // Report is the outcome of one seed.
@@ -58,73 +75,34 @@ type run struct {
 	k       *netfake.Kernel
 	ln      *netfake.Listener
 	srv     *server.Server
-	o       *oracle
+	o       *oracle.Oracle
+	feed    KernelFeed
+	claims  ClaimFeed
 	clients []*client
 	step    int
 	trace   func(TraceEvent)
 	bugs    []string
 	poller  *cappedPoller
-	spin    int // ticks in a row that polled without waiting and did nothing
-	budget  tickBudget
-}
-
-// tickBudget counts, within one server tick, the write calls and bytes read
-// per connection and the accept calls, to check the server's per-tick
-// budgets (fairness) and its coalescing from the kernel's side.
-type tickBudget struct {
-	writes, reads []int    // by connection id
-	touched       []uint64 // ids with counts to reset
-	accepts       int
-}
-
-func (b *tickBudget) note(id uint64, writes, reads int) {
-	for uint64(len(b.writes)) <= id {
-		b.writes, b.reads = append(b.writes, 0), append(b.reads, 0)
-	}
-	if b.writes[id] == 0 && b.reads[id] == 0 {
-		b.touched = append(b.touched, id)
-	}
-	b.writes[id] += writes
-	b.reads[id] += reads
-}
-
-// check reports the first budget exceeded in the tick just run, and resets.
-func (b *tickBudget) check(cfg server.Config) string {
-	msg := ""
-	if b.accepts > cfg.AcceptsPerTickMax {
-		msg = fmt.Sprintf("%d accept calls in one tick, budget %d", b.accepts, cfg.AcceptsPerTickMax)
-	}
-	for _, id := range b.touched {
-		if msg == "" && b.writes[id] > cfg.WriteCallsPerTickMax {
-			msg = fmt.Sprintf("conn %d: %d write calls in one tick, budget %d", id, b.writes[id], cfg.WriteCallsPerTickMax)
-		}
-		if msg == "" && b.reads[id] > cfg.ReadBytesPerTickMax {
-			msg = fmt.Sprintf("conn %d: %d bytes read in one tick, budget %d", id, b.reads[id], cfg.ReadBytesPerTickMax)
-		}
-		b.writes[id], b.reads[id] = 0, 0
-	}
-	b.touched, b.accepts = b.touched[:0], 0
-	return msg
 }
 
 // cappedPoller is the kernel as the server sees it, except that a Poll
 // waits at most cap: the clients act between ticks, so a server must not
 // sleep through them to its next timer. The kernel's Poll advances the
-// clock by the (capped) timeout when nothing is ready.
+// clock by the (capped) timeout when nothing is ready. The oracle is told
+// what the server asked for and what it got.
 type cappedPoller struct {
 	*netfake.Kernel
-	cap      time.Duration
-	zeroWait bool // the last Poll asked not to wait
-	empty    bool // and got nothing
+	cap time.Duration
+	o   *oracle.Oracle
 }
 
 func (p *cappedPoller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
-	p.zeroWait = timeout == 0
+	asked := timeout
 	if timeout < 0 || timeout > p.cap {
 		timeout = p.cap
 	}
 	n, err := p.Kernel.Poll(events, timeout)
-	p.empty = n == 0
+	p.o.Polled(asked, n)
 	return n, err
 }
 
@@ -144,11 +122,11 @@ func Run(seed uint64, cfg Config, opt Options) (rep Report) {
 	rep = Report{Seed: seed, World: cfg.String()}
 	defer func() {
 		if p := recover(); p != nil {
-			v := &Violation{Invariant: InvPanic, Step: r.step, Detail: fmt.Sprintf("%v\n%s", p, trimStack(debug.Stack()))}
-			if r.o != nil && r.o.violation == nil {
-				r.o.violation = v
+			detail := fmt.Sprintf("%v\n%s", p, trimStack(debug.Stack()))
+			rep.Violation = &Violation{Invariant: InvPanic, Step: r.step, Detail: detail}
+			if r.o != nil {
+				r.o.Fail(InvPanic, "%s", detail)
 			}
-			rep.Violation = v
 		}
 		if r.k != nil {
 			rep.TraceHash, rep.Events = r.k.Hash(), r.k.Records()
@@ -157,9 +135,9 @@ func Run(seed uint64, cfg Config, opt Options) (rep Report) {
 			rep.Stats = r.srv.Stats()
 		}
 		if r.o != nil {
-			rep.Frames = r.o.frames
+			rep.Frames = r.o.Frames()
 			if rep.Violation == nil {
-				rep.Violation = r.o.violation
+				rep.Violation = r.o.Violation()
 			}
 		}
 		rep.Steps = r.step
@@ -170,7 +148,7 @@ func Run(seed uint64, cfg Config, opt Options) (rep Report) {
 	}
 	phases := []func(){r.faultPhase, r.drainPhase, r.checkLiveness, r.teardown}
 	for _, phase := range phases {
-		if r.o.violation != nil {
+		if r.o.Violation() != nil {
 			break
 		}
 		phase()
@@ -187,30 +165,11 @@ func (r *run) setup() error {
 	r.ln = ln
 	scfg := r.cfg.Server
 	scfg.Logger = nil
-	r.o = newOracle(scfg, r.k.Now, &r.step)
-	scfg.Observer = serverObserver{r}
-	r.k.SetObserver(kernelObserver{r})
-	// The oracle learns of EOF reads from the kernel's trace records.
-	r.k.SetTracer(func(rec netfake.Record) {
-		switch rec.Kind {
-		case netfake.KindRead:
-			if rec.Err == netfake.EOF {
-				r.o.readEOF(rec.Conn)
-			}
-			if rec.N > 0 {
-				r.budget.note(rec.Conn, 0, int(rec.N))
-			}
-		case netfake.KindWrite, netfake.KindWritev:
-			r.budget.note(rec.Conn, 1, 0)
-		case netfake.KindAccept:
-			if rec.Err != netfake.EAGAIN { // an empty probe is no work
-				r.budget.accepts++
-			}
-		}
-		if r.trace != nil {
-			r.trace(TraceEvent{Time: rec.Time, Step: r.step, Who: "kernel", Conn: rec.Conn, What: rec.String()})
-		}
-	})
+	scfg.Observer = &r.claims
+	if r.trace != nil {
+		r.claims.Note = func(id uint64, what string) { r.tracef("server", id, "%s", what) }
+	}
+	r.k.SetTracer(r.record)
 	r.poller = &cappedPoller{Kernel: r.k}
 	srv, err := server.New(r.poller, ln, scfg)
 	if err != nil {
@@ -220,7 +179,10 @@ func (r *run) setup() error {
 	if err := EnableBugs(srv, r.bugs); err != nil {
 		return err
 	}
-	r.o.cfg = srv.Config()
+	// The oracle checks the configuration in force, defaults filled in.
+	r.o = oracle.New(oracle.Config{Server: srv.Config(), Kernel: true, Losses: true, Clock: r.k.Now, Step: func() int { return r.step }})
+	r.poller.o, r.feed.O, r.claims.O = r.o, r.o, r.o
+	r.k.SetObserver(&r.feed)
 	for i, spec := range r.cfg.Clients {
 		r.clients = append(r.clients, &client{idx: i, spec: spec})
 	}
@@ -233,36 +195,21 @@ func (r *run) tracef(who string, conn uint64, format string, args ...any) {
 	}
 }
 
-// spinTicksMax bounds ticks in a row that ask Poll not to wait, get
-// nothing, and do nothing: more is a busy loop (say, retrying accept on
-// EMFILE without a timer).
-const spinTicksMax = 1000
-
-// tick runs one server tick and the checks that hold between ticks.
+// tick runs one server tick and the checks that hold between ticks: the
+// oracle's first, independent of the server's bookkeeping, which Check then
+// verifies from the inside.
 func (r *run) tick() {
-	before := r.progress()
-	r.budget.check(r.srv.Config()) // forget what happened between ticks
+	r.o.TickBegin()
 	if err := r.srv.Tick(); err != nil {
-		r.o.fail(InvCore, "tick: %v", err)
+		r.o.Fail(InvCore, "tick: %v", err)
 		return
 	}
-	if msg := r.budget.check(r.srv.Config()); msg != "" {
-		r.o.fail(InvFairness, "%s", msg)
+	r.o.TickEnd()
+	if r.o.Violation() != nil {
 		return
 	}
-	if r.poller.zeroWait && r.poller.empty && r.progress() == before {
-		if r.spin++; r.spin > spinTicksMax {
-			r.o.fail(InvLiveness, "busy loop: %d ticks in a row polled without waiting and did nothing", r.spin)
-			return
-		}
-	} else {
-		r.spin = 0
-	}
-	// The oracle's own checks first: they are independent of the server's
-	// bookkeeping, which Check then verifies from the inside.
-	r.o.afterTick()
 	if err := r.srv.Check(); err != nil {
-		r.o.fail(InvCore, "%v", err)
+		r.o.Fail(InvCore, "%v", err)
 	}
 }
 
@@ -275,7 +222,7 @@ func (r *run) randTime(d time.Duration) time.Duration {
 }
 
 func (r *run) faultPhase() {
-	for ; r.step < r.cfg.FaultSteps && r.o.violation == nil; r.step++ {
+	for ; r.step < r.cfg.FaultSteps && r.o.Violation() == nil; r.step++ {
 		for _, c := range r.clients {
 			r.act(c, false)
 		}
@@ -297,8 +244,8 @@ func (r *run) drainPhase() {
 	r.tracef("sim", 0, "drain: faults off")
 	cfg := r.srv.Config()
 	patience := cfg.LingerTimeout + cfg.AcceptBackoffMax + cfg.ShutdownTimeout + max(cfg.IdleTimeout, 0) + 10*time.Millisecond
-	quiet, last, lastAt := 0, r.progress(), r.k.Now()
-	for i := 0; i < r.cfg.DrainSteps && r.o.violation == nil; i, r.step = i+1, r.step+1 {
+	quiet, last, lastAt := 0, r.o.Progress(), r.k.Now()
+	for i := 0; i < r.cfg.DrainSteps && r.o.Violation() == nil; i, r.step = i+1, r.step+1 {
 		for _, c := range r.clients {
 			r.act(c, true)
 		}
@@ -311,7 +258,7 @@ func (r *run) drainPhase() {
 			continue
 		}
 		quiet = 0
-		if p := r.progress(); p != last {
+		if p := r.o.Progress(); p != last {
 			last, lastAt = p, r.k.Now()
 		} else if r.k.Now()-lastAt > patience {
 			r.tracef("sim", 0, "drain: stalled for %v", r.k.Now()-lastAt)
@@ -320,80 +267,23 @@ func (r *run) drainPhase() {
 	}
 }
 
-// progress is a signature that changes whenever bytes move or connections
-// come and go.
-type progress struct {
-	in, out, acc, closed uint64
-	client, leaves       uint64
-}
-
-func (r *run) progress() progress {
-	st := r.srv.Stats()
-	p := progress{in: st.BytesIn, out: st.BytesOut, acc: st.Accepted, closed: st.ClosedTotal(), leaves: r.o.leaves}
-	for _, c := range r.clients {
-		p.client += c.recv + c.wrote
-	}
-	return p
-}
-
-// quiet: every live client has written all it meant to, the server has read
-// it all and written every member all it is owed, and no connection is
-// still leaving.
+// quiet: every live client has written all it meant to, and the oracle
+// sees nothing left to move.
 func (r *run) quiet() bool {
 	for _, c := range r.clients {
-		if c.conn == nil || c.gone {
-			continue
-		}
-		if len(c.out) > 0 {
-			return false
-		}
-		oc := r.o.conns[c.id]
-		if oc == nil || !oc.accepted {
-			return false
-		}
-		if oc.joined && !oc.closed && !oc.left {
-			if oc.readBytes < c.wrote || oc.ringW < uint64(len(r.o.all))-oc.join || c.recv < oc.ringW {
-				return false
-			}
-		}
-	}
-	for _, oc := range r.o.list {
-		if oc.left && !oc.closed {
+		if c.conn != nil && !c.gone && len(c.out) > 0 {
 			return false
 		}
 	}
-	return true
+	return r.o.Quiet()
 }
 
-// checkLiveness runs after the drain: every member has everything, every
-// accepted client's input was read, and no connection is stuck leaving.
+// checkLiveness runs after the drain: the oracle names the first client
+// the server has not served.
 func (r *run) checkLiveness() {
-	for _, c := range r.clients {
-		if c.conn == nil || c.gone {
-			continue
-		}
-		oc := r.o.conns[c.id]
-		switch {
-		case oc == nil || !oc.accepted:
-			if r.k.OpenFDs() < r.k.Config().FDMax {
-				r.o.fail(InvLiveness, "client %d (%v) is still in the backlog after the drain with fds free (%d of %d open)", c.idx, c.spec.Kind, r.k.OpenFDs(), r.k.Config().FDMax)
-			}
-		case oc.joined && !oc.left && !oc.closed:
-			if it := r.o.cfg.IdleTimeout; it > 0 && r.k.Now()-oc.lastData > it+r.poller.cap {
-				r.o.fail(InvLiveness, "client %d (%v): silent for %v, still a member (idle timeout %v)", c.idx, c.spec.Kind, r.k.Now()-oc.lastData, it)
-			} else if oc.readBytes < c.wrote {
-				r.o.fail(InvLiveness, "client %d (%v): server read %d of the %d bytes it sent (data stranded)", c.idx, c.spec.Kind, oc.readBytes, c.wrote)
-			} else if owed := uint64(len(r.o.all)) - oc.join; oc.ringW < owed {
-				r.o.fail(InvLiveness, "client %d (%v): server wrote %d of the %d bytes it owes (output stranded)", c.idx, c.spec.Kind, oc.ringW, owed)
-			} else if c.recv < oc.ringW {
-				r.o.fail(InvLiveness, "client %d (%v): received %d of %d bytes written", c.idx, c.spec.Kind, c.recv, oc.ringW)
-			}
-		case oc.left && !oc.closed:
-			r.o.fail(InvLiveness, "client %d (%v): connection left (%v) and was never closed", c.idx, c.spec.Kind, oc.reason)
-		}
-		if r.o.violation != nil {
-			return
-		}
+	settled := oracle.Settled{FDsOpen: r.k.OpenFDs(), FDsMax: r.k.Config().FDMax, IdleSlack: r.poller.cap}
+	if msg := r.o.Stuck(settled); msg != "" {
+		r.o.Fail(InvLiveness, "%s", msg)
 	}
 }
 
@@ -402,7 +292,7 @@ func (r *run) checkLiveness() {
 // the clients close and the server must release every connection.
 func (r *run) teardown() {
 	if r.cfg.Shutdown {
-		r.o.shutdown = true
+		r.o.ShutdownBegan()
 		r.tracef("sim", 0, "graceful shutdown")
 		r.srv.Shutdown()
 	} else {
@@ -410,12 +300,12 @@ func (r *run) teardown() {
 		for _, c := range r.clients {
 			if c.conn != nil && !c.gone {
 				_ = c.conn.Close()
-				c.gone = true
+				r.gone(c, false)
 			}
 		}
 	}
 	deadline := r.k.Now() + r.srv.Config().ShutdownTimeout + r.srv.Config().LingerTimeout + r.srv.Config().AcceptBackoffMax + time.Second
-	for i := 0; r.o.violation == nil && i < 100000; i, r.step = i+1, r.step+1 {
+	for i := 0; r.o.Violation() == nil && i < 100000; i, r.step = i+1, r.step+1 {
 		done := r.srv.Stats().Conns == 0 && r.ln.Pending() == 0
 		if r.cfg.Shutdown {
 			done = r.srv.Done()
@@ -424,7 +314,7 @@ func (r *run) teardown() {
 			break
 		}
 		if r.k.Now() > deadline {
-			r.o.fail(InvLeak, "%d connections still open %v after teardown began", r.srv.Stats().Conns, r.k.Now()-deadline)
+			r.o.Fail(InvLeak, "%d connections still open %v after teardown began", r.srv.Stats().Conns, r.k.Now()-deadline)
 			return
 		}
 		for _, c := range r.clients {
@@ -436,7 +326,7 @@ func (r *run) teardown() {
 		r.poller.cap = time.Millisecond
 		r.tick()
 	}
-	if r.o.violation != nil {
+	if r.o.Violation() != nil {
 		return
 	}
 	wantFDs := 1
@@ -444,10 +334,10 @@ func (r *run) teardown() {
 		wantFDs = 0
 	}
 	if fds, regs := r.k.OpenFDs(), r.k.Registrations(); fds != wantFDs || regs != wantFDs {
-		r.o.fail(InvLeak, "after teardown: %d fds open, %d registrations; want %d", fds, regs, wantFDs)
+		r.o.Fail(InvLeak, "after teardown: %d fds open, %d registrations; want %d", fds, regs, wantFDs)
 	}
 	if st := r.srv.Stats(); st.Conns != 0 || st.Members != 0 || st.QueuedBytes != 0 {
-		r.o.fail(InvLeak, "after teardown: server holds %d conns, %d members, %d queued bytes", st.Conns, st.Members, st.QueuedBytes)
+		r.o.Fail(InvLeak, "after teardown: server holds %d conns, %d members, %d queued bytes", st.Conns, st.Members, st.QueuedBytes)
 	}
 }
 

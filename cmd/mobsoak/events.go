@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/mobsim/mobsim/server"
 )
@@ -23,6 +24,34 @@ const (
 	evFrame     = 'F' // serial, key, body size: entered the global order
 	evStats     = 'S' // JSON of server.Stats: the server stopped
 )
+
+// childConfig is what the parent tells the child, from the options.
+func childConfig(o options) serveConfig {
+	return serveConfig{
+		FrameBytesMax:   o.frameBytesMax,
+		QueueBytesMax:   o.queueBytesMax,
+		SendBufBytes:    o.sendBufBytes,
+		ConnsMax:        min(4*o.clients+1000, 1<<24), // far above what the clients open
+		IdleTimeout:     o.idleTimeout,
+		LingerTimeout:   o.lingerTimeout,
+		ShutdownTimeout: 10 * time.Second,
+		Bug:             o.bug,
+	}
+}
+
+// server is the configuration the child's server runs with, Logger and
+// Observer aside: the parent's oracle checks the same.
+func (sc serveConfig) server() server.Config {
+	cfg := server.DefaultConfig()
+	cfg.Framing = server.FramingMob
+	cfg.FrameBytesMax = sc.FrameBytesMax
+	cfg.QueueBytesMax = sc.QueueBytesMax
+	cfg.ConnsMax = sc.ConnsMax
+	cfg.IdleTimeout = sc.IdleTimeout
+	cfg.LingerTimeout = sc.LingerTimeout
+	cfg.ShutdownTimeout = sc.ShutdownTimeout
+	return cfg
+}
 
 // event is one decoded record.
 type event struct {

@@ -1,59 +1,52 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 
+	spec "github.com/mobsim/mobsim/oracle"
 	"github.com/mobsim/mobsim/server"
 )
 
-// The oracle checks delivery on real sockets the way the simulator's does
-// on the fake kernel, from two sources: the child's events (joins, leaves,
-// closes and the global order of frame keys) and what each client reads.
-// It is shared by the event reader and every client goroutine; one mutex
-// guards it.
+// The soak checks delivery on real sockets with the same oracle (package
+// oracle) as the simulator and the properties, fed from two sources: the
+// child's events (the server's Observer: joins, leaves, closes and the
+// global order of frame keys) and what each client sent and read. There is
+// no kernel record here and no clock shared with the server, so the oracle
+// runs its client-side forms (see its package doc).
+//
+// This file only adapts: it pairs each server connection with its client
+// by address, gives the oracle each frame as its digest (see appendDigest),
+// holds a client's account until its server connection is known,
+// serialises the goroutines' calls with one mutex, and keeps what the
+// report counts. The checks that are this workload's,
+// not the server's promise (which behaviours may see which close reasons),
+// are in finalize.
 
 // srvConn is one connection as the server reported it.
 type srvConn struct {
-	serial  uint32
-	addr    string
-	join    int // global order index of the first frame it is owed
-	left    int // index where it stopped being owed frames; -1 while a member
-	closed  bool
-	refused bool
-	leaveR  server.CloseReason // reason of the leave, if it left
-	closeR  server.CloseReason
-	client  *clientConn
+	serial uint32
+	addr   string
+	closed bool
+	closeR server.CloseReason
+	client *clientConn
 }
 
-// limit is the end of the window sc is owed: its leave, or the current end
-// of the order while it is a member.
-func (sc *srvConn) limit(end int) int {
-	if sc.left >= 0 {
-		return sc.left
-	}
-	return end
-}
-
-// streamEnd says how a client's reading ended.
-type streamEnd uint8
+// streamEnd says how a client's reading ended, in the oracle's terms.
+type streamEnd = spec.End
 
 const (
-	endNone    streamEnd = iota // never read (a never-reader that was reset)
-	endEOF                      // clean end of stream at a frame boundary
-	endPartial                  // end of stream inside a frame
-	endReset                    // ECONNRESET and the like
-	endLocal                    // the client closed its own socket
+	endNone    = spec.EndNone      // never read (a never-reader that was reset)
+	endEOF     = spec.EndEOF       // clean end of stream at a frame boundary
+	endPartial = spec.EndTruncated // end of stream inside a frame
+	endReset   = spec.EndReset     // ECONNRESET and the like
+	endLocal   = spec.EndLocal     // the client closed its own socket
 )
 
-var endNames = [...]string{"none", "eof", "partial", "reset", "local"}
-
-func (e streamEnd) String() string { return endNames[e] }
-
-// clientConn is one connection as a client made it. Fields below mu are
-// guarded by the oracle's mutex.
+// clientConn is one connection as a client made it. Fields below
+// clientClosed are guarded by the oracle's mutex.
 type clientConn struct {
 	id   uint32
 	beh  behaviour
@@ -62,43 +55,39 @@ type clientConn struct {
 	clientClosed atomic.Bool // set just before the client closes its socket
 
 	srv        *srvConn
-	cursor     int      // global index of the next frame it should read
-	pending    []uint64 // keys read but not yet checked against the order
-	logged     uint32   // its frames that entered the global order
-	sent       uint32   // its frames completely written (final once ownerDone)
-	finSent    bool     // it sent a FIN after its last frame
+	recv       []byte // what it read, not yet passed on (its server connection is not known yet)
+	fed        uint32 // its frames passed on as sent
+	sent       uint32 // its frames completely written (final once ownerDone)
 	sentBad    server.CloseReason
-	errFrame   string // the error frame's body, if one came
 	end        streamEnd
 	serverEnd  bool // the stream ended before the client closed its socket
 	readerDone bool
 	ownerDone  bool
+	passedEnd  bool // the oracle has been told how it ended
 	survivor   bool
 	bad        bool // a violation was found; stop checking it
 	finalized  bool
 }
 
-// oracle holds the global order and the matching of server connections to
+// oracle holds the shared oracle and the matching of server connections to
 // clients.
 type oracle struct {
 	mu         sync.Mutex
+	o          *spec.Oracle
 	payloadMax int
-	order      []uint64 // frame keys in the global order (8 bytes a frame)
+	frameBuf   []byte
 
 	open    map[uint32]*srvConn   // server connections not yet closed, by serial
 	waitSrv map[string][]*srvConn // server connections no client has claimed yet, by address
 	waitCli map[string][]*clientConn
 	live    map[uint32]*clientConn // clients not yet finalized, by id
-	stalled map[*clientConn]bool   // clients whose reads wait for the order to catch up
+	names   map[uint32]string      // client names of linked serials, for violations
 
-	delivered  uint64 // frames checked at a receiver
-	frameBytes uint64
+	frameBytes uint64     // bodies in the global order
 	reasons    [32]uint64 // server closes by reason, from the events
 	byBeh      [behaviourCount]behTally
-	complete   uint64 // connections whose full delivery was checked
 	finalStats *server.Stats
 
-	violations uint64
 	firstViols []string
 }
 
@@ -109,430 +98,382 @@ type behTally struct {
 	reasons [32]uint64
 }
 
-func newOracle(payloadMax int) *oracle {
-	return &oracle{
+// newOracle makes the soak's oracle for a server configured as cfg.
+func newOracle(payloadMax int, cfg server.Config) *oracle {
+	cfg.FrameBytesMax = max(cfg.FrameBytesMax, digestBodyBytes) // the oracle sees digests
+	or := &oracle{
 		payloadMax: payloadMax,
 		open:       map[uint32]*srvConn{},
 		waitSrv:    map[string][]*srvConn{},
 		waitCli:    map[string][]*clientConn{},
 		live:       map[uint32]*clientConn{},
-		stalled:    map[*clientConn]bool{},
+		names:      map[uint32]string{},
 	}
+	or.o = spec.New(spec.Config{Server: cfg, Report: or.record})
+	return or
 }
 
-// violation records a broken invariant. The caller holds mu.
-func (o *oracle) violation(format string, args ...any) {
-	o.violations++
-	if len(o.firstViols) < 20 {
-		o.firstViols = append(o.firstViols, fmt.Sprintf(format, args...))
+// record counts a violation and keeps the first few. The caller holds mu.
+func (or *oracle) record(v *spec.Violation) {
+	if len(or.firstViols) >= 20 {
+		return
 	}
+	msg := fmt.Sprintf("%s: %s", v.Invariant, v.Detail)
+	if name, ok := or.names[uint32(v.Conn)]; ok {
+		msg = name + ": " + msg
+	}
+	or.firstViols = append(or.firstViols, msg)
+}
+
+// violation records a broken invariant found here. The caller holds mu.
+func (or *oracle) violation(format string, args ...any) {
+	or.o.Fail(spec.InvMembership, format, args...)
 }
 
 // clientViolation records a violation for cc and stops checking it.
-func (o *oracle) clientViolation(cc *clientConn, format string, args ...any) {
+func (or *oracle) clientViolation(cc *clientConn, format string, args ...any) {
 	if cc.bad {
 		return
 	}
 	cc.bad = true
-	o.violation("conn %d (%s, %s): %s", cc.id, cc.beh, cc.addr, fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if cc.srv != nil {
+		or.o.FailConn(uint64(cc.srv.serial), spec.InvDelivery, "%s", msg)
+		return
+	}
+	or.o.Fail(spec.InvDelivery, "conn %d (%s, %s): %s", cc.id, cc.beh, cc.addr, msg)
 }
 
 // register makes a client known right after its connect, before it sends.
-func (o *oracle) register(cc *clientConn) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.live[cc.id] = cc
-	o.byBeh[cc.beh].conns++
-	if q := o.waitSrv[cc.addr]; len(q) > 0 {
-		o.popSrv(cc.addr)
-		o.link(q[0], cc)
+func (or *oracle) register(cc *clientConn) {
+	or.mu.Lock()
+	defer or.mu.Unlock()
+	or.live[cc.id] = cc
+	or.byBeh[cc.beh].conns++
+	if q := or.waitSrv[cc.addr]; len(q) > 0 {
+		or.popSrv(cc.addr)
+		or.link(q[0], cc)
 		return
 	}
-	o.waitCli[cc.addr] = append(o.waitCli[cc.addr], cc)
+	or.waitCli[cc.addr] = append(or.waitCli[cc.addr], cc)
 }
 
 // match pairs a server connection with its client. Two connections can
 // have the same address only one after the other (the client side holds
 // the port while it is open), and the server accepts in connect order, so
 // pairing in order per address is exact.
-func (o *oracle) match(sc *srvConn) {
-	if q := o.waitCli[sc.addr]; len(q) > 0 {
+func (or *oracle) match(sc *srvConn) {
+	if q := or.waitCli[sc.addr]; len(q) > 0 {
 		if len(q) == 1 {
-			delete(o.waitCli, sc.addr)
+			delete(or.waitCli, sc.addr)
 		} else {
-			o.waitCli[sc.addr] = q[1:]
+			or.waitCli[sc.addr] = q[1:]
 		}
-		o.link(sc, q[0])
+		or.link(sc, q[0])
 		return
 	}
-	o.waitSrv[sc.addr] = append(o.waitSrv[sc.addr], sc)
+	or.waitSrv[sc.addr] = append(or.waitSrv[sc.addr], sc)
 }
 
-func (o *oracle) popSrv(addr string) {
-	if q := o.waitSrv[addr]; len(q) == 1 {
-		delete(o.waitSrv, addr)
+func (or *oracle) popSrv(addr string) {
+	if q := or.waitSrv[addr]; len(q) == 1 {
+		delete(or.waitSrv, addr)
 	} else {
-		o.waitSrv[addr] = q[1:]
+		or.waitSrv[addr] = q[1:]
 	}
 }
 
-func (o *oracle) link(sc *srvConn, cc *clientConn) {
+// link pairs sc and cc, and passes on what the client said before.
+func (or *oracle) link(sc *srvConn, cc *clientConn) {
 	sc.client, cc.srv = cc, sc
-	cc.cursor = sc.join
-	o.verify(cc)
-	o.maybeFinalize(cc)
+	or.names[sc.serial] = fmt.Sprintf("conn %d (%s, %s; the server's conn %d)", cc.id, cc.beh, cc.addr, sc.serial)
+	or.o.ClientConnected(uint64(sc.serial), or.names[sc.serial])
+	if sc.closed {
+		or.byBeh[cc.beh].reasons[sc.closeR]++
+	}
+	or.pass(cc)
+}
+
+// pass gives the oracle what cc's client said that it has not had yet.
+func (or *oracle) pass(cc *clientConn) {
+	sc := cc.srv
+	if sc == nil {
+		return
+	}
+	id := uint64(sc.serial)
+	if len(cc.recv) > 0 && !cc.bad {
+		or.o.ClientReceived(id, cc.recv)
+	}
+	cc.recv = cc.recv[:0]
+	or.passSent(cc)
+	if cc.readerDone && cc.ownerDone && !cc.passedEnd {
+		cc.passedEnd = true
+		or.o.ClientEnded(id, cc.end)
+		if cc.sentBad != 0 {
+			or.o.ClientSent(id, badHeader(cc.sentBad))
+		}
+		or.o.ClientGone(id, false)
+		or.maybeFinalize(cc)
+	}
+}
+
+// passSent gives the oracle the frames cc completed writing since last time.
+func (or *oracle) passSent(cc *clientConn) {
+	if cc.srv == nil {
+		return
+	}
+	for ; cc.fed < cc.sent; cc.fed++ {
+		key := frameKey(cc.id, cc.fed)
+		or.frameBuf = appendDigest(or.frameBuf[:0], key, bodySize(key, or.payloadMax))
+		or.o.ClientSent(uint64(cc.srv.serial), or.frameBuf)
+	}
+}
+
+// badHeader stands for the header a client sent that the server must
+// refuse for r: any header over the limit, or with bit 63 set.
+func badHeader(r server.CloseReason) []byte {
+	if r == server.ReasonBadHeader {
+		return binary.BigEndian.AppendUint64(nil, 1<<63)
+	}
+	return binary.BigEndian.AppendUint64(nil, 1<<62)
 }
 
 // apply takes a batch of the child's events, in order.
-func (o *oracle) apply(evs []event) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
+func (or *oracle) apply(evs []event) {
+	or.mu.Lock()
+	defer or.mu.Unlock()
 	for i := range evs {
-		o.applyOne(&evs[i])
-	}
-	for cc := range o.stalled {
-		delete(o.stalled, cc)
-		o.verify(cc)
-		o.maybeFinalize(cc)
+		or.applyOne(&evs[i])
 	}
 }
 
-func (o *oracle) applyOne(ev *event) {
+func (or *oracle) applyOne(ev *event) {
+	id := uint64(ev.serial)
 	switch ev.kind {
 	case evJoined:
-		sc := &srvConn{serial: ev.serial, addr: ev.addr, join: len(o.order), left: -1}
-		o.open[ev.serial] = sc
-		o.match(sc)
+		sc := &srvConn{serial: ev.serial, addr: ev.addr}
+		or.open[ev.serial] = sc
+		or.o.Joined(id)
+		or.match(sc)
 	case evRefused:
-		o.reasons[ev.reason]++
-		o.violation("server refused %s: %s (the soak keeps below -conns-max)", ev.addr, ev.reason)
-		sc := &srvConn{serial: ev.serial, addr: ev.addr, join: len(o.order), left: len(o.order),
-			closed: true, refused: true, closeR: ev.reason}
-		o.match(sc)
+		or.reasons[ev.reason]++
+		or.violation("server refused %s: %s (the soak keeps below -conns-max)", ev.addr, ev.reason)
+		sc := &srvConn{serial: ev.serial, addr: ev.addr, closed: true, closeR: ev.reason}
+		or.o.Closed(id, ev.reason)
+		or.match(sc)
 	case evLeft:
-		sc := o.open[ev.serial]
-		if sc == nil {
-			o.violation("leave of unknown server connection %d", ev.serial)
-			return
-		}
-		sc.left, sc.leaveR = len(o.order), ev.reason
-		if cc := sc.client; cc != nil {
-			o.verify(cc)
-		}
+		or.o.Left(id, ev.reason)
 	case evClosed:
-		sc := o.open[ev.serial]
+		sc := or.open[ev.serial]
+		or.o.Closed(id, ev.reason)
 		if sc == nil {
-			o.violation("close of unknown server connection %d", ev.serial)
 			return
 		}
-		delete(o.open, ev.serial)
-		o.reasons[ev.reason]++
+		delete(or.open, ev.serial)
+		or.reasons[ev.reason]++
 		sc.closed, sc.closeR = true, ev.reason
-		if sc.left < 0 {
-			sc.left = len(o.order)
-		}
 		if cc := sc.client; cc != nil {
-			o.byBeh[cc.beh].reasons[ev.reason]++
-			o.verify(cc)
-			o.maybeFinalize(cc)
+			or.byBeh[cc.beh].reasons[ev.reason]++
+			or.maybeFinalize(cc)
 		}
 	case evFrame:
-		o.frame(ev)
+		if sc := or.open[ev.serial]; sc != nil && sc.client == nil {
+			// The client registers before it sends, so its join is matched.
+			or.violation("frame %#x from %s, which no client claims", ev.key, sc.addr)
+		}
+		or.frameBuf = appendDigest(or.frameBuf[:0], ev.key, int(ev.size))
+		or.o.Frame(id, or.frameBuf, nil)
+		or.frameBytes += uint64(ev.size)
 	case evStats:
 		st := ev.stats
-		o.finalStats = &st
+		or.finalStats = &st
 	}
 }
 
-// frame checks a frame's sender and appends its key to the order.
-func (o *oracle) frame(ev *event) {
-	sc := o.open[ev.serial]
-	switch {
-	case sc == nil:
-		o.violation("frame %#x from unknown server connection %d", ev.key, ev.serial)
-	case sc.left >= 0:
-		o.violation("frame %#x from %s after it left (%s)", ev.key, sc.addr, sc.leaveR)
-	case sc.client == nil:
-		// The client registers before it sends, so its join is matched.
-		o.violation("frame %#x from %s, which no client claims", ev.key, sc.addr)
-	default:
-		cc := sc.client
-		switch {
-		case keyID(ev.key) != cc.id:
-			o.clientViolation(cc, "the server read frame %#x (connection %d's) from it", ev.key, keyID(ev.key))
-		case keySeq(ev.key) != cc.logged:
-			o.clientViolation(cc, "its frame #%d entered the order after #%d: a frame of its stream was lost or reordered",
-				keySeq(ev.key), cc.logged-1)
-		case int(ev.size) != bodySize(ev.key, o.payloadMax):
-			o.clientViolation(cc, "the server read frame #%d as %d bytes; it sent %d", keySeq(ev.key), ev.size,
-				bodySize(ev.key, o.payloadMax))
-		}
-		cc.logged++
-	}
-	o.order = append(o.order, ev.key)
-	o.frameBytes += uint64(ev.size)
+// digestBodyBytes is the size of a digest's body: a key and a body size.
+const digestBodyBytes = keyBytes + 8
+
+// appendDigest appends the frame the oracle is given for the frame with
+// key and a body of size bytes: a mob frame whose body is the key and the
+// size. A body is a pure function of its key, and each client checked every
+// body it read byte for byte against its key, so the digest names the frame
+// exactly while the oracle compares 24 bytes a frame instead of all of it.
+func appendDigest(dst []byte, key uint64, size int) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, digestBodyBytes)
+	dst = binary.BigEndian.AppendUint64(dst, key)
+	return binary.BigEndian.AppendUint64(dst, uint64(size))
 }
 
-// received takes keys a client read, in order, and the error frame if
-// it came.
-func (o *oracle) received(cc *clientConn, keys []uint64, errFrame string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if cc.errFrame != "" && len(keys) > 0 {
-		o.clientViolation(cc, "frame %#x after the error frame %q", keys[0], cc.errFrame)
+// received takes keys a client read, in order, and the error frame's body
+// if it came (an error frame is given as it is).
+func (or *oracle) received(cc *clientConn, keys []uint64, errFrame string) {
+	var b []byte
+	for _, k := range keys {
+		b = appendDigest(b, k, bodySize(k, or.payloadMax))
 	}
-	cc.pending = append(cc.pending, keys...)
-	o.verify(cc)
 	if errFrame != "" {
-		if cc.errFrame != "" {
-			o.clientViolation(cc, "a second error frame %q", errFrame)
-		}
-		cc.errFrame = errFrame
+		b = binary.BigEndian.AppendUint64(b, uint64(len(errFrame)))
+		b = append(b, errFrame...)
 	}
+	or.mu.Lock()
+	defer or.mu.Unlock()
+	cc.recv = append(cc.recv, b...)
+	or.pass(cc)
 }
 
 // violationOf records a client-side violation found outside the oracle (a
 // corrupt body, a bad header).
-func (o *oracle) violationOf(cc *clientConn, format string, args ...any) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.clientViolation(cc, format, args...)
-}
-
-// verify checks cc's pending keys against the order from its cursor: each
-// must be the next frame it is owed. Keys beyond the known order wait.
-func (o *oracle) verify(cc *clientConn) {
-	if cc.srv == nil || cc.bad {
-		return
-	}
-	limit := cc.srv.limit(len(o.order))
-	i := 0
-	for ; i < len(cc.pending); i++ {
-		k := cc.pending[i]
-		if cc.cursor >= limit {
-			if cc.srv.left >= 0 {
-				o.clientViolation(cc, "read frame %#x beyond its window [%d, %d) (it left for %s)",
-					k, cc.srv.join, cc.srv.left, cc.srv.leaveR)
-				return
-			}
-			break // the order has not caught up yet
-		}
-		if want := o.order[cc.cursor]; k != want {
-			o.clientViolation(cc, "read frame %#x where the order has %#x (global #%d; joined at #%d): gap, duplicate or reordering",
-				k, want, cc.cursor, cc.srv.join)
-			return
-		}
-		cc.cursor++
-	}
-	o.delivered += uint64(i)
-	cc.pending = cc.pending[i:]
-	if len(cc.pending) > 0 {
-		o.stalled[cc] = true
-	} else {
-		cc.pending = nil
-	}
+func (or *oracle) violationOf(cc *clientConn, format string, args ...any) {
+	or.mu.Lock()
+	defer or.mu.Unlock()
+	or.clientViolation(cc, format, args...)
 }
 
 // readerEnded records how cc's reading ended, and whether it ended before
 // the client closed its socket.
-func (o *oracle) readerEnded(cc *clientConn, end streamEnd, serverFirst bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	cc.readerDone, cc.end = true, end
+func (or *oracle) readerEnded(cc *clientConn, end streamEnd, serverFirst bool) {
+	or.mu.Lock()
+	defer or.mu.Unlock()
+	cc.readerDone = true
 	cc.serverEnd = serverFirst && (end == endEOF || end == endPartial || end == endReset)
-	o.maybeFinalize(cc)
-}
-
-// ownerEnded records that cc's owner has stopped writing and closed it.
-func (o *oracle) ownerEnded(cc *clientConn, sent uint32, finSent bool, sentBad server.CloseReason) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	cc.ownerDone, cc.sent, cc.finSent, cc.sentBad = true, sent, finSent, sentBad
-	o.maybeFinalize(cc)
-}
-
-// flushedReasons are the close reasons that promise everything owed was
-// written first.
-func flushedReason(r server.CloseReason) bool {
-	switch r {
-	case server.ReasonEOF, server.ReasonIdle, server.ReasonFrameTooLarge, server.ReasonBadHeader,
-		server.ReasonShutdown, server.ReasonConnsLimit:
-		return true
+	cc.end = end
+	if !cc.serverEnd && end != endNone {
+		cc.end = endLocal // whatever the reader saw came after the client's own close
 	}
-	return false
+	or.pass(cc)
 }
 
-// maybeFinalize runs the end-of-connection checks once the client has
-// stopped reading and writing and the server has closed it.
-func (o *oracle) maybeFinalize(cc *clientConn) {
+// ownerEnded records that cc's owner has stopped writing (after sent
+// frames, and a FIN or not: the oracle needs only what was sent) and closed
+// it.
+func (or *oracle) ownerEnded(cc *clientConn, sent uint32, _ bool, sentBad server.CloseReason) {
+	or.mu.Lock()
+	defer or.mu.Unlock()
+	cc.ownerDone, cc.sent, cc.sentBad = true, sent, sentBad
+	or.pass(cc)
+}
+
+// maybeFinalize runs the workload's end-of-connection checks once the
+// client has stopped reading and writing and the server has closed it.
+func (or *oracle) maybeFinalize(cc *clientConn) {
 	if cc.finalized || !cc.readerDone || !cc.ownerDone || cc.srv == nil || !cc.srv.closed {
 		return
 	}
-	o.verify(cc)
-	if len(cc.pending) > 0 {
-		o.clientViolation(cc, "read %d frames past everything the server sent it (first %#x)", len(cc.pending), cc.pending[0])
-	}
-	o.finalize(cc)
+	or.finalize(cc)
 }
 
-// finalize checks what only the end shows, and forgets cc.
-func (o *oracle) finalize(cc *clientConn) {
+// finalize checks what this workload expects of the close reasons (the
+// server's own promises are the oracle's), and forgets cc.
+func (or *oracle) finalize(cc *clientConn) {
 	cc.finalized = true
-	delete(o.live, cc.id)
-	delete(o.stalled, cc)
+	delete(or.live, cc.id)
 	sc := cc.srv
 	if cc.bad || sc == nil {
 		return
 	}
-	r := sc.closeR
-	protocol := r == server.ReasonFrameTooLarge || r == server.ReasonBadHeader || r == server.ReasonConnsLimit
-	switch {
-	case cc.end == endEOF && flushedReason(r):
-		if cc.cursor != sc.left {
-			o.clientViolation(cc, "closed for %s after a flush but read frames [%d, %d) of its window [%d, %d)",
-				r, sc.join, cc.cursor, sc.join, sc.left)
-		} else {
-			o.complete++
-		}
-		if protocol && cc.errFrame == "" {
-			o.clientViolation(cc, "closed for %s without the error frame", r)
-		}
-	case cc.end == endPartial && flushedReason(r):
-		o.clientViolation(cc, "closed for %s after a flush, yet its stream ended inside a frame", r)
-	}
-	if cc.errFrame != "" && !protocol {
-		o.clientViolation(cc, "got the error frame %q but was closed for %s", cc.errFrame, r)
-	}
-	if cc.logged > cc.sent {
-		o.clientViolation(cc, "%d of its frames entered the order; it wrote %d", cc.logged, cc.sent)
-	}
-	if cc.finSent && r == server.ReasonEOF && cc.logged != cc.sent {
-		o.clientViolation(cc, "sent %d frames then a FIN, and the server read %d", cc.sent, cc.logged)
-	}
-	if cc.sentBad != 0 && r == cc.sentBad && cc.logged != cc.sent {
-		o.clientViolation(cc, "sent %d frames then a bad header, and the server read %d", cc.sent, cc.logged)
-	}
-	o.checkReason(cc, r)
-}
-
-// checkReason checks that the close reason fits what the client did.
-func (o *oracle) checkReason(cc *clientConn, r server.CloseReason) {
-	switch r {
-	case server.ReasonFrameTooLarge, server.ReasonBadHeader:
-		if cc.sentBad != r {
-			o.clientViolation(cc, "closed for %s, but it sent no such header", r)
-		}
+	defer delete(or.names, sc.serial)
+	switch r := sc.closeR; r {
 	case server.ReasonIdle:
 		if cc.beh != idler && !cc.survivor {
-			o.clientViolation(cc, "closed for idle, but it sends at least once a second")
+			or.clientViolation(cc, "closed for idle, but it sends at least once a second")
 		}
 	case server.ReasonConnsLimit, server.ReasonRegisterError, server.ReasonShutdown, server.ReasonShutdownTimeout:
-		o.clientViolation(cc, "closed for %s during the run", r)
-	case server.ReasonReset, server.ReasonWriteError:
-		// Only the peer's close or reset makes reads or writes fail.
-		if cc.serverEnd {
-			o.clientViolation(cc, "closed for %s while the client still had its socket open", r)
-		}
+		or.clientViolation(cc, "closed for %s during the run", r)
 	case server.ReasonLingerTimeout:
 		// A client reading at full speed to the end takes what it is owed
 		// (at most -queue-bytes-max) in far less than the linger timeout.
 		if cc.serverEnd {
-			o.clientViolation(cc, "closed for linger-timeout though it read at full speed to the end")
+			or.clientViolation(cc, "closed for linger-timeout though it read at full speed to the end")
 		}
 	case server.ReasonLingerBytes:
 		// Only a client that goes on sending after its error frame (or
 		// after the server's FIN) is cut off this way.
 		if cc.sentBad == 0 {
-			o.clientViolation(cc, "closed for linger-bytes, but it sent no bad input")
+			or.clientViolation(cc, "closed for linger-bytes, but it sent no bad input")
 		}
-	}
-	if cc.sentBad != 0 && r != cc.sentBad && r != server.ReasonQueueLimit && r != server.ReasonReset &&
-		r != server.ReasonWriteError && r != server.ReasonLingerBytes {
-		o.clientViolation(cc, "sent a header the server must refuse (%s), but was closed for %s", cc.sentBad, r)
 	}
 }
 
 // finalizeAll is the end of the run: every client left is checked as it is.
-func (o *oracle) finalizeAll() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for _, cc := range o.live {
+func (or *oracle) finalizeAll() {
+	or.mu.Lock()
+	defer or.mu.Unlock()
+	for _, cc := range or.live {
 		switch {
 		case cc.srv == nil:
-			o.clientViolation(cc, "the server never accepted it (backlog stranded?)")
+			or.clientViolation(cc, "the server never accepted it (backlog stranded?)")
 		case !cc.srv.closed:
-			o.clientViolation(cc, "the server never closed it")
+			or.clientViolation(cc, "the server never closed it")
 		case !cc.readerDone || !cc.ownerDone:
-			o.clientViolation(cc, "its client never finished")
+			or.clientViolation(cc, "its client never finished")
 		}
-		o.verify(cc)
-		o.finalize(cc)
+		or.finalize(cc)
 	}
-	for addr, q := range o.waitSrv {
-		o.violation("%d server connection(s) from %s match no client", len(q), addr)
+	for addr, q := range or.waitSrv {
+		or.violation("%d server connection(s) from %s match no client", len(q), addr)
 	}
 }
 
 // settled reports whether the order is final: every client the soak made
-// was matched, every server connection still open is a survivor's, and
-// every survivor's frames are in the order. It says why not, if not.
-func (o *oracle) settled(survivors []*clientConn) (bool, string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if n := len(o.waitCli); n > 0 {
+// was matched, every server connection still open is a survivor's, and the
+// oracle finds every survivor's frames in the order and the order in every
+// survivor. It says why not, if not.
+func (or *oracle) settled(survivors []*clientConn) (bool, string) {
+	or.mu.Lock()
+	defer or.mu.Unlock()
+	if n := len(or.waitCli); n > 0 {
 		return false, fmt.Sprintf("%d client address(es) not yet accepted", n)
 	}
 	isSurvivor := map[*clientConn]bool{}
 	for _, cc := range survivors {
 		isSurvivor[cc] = true
-		if cc.srv != nil && !cc.srv.closed && cc.logged != cc.sent {
-			return false, fmt.Sprintf("survivor %d: %d of %d frames in the order", cc.id, cc.logged, cc.sent)
-		}
+		or.passSent(cc)
 	}
-	for _, sc := range o.open {
+	for _, sc := range or.open {
 		if sc.client == nil || !isSurvivor[sc.client] {
 			return false, fmt.Sprintf("server connection %s still open", sc.addr)
 		}
 	}
+	return or.stuck()
+}
+
+// caughtUp reports whether every open survivor has read the whole order.
+func (or *oracle) caughtUp(survivors []*clientConn) (bool, string) {
+	or.mu.Lock()
+	defer or.mu.Unlock()
+	for _, cc := range survivors {
+		or.passSent(cc)
+	}
+	return or.stuck()
+}
+
+// stuck asks the oracle whether the history is live. The caller holds mu.
+func (or *oracle) stuck() (bool, string) {
+	if why := or.o.Stuck(spec.Settled{}); why != "" {
+		return false, why
+	}
 	return true, ""
 }
 
-// caughtUp reports whether every open survivor has read the whole order,
-// and lists those behind.
-func (o *oracle) caughtUp(survivors []*clientConn) (bool, string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var behind []string
-	for _, cc := range survivors {
-		o.verify(cc)
-		if cc.bad || cc.srv == nil || cc.srv.closed {
-			continue
-		}
-		if cc.cursor != len(o.order) {
-			behind = append(behind, fmt.Sprintf("conn %d at #%d (%d pending)", cc.id, cc.cursor, len(cc.pending)))
-		}
-	}
-	if len(behind) > 0 {
-		if len(behind) > 5 {
-			behind = append(behind[:5], "...")
-		}
-		return false, fmt.Sprintf("%d of %d order entries missing: %s", len(behind), len(o.order), strings.Join(behind, ", "))
-	}
-	return true, ""
+// shutdownBegan tells the oracle the server is being shut down.
+func (or *oracle) shutdownBegan() {
+	or.mu.Lock()
+	defer or.mu.Unlock()
+	or.o.ShutdownBegan()
 }
 
 // serverClosed reports whether the server has closed cc's connection.
-func (o *oracle) serverClosed(cc *clientConn) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
+func (or *oracle) serverClosed(cc *clientConn) bool {
+	or.mu.Lock()
+	defer or.mu.Unlock()
 	return cc.srv != nil && cc.srv.closed
 }
 
 // openCount is the number of server connections not yet closed.
-func (o *oracle) openCount() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.open)
+func (or *oracle) openCount() int {
+	or.mu.Lock()
+	defer or.mu.Unlock()
+	return len(or.open)
 }
 
 // progress is a snapshot for the progress line.
@@ -541,8 +482,8 @@ type progress struct {
 	open                          int
 }
 
-func (o *oracle) snapshot() progress {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return progress{frames: uint64(len(o.order)), delivered: o.delivered, violations: o.violations, open: len(o.open)}
+func (or *oracle) snapshot() progress {
+	or.mu.Lock()
+	defer or.mu.Unlock()
+	return progress{frames: uint64(or.o.Frames()), delivered: or.o.Delivered(), violations: or.o.Violations(), open: len(or.open)}
 }

@@ -21,10 +21,6 @@ const keyBytes = 8
 // frameKey makes a key.
 func frameKey(id, seq uint32) uint64 { return uint64(id)<<32 | uint64(seq) }
 
-// keyID and keySeq take a key apart.
-func keyID(k uint64) uint32  { return uint32(k >> 32) }
-func keySeq(k uint64) uint32 { return uint32(k) }
-
 // splitmix64 is a fast, well-mixed step for generating payloads.
 func splitmix64(x uint64) uint64 {
 	x += 0x9e3779b97f4a7c15

@@ -62,11 +62,11 @@ func (r *report) collect(s *soak, or *oracle) {
 	or.mu.Lock()
 	defer or.mu.Unlock()
 	r.byBeh = or.byBeh
-	r.frames, r.frameBytes = uint64(len(or.order)), or.frameBytes
-	r.delivered, r.complete = or.delivered, or.complete
+	r.frames, r.frameBytes = uint64(or.o.Frames()), or.frameBytes
+	r.delivered, r.complete = or.o.Delivered(), or.o.Complete()
 	r.reasons = or.reasons
 	r.stats = or.finalStats
-	r.violations, r.firstViols = or.violations, or.firstViols
+	r.violations, r.firstViols = or.o.Violations(), or.firstViols
 
 	if r.fdErr == nil && r.fdsAfter != r.fdsBefore {
 		r.fail("the server holds %d descriptors after the run, %d before (%s)", r.fdsAfter, r.fdsBefore, r.fdList)

@@ -25,24 +25,15 @@ type serverProc struct {
 	evErr  error
 }
 
-// startServer re-executes this program as the server, with the events
-// pipe as descriptor 3, and waits for the address it listens on. Its
-// stderr (warnings and errors only) goes to stderr.
-func startServer(o options, or *oracle, stderr io.Writer) (*serverProc, error) {
+// startServer re-executes this program as the server configured as sc,
+// with the events pipe as descriptor 3, and waits for the address it
+// listens on. Its stderr (warnings and errors only) goes to stderr.
+func startServer(sc serveConfig, or *oracle, stderr io.Writer) (*serverProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find own executable: %w", err)
 	}
-	cfg, err := json.Marshal(serveConfig{
-		FrameBytesMax:   o.frameBytesMax,
-		QueueBytesMax:   o.queueBytesMax,
-		SendBufBytes:    o.sendBufBytes,
-		ConnsMax:        min(4*o.clients+1000, 1<<24), // far above what the clients open
-		IdleTimeout:     o.idleTimeout,
-		LingerTimeout:   o.lingerTimeout,
-		ShutdownTimeout: 10 * time.Second,
-		Bug:             o.bug,
-	})
+	cfg, err := json.Marshal(sc)
 	if err != nil {
 		return nil, err
 	}
@@ -157,8 +148,9 @@ func soakRun(o options, stderr io.Writer) (*report, error) {
 	if need := uint64(2*o.clients + 100); limit < need {
 		return nil, fmt.Errorf("RLIMIT_NOFILE is %d; %d clients need about %d (raise the hard limit)", limit, o.clients, need)
 	}
-	or := newOracle(o.payloadMax)
-	srv, err := startServer(o, or, stderr)
+	sc := childConfig(o)
+	or := newOracle(o.payloadMax, sc.server())
+	srv, err := startServer(sc, or, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +219,7 @@ func soakRun(o options, stderr io.Writer) (*report, error) {
 	}
 	rep.rss, rep.hwm, rep.memErr = procfs.Memory(srv.proc.Pid())
 	rep.cpu, rep.cpuErr = procfs.CPU(srv.proc.Pid())
+	or.shutdownBegan()
 	if err := srv.stop(o.drainTimeout); err != nil {
 		rep.fail("stop: %v", err)
 	}

@@ -67,14 +67,7 @@ func serve(cfgJSON string, log *slog.Logger) error {
 		return fmt.Errorf("no events pipe on descriptor %d", eventsFD)
 	}
 	ev := &eventWriter{w: bufio.NewWriterSize(pipe, 64<<10)}
-	cfg := server.DefaultConfig()
-	cfg.Framing = server.FramingMob
-	cfg.FrameBytesMax = sc.FrameBytesMax
-	cfg.QueueBytesMax = sc.QueueBytesMax
-	cfg.ConnsMax = sc.ConnsMax
-	cfg.IdleTimeout = sc.IdleTimeout
-	cfg.LingerTimeout = sc.LingerTimeout
-	cfg.ShutdownTimeout = sc.ShutdownTimeout
+	cfg := sc.server()
 	cfg.Logger = log
 	cfg.Observer = &observer{ev: ev, serials: map[kernel.Stream]uint32{}}
 	// The events are flushed before every tick: the parent then learns of

@@ -8,75 +8,75 @@ import (
 	"github.com/mobsim/mobsim/kernel"
 )
 
-var _ kernel.Poller = (*ChaosPoller)(nil)
+var _ kernel.Poller = (*chaosPoller)(nil)
 
-// ExtraKind says which token an invented event names.
-type ExtraKind uint8
+// extraKind says which token an invented event names.
+type extraKind uint8
 
 // Kinds of invented events. Every one is allowed by the seam contract
 // ("an event may name a source that is not ready, a source closed earlier in
 // the same batch, or a token that was never registered"; "one token may
 // appear more than once in a batch").
 const (
-	// ExtraRetired names a token registered earlier whose source is closed.
-	ExtraRetired ExtraKind = iota
-	// ExtraOldGen names a live token's slot with the previous generation:
-	// what an event left over from the slot's last occupant looks like.
-	ExtraOldGen
-	// ExtraNextGen names a live token's slot with the next generation: the
-	// token the slot gets if it is freed and reused within this very batch.
-	ExtraNextGen
-	// ExtraDuplicate repeats an event already in the batch.
-	ExtraDuplicate
-	// ExtraUnknown names a slot beyond any ever registered.
-	ExtraUnknown
-	// ExtraLive names a live token, ready or not (spurious readiness).
-	ExtraLive
-	// ExtraListener names token 0, the server's listener.
-	ExtraListener
-	// ExtraReserved names kernel.ReservedToken, which no caller registers.
-	ExtraReserved
-	// ExtraKinds is the number of kinds.
-	ExtraKinds
+	// extraRetired names a token registered earlier whose source is closed.
+	extraRetired extraKind = iota
+	// extraOldGen names the token a live token's slot had before: what an
+	// event left over from the slot's last occupant looks like.
+	extraOldGen
+	// extraNextGen names the token a live token's slot gets next, if it is
+	// freed and reused within this very batch.
+	extraNextGen
+	// extraDuplicate repeats an event already in the batch.
+	extraDuplicate
+	// extraUnknown names a token beyond any ever registered.
+	extraUnknown
+	// extraLive names a live token, ready or not (spurious readiness).
+	extraLive
+	// extraListener names the listener's token.
+	extraListener
+	// extraReserved names kernel.ReservedToken, which no caller registers.
+	extraReserved
+	// extraKinds is the number of kinds.
+	extraKinds
 )
 
-var extraNames = [ExtraKinds]string{"retired", "old-gen", "next-gen", "dup", "unknown", "live", "listener", "reserved"}
+var extraNames = [extraKinds]string{"retired", "old-gen", "next-gen", "dup", "unknown", "live", "listener", "reserved"}
 
-func (k ExtraKind) String() string {
-	if k < ExtraKinds {
+func (k extraKind) String() string {
+	if k < extraKinds {
 		return extraNames[k]
 	}
-	return fmt.Sprintf("ExtraKind(%d)", uint8(k))
+	return fmt.Sprintf("extraKind(%d)", uint8(k))
 }
 
-// Extra is one invented event.
-type Extra struct {
-	Kind  ExtraKind
+// extra is one invented event.
+type extra struct {
+	Kind  extraKind
 	Pick  uint32       // which candidate token, modulo their number
 	Ready kernel.Ready // its bits; hints included, never empty
 }
 
-// Hint adds hint bits (ReadClosed, WriteClosed, Error) to one event. Hints
+// hint adds hint bits (ReadClosed, WriteClosed, Error) to one event. Hints
 // promise nothing, so a false one is allowed.
-type Hint struct {
+type hint struct {
 	At   uint32 // the event, modulo the batch size
 	Bits kernel.Ready
 }
 
-// Chaos is the plan for one batch. The zero plan changes nothing. Indices
+// chaosPlan is the plan for one batch. The zero plan changes nothing. Indices
 // are taken modulo the batch size, so any plan fits any batch, and a shorter
 // plan (what a shrinker produces) does less.
-type Chaos struct {
+type chaosPlan struct {
 	Wake   bool     // poll the kernel with timeout 0: an early wake-up
 	Skip   bool     // do not poll the kernel: a batch of invented events only
 	Split  []uint32 // events to split kqueue-style into read and write halves
-	Hints  []Hint
-	Extras []Extra
+	Hints  []hint
+	Extras []extra
 	Swaps  []uint32 // Fisher–Yates draws from the end; missing draws keep the order
 }
 
 // GoString renders the plan on one line; rapid prints drawn values with it.
-func (c Chaos) GoString() string {
+func (c chaosPlan) GoString() string {
 	var parts []string
 	if c.Wake {
 		parts = append(parts, "early wake")
@@ -102,7 +102,7 @@ func (c Chaos) GoString() string {
 	return strings.Join(parts, ", ")
 }
 
-func (c Chaos) String() string { return c.GoString() }
+func (c chaosPlan) String() string { return c.GoString() }
 
 const (
 	hintBits = kernel.ReadyReadClosed | kernel.ReadyWriteClosed | kernel.ReadyError
@@ -111,8 +111,8 @@ const (
 	allBits  = kernel.ReadyRead | kernel.ReadyWrite | hintBits
 )
 
-// ChaosStats counts what a ChaosPoller did.
-type ChaosStats struct {
+// chaosStats counts what a chaosPoller did.
+type chaosStats struct {
 	Batches  uint64 // polls that followed a plan
 	Kernel   uint64 // real events passed on
 	Added    uint64 // invented events
@@ -122,64 +122,93 @@ type ChaosStats struct {
 }
 
 type registration struct {
-	src  kernel.Source
-	tok  kernel.Token
-	gone bool // deregistered or reregistered under another token
+	src      kernel.Source
+	tok      kernel.Token
+	listener bool         // the source is a listener
+	gone     bool         // deregistered or reregistered under another token
+	noticed  bool         // seen retired at a later registration
+	prev     kernel.Token // the token this one's slot had before, if seen
+	hasPrev  bool
 }
 
-// ChaosPoller is a kernel.Poller that passes every call through to a kernel
+// chaosPoller is a kernel.Poller that passes every call through to a kernel
 // and, when a plan source is set, reshapes each batch the kernel returns as
 // the plan says: it splits events, adds hint bits, invents events for
 // retired, reused, never-issued, duplicate and live tokens, and shuffles. It
 // never removes or delays a real event, so a server that keeps the seam
 // contract behaves the same with it, apart from counting stale events.
 //
-// It knows the server's token layout (generation<<32 | slot, listener 0) only
-// to invent old- and next-generation tokens; any other layout still gets
-// valid, if less pointed, events.
-type ChaosPoller struct {
+// It does not know how the server makes its tokens; it learns what it needs
+// from the registrations it passes on. A connection registered right after
+// exactly one other was retired most likely took its slot: that pair gives
+// the live token's previous token (an old-generation event) and the step
+// from one token of a slot to the next (a next-generation event: the token
+// the slot gets if it is freed and reused within this very batch). Until it
+// has seen a reuse, or for a server that keeps no slots, its events are
+// still valid, only less pointed.
+type chaosPoller struct {
 	inner kernel.Poller
 	open  func(kernel.Source) bool
 	name  func(kernel.Source) string
-	plan  func() Chaos
+	plan  func() chaosPlan
 	logf  func(format string, args ...any)
 
 	regs          []registration
+	step          kernel.Token // from a slot's token to its next one, once seen
+	stepSeen      bool
 	live, retired []kernel.Token
-	stats         ChaosStats
+	stats         chaosStats
 }
 
-// NewChaosPoller wraps inner. open reports whether a registered source is
+// newChaosPoller wraps inner. open reports whether a registered source is
 // still open (its token live); nil treats every source as open until it is
 // deregistered.
-func NewChaosPoller(inner kernel.Poller, open func(kernel.Source) bool) *ChaosPoller {
-	return &ChaosPoller{inner: inner, open: open}
+func newChaosPoller(inner kernel.Poller, open func(kernel.Source) bool) *chaosPoller {
+	return &chaosPoller{inner: inner, open: open}
 }
 
 // SetPlan sets the source of plans, called once per Poll. Nil makes the
 // poller a plain pass-through.
-func (p *ChaosPoller) SetPlan(plan func() Chaos) { p.plan = plan }
+func (p *chaosPoller) SetPlan(plan func() chaosPlan) { p.plan = plan }
 
 // SetLog makes every planned batch logged on one line through logf, naming
 // tokens by their source with name (nil: tokens only).
-func (p *ChaosPoller) SetLog(logf func(format string, args ...any), name func(kernel.Source) string) {
+func (p *chaosPoller) SetLog(logf func(format string, args ...any), name func(kernel.Source) string) {
 	p.logf, p.name = logf, name
 }
 
 // Stats returns the counters.
-func (p *ChaosPoller) Stats() ChaosStats { return p.stats }
+func (p *chaosPoller) Stats() chaosStats { return p.stats }
 
-// Register passes through and records tok.
-func (p *ChaosPoller) Register(src kernel.Source, tok kernel.Token, in kernel.Interest) error {
+// Register passes through and records tok, and what it says about the
+// server's tokens (see chaosPoller).
+func (p *chaosPoller) Register(src kernel.Source, tok kernel.Token, in kernel.Interest) error {
 	if err := p.inner.Register(src, tok, in); err != nil {
 		return err
 	}
-	p.regs = append(p.regs, registration{src: src, tok: tok})
+	_, isListener := src.(kernel.Listener)
+	reg := registration{src: src, tok: tok, listener: isListener}
+	freed, n := -1, 0
+	for i := range p.regs {
+		if r := &p.regs[i]; !r.listener && !r.noticed && p.isRetired(r) {
+			r.noticed = true
+			freed, n = i, n+1
+		}
+	}
+	if n == 1 && !isListener {
+		reg.prev, reg.hasPrev = p.regs[freed].tok, true
+		p.step, p.stepSeen = tok-reg.prev, true
+	}
+	p.regs = append(p.regs, reg)
 	return nil
 }
 
+func (p *chaosPoller) isRetired(r *registration) bool {
+	return r.gone || (p.open != nil && !p.open(r.src))
+}
+
 // Reregister passes through; the old token counts as retired.
-func (p *ChaosPoller) Reregister(src kernel.Source, tok kernel.Token, in kernel.Interest) error {
+func (p *chaosPoller) Reregister(src kernel.Source, tok kernel.Token, in kernel.Interest) error {
 	if err := p.inner.Reregister(src, tok, in); err != nil {
 		return err
 	}
@@ -191,7 +220,7 @@ func (p *ChaosPoller) Reregister(src kernel.Source, tok kernel.Token, in kernel.
 }
 
 // Deregister passes through; the token counts as retired.
-func (p *ChaosPoller) Deregister(src kernel.Source) error {
+func (p *chaosPoller) Deregister(src kernel.Source) error {
 	if err := p.inner.Deregister(src); err != nil {
 		return err
 	}
@@ -202,9 +231,9 @@ func (p *ChaosPoller) Deregister(src kernel.Source) error {
 }
 
 // Now passes through.
-func (p *ChaosPoller) Now() time.Duration { return p.inner.Now() }
+func (p *chaosPoller) Now() time.Duration { return p.inner.Now() }
 
-func (p *ChaosPoller) find(src kernel.Source) int {
+func (p *chaosPoller) find(src kernel.Source) int {
 	for i := len(p.regs) - 1; i >= 0; i-- {
 		if p.regs[i].src == src && !p.regs[i].gone {
 			return i
@@ -213,18 +242,18 @@ func (p *ChaosPoller) find(src kernel.Source) int {
 	return -1
 }
 
-// Tokens returns the connection tokens registered so far (the listener's
-// token 0 excluded), split into live ones and retired ones, in registration
-// order. The slices are reused by the next call.
-func (p *ChaosPoller) Tokens() (live, retired []kernel.Token) {
+// Tokens returns the connection tokens registered so far (listeners
+// excluded), split into live ones and retired ones, in registration order.
+// The slices are reused by the next call.
+func (p *chaosPoller) Tokens() (live, retired []kernel.Token) {
 	p.live, p.retired = p.live[:0], p.retired[:0]
-	for _, r := range p.regs {
-		if r.tok == 0 {
-			continue
-		}
-		if r.gone || (p.open != nil && !p.open(r.src)) {
+	for i := range p.regs {
+		r := &p.regs[i]
+		switch {
+		case r.listener:
+		case p.isRetired(r):
 			p.retired = append(p.retired, r.tok)
-		} else {
+		default:
 			p.live = append(p.live, r.tok)
 		}
 	}
@@ -233,7 +262,7 @@ func (p *ChaosPoller) Tokens() (live, retired []kernel.Token) {
 
 // Poll polls the kernel into the part of events the plan leaves free, then
 // splits, hints, invents and shuffles as planned.
-func (p *ChaosPoller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
+func (p *chaosPoller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
 	if p.plan == nil || len(events) == 0 {
 		return p.inner.Poll(events, timeout)
 	}
@@ -302,84 +331,94 @@ func (p *ChaosPoller) Poll(events []kernel.Event, timeout time.Duration) (int, e
 }
 
 // invent picks the token and bits of one invented event.
-func (p *ChaosPoller) invent(x Extra, live, retired []kernel.Token, batch []kernel.Event) (kernel.Token, kernel.Ready) {
+func (p *chaosPoller) invent(x extra, live, retired []kernel.Token, batch []kernel.Event) (kernel.Token, kernel.Ready) {
 	r := x.Ready & allBits
 	if r == 0 {
 		r = kernel.ReadyRead
 	}
 	pick := func(ts []kernel.Token) kernel.Token { return ts[int(x.Pick%uint32(len(ts)))] }
 	switch x.Kind {
-	case ExtraRetired:
+	case extraRetired:
 		if len(retired) > 0 {
 			return pick(retired), r
 		}
-	case ExtraOldGen:
+	case extraOldGen:
 		if len(live) > 0 {
-			t := pick(live)
-			if gen, slot := uint64(t)>>32, uint64(t)&0xffffffff; gen > 1 {
-				return kernel.Token((gen-1)<<32 | slot), r
+			if reg := p.reg(pick(live)); reg != nil && reg.hasPrev {
+				return reg.prev, r
 			}
 			if len(retired) > 0 {
 				return pick(retired), r
 			}
 		}
-	case ExtraNextGen:
-		if len(live) > 0 {
-			t := pick(live)
-			return kernel.Token(uint64(t) + 1<<32), r
+	case extraNextGen:
+		if len(live) > 0 && p.stepSeen {
+			return pick(live) + p.step, r
 		}
-	case ExtraDuplicate:
+	case extraDuplicate:
 		if len(batch) > 0 {
 			ev := batch[int(x.Pick%uint32(len(batch)))]
 			return ev.Token, ev.Ready
 		}
-	case ExtraLive:
+	case extraLive:
 		if len(live) > 0 {
 			return pick(live), r
 		}
-	case ExtraListener:
-		return 0, r
-	case ExtraReserved:
+	case extraListener:
+		for i := range p.regs {
+			if p.regs[i].listener {
+				return p.regs[i].tok, r
+			}
+		}
+	case extraReserved:
 		return kernel.ReservedToken, r
+	case extraUnknown: // below
 	}
-	// ExtraUnknown, and the fallback when there is no candidate: a slot
-	// past every slot registered so far.
-	var slots uint64
+	// extraUnknown, and the fallback when there is no candidate: a token
+	// past every token registered so far.
+	var top kernel.Token
 	for _, reg := range p.regs {
-		slots = max(slots, uint64(reg.tok)&0xffffffff+1)
+		top = max(top, reg.tok)
 	}
-	return kernel.Token(uint64(1+x.Pick%3)<<32 | (slots + uint64(x.Pick%4))), r
+	return top + 1 + kernel.Token(x.Pick%4), r
 }
 
-// describe names a token for logs: its source's name and (slot, generation).
-func (p *ChaosPoller) describe(tok kernel.Token) string {
-	switch tok {
-	case 0:
-		return "listener"
-	case kernel.ReservedToken:
+// reg returns the latest registration of tok, or nil.
+func (p *chaosPoller) reg(tok kernel.Token) *registration {
+	for i := len(p.regs) - 1; i >= 0; i-- {
+		if p.regs[i].tok == tok {
+			return &p.regs[i]
+		}
+	}
+	return nil
+}
+
+// describe names a token for logs: its source's name and the token.
+func (p *chaosPoller) describe(tok kernel.Token) string {
+	if tok == kernel.ReservedToken {
 		return "reserved"
 	}
-	tag := fmt.Sprintf("s%dg%d", uint64(tok)&0xffffffff, uint64(tok)>>32)
-	for i := len(p.regs) - 1; i >= 0; i-- {
-		r := p.regs[i]
-		if r.tok != tok {
-			continue
-		}
-		name := "conn"
-		if p.name != nil {
-			name = p.name(r.src)
-		}
-		if r.gone || (p.open != nil && !p.open(r.src)) {
-			return name + "(closed " + tag + ")"
-		}
-		return name + "(" + tag + ")"
+	tag := fmt.Sprintf("%#x", uint64(tok))
+	r := p.reg(tok)
+	switch {
+	case r == nil:
+		return "never-issued(" + tag + ")"
+	case r.listener:
+		return "listener"
 	}
-	return "never-issued(" + tag + ")"
+	name := "conn"
+	if p.name != nil {
+		name = p.name(r.src)
+	}
+	if p.isRetired(r) {
+		return name + "(closed " + tag + ")"
+	}
+	return name + "(" + tag + ")"
 }
 
 // batchDesc formats a batch only if the log line is printed.
 type batchDesc struct {
-	p      *ChaosPoller
+	p      *chaosPoller
 	events []kernel.Event
 	kernel int
 }

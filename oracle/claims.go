@@ -1,0 +1,151 @@
+package oracle
+
+import (
+	"bytes"
+
+	"github.com/mobsim/mobsim/server"
+)
+
+// The server's claims: what its Observer says (Joined, Left, Closed,
+// Frame), each checked against the rest of the history, and the world's
+// word that a graceful shutdown began.
+
+// ShutdownBegan says the world asked the server to shut down gracefully.
+func (o *Oracle) ShutdownBegan() {
+	if !o.shutdown {
+		o.shutdown, o.downAt = true, o.now()
+	}
+}
+
+// Joined is the server's claim that id became a member: it is owed every
+// frame that enters the order from now on.
+func (o *Oracle) Joined(id ConnID) {
+	c := o.conn(id)
+	switch {
+	case o.kernel && !c.accepted:
+		o.failc(c, InvMembership, "conn %d joined without being accepted", id)
+	case c.joined:
+		o.failc(c, InvMembership, "conn %d joined twice", id)
+	case o.open >= o.cfg.ConnsMax:
+		o.failc(c, InvMembership, "conn %d joined with %d open, ConnsMax %d", id, o.open, o.cfg.ConnsMax)
+	case len(c.errW) > 0:
+		o.failc(c, InvDelivery, "conn %d was written %d bytes before it joined", id, len(c.errW))
+	}
+	c.joined = true
+	c.join = o.order.end()
+	o.open++
+	o.members++
+	o.progress++
+}
+
+// Frame is the server's claim that the next frame of the global order is
+// head followed by tail, read from id. With a kernel record it must be the
+// next frame cut from the server's reads; without, the next frame id's
+// client completed sending. Its sender must be a member.
+func (o *Oracle) Frame(id ConnID, head, tail []byte) {
+	got := func() []byte { return clip(append(append([]byte(nil), head...), tail...)) }
+	c := o.lookup(id)
+	if c == nil || !c.member() {
+		o.failc(c, InvDelivery, "server broadcast a frame from conn %d, which is not a member (%q)", id, got())
+		return
+	}
+	if o.kernel {
+		if len(o.pend) == 0 {
+			o.failc(c, InvDelivery, "server broadcast a frame from conn %d that no read delivered whole (%q)", id, got())
+			return
+		}
+		f := o.pend[0]
+		want := o.pendBytes[f.start:f.end]
+		if f.id != id || len(want) != len(head)+len(tail) || !bytes.Equal(want[:len(head)], head) || !bytes.Equal(want[len(head):], tail) {
+			o.failc(c, InvDelivery, "server's frame %d is %q from conn %d; the reads give %q from conn %d",
+				o.order.frames, got(), id, clip(want), f.id)
+			return
+		}
+		o.pend = o.pend[1:]
+	}
+	frame := o.order.add(head, tail)
+	c.frames++
+	if !o.kernel {
+		o.claimed(c, frame)
+		o.recheckHeld()
+	}
+	o.trim()
+}
+
+// Left is the server's claim that id stopped being a member for reason r:
+// it is owed the frames of the order up to here, then, for a protocol
+// error, one error frame.
+func (o *Oracle) Left(id ConnID, r server.CloseReason) {
+	c := o.conn(id)
+	if !c.member() {
+		o.failc(c, InvMembership, "conn %d left (%v) while not a member", id, r)
+		return
+	}
+	c.left, c.stop, c.leaveWhy = true, o.order.end(), r
+	c.leftAt = o.now()
+	o.leaves++
+	o.members--
+	o.progress++
+	o.require(c, r, leaveRule(r), atClaim)
+	o.require(c, r, leaveAlways, atClaim)
+	if !o.kernel {
+		o.recheck(c)
+	}
+}
+
+// Closed is the server's claim that it closed id for reason r.
+func (o *Oracle) Closed(id ConnID, r server.CloseReason) {
+	c := o.conn(id)
+	if c.closed {
+		o.failc(c, InvMembership, "conn %d closed twice", id)
+		return
+	}
+	c.closed, c.closeWhy = true, r
+	c.late = c.left && o.cfg.LingerTimeout > 0 && o.now()-c.leftAt >= o.cfg.LingerTimeout
+	o.progress++
+	if !c.joined {
+		c.join = o.order.end() // its window is empty
+	}
+	if !c.left {
+		c.stop = o.order.end()
+	}
+	o.settlePending(c, r)
+	o.require(c, r, closeRule(r), atClaim)
+	switch {
+	case r.Rejects():
+		c.rejected = true
+	case !c.joined:
+		o.failc(c, InvMembership, "conn %d closed (%v) but never joined", id, r)
+	default:
+		o.open--
+		if !c.left {
+			o.members--
+		}
+		o.require(c, r, closeAlways, atClaim)
+	}
+	if !o.kernel {
+		o.recheck(c)
+		o.maybeFinish(c)
+	}
+}
+
+// settlePending deals with the frames already cut from c's input but not
+// yet claimed: a teardown drops them with the connection; any other close
+// must have broadcast them first.
+func (o *Oracle) settlePending(c *conn, r server.CloseReason) {
+	if r.Aborts() {
+		kept := o.pend[:0]
+		for _, f := range o.pend {
+			if f.id != c.id {
+				kept = append(kept, f)
+			}
+		}
+		o.pend = kept
+		return
+	}
+	for _, f := range o.pend {
+		if f.id == c.id {
+			o.failc(c, InvDelivery, "conn %d closed for %v with a complete frame read and never broadcast", c.id, r)
+		}
+	}
+}

@@ -1,0 +1,266 @@
+package oracle
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/mobsim/mobsim/server"
+)
+
+// The clients' account: what each client sent and received and how its
+// connection ended. It is optional; liveness needs it, and a history
+// without a kernel record checks delivery through it. A live world may
+// report it late (after the server's claims it caused): what cannot be
+// judged yet is held until it can.
+
+// End says how a client's reading of its connection ended.
+type End uint8
+
+// Ends.
+const (
+	EndNone      End = iota // it has not ended, or the client never read
+	EndEOF                  // end of stream, right after the bytes it reported
+	EndTruncated            // end of stream inside a frame whose bytes it did not report
+	EndReset                // an error (ECONNRESET, ...) while its socket was still open
+	EndLocal                // it closed its own socket first
+)
+
+// ClientConnected says a client opened connection id; name is how liveness
+// reports call it.
+func (o *Oracle) ClientConnected(id ConnID, name string) {
+	c := o.conn(id)
+	if c.client {
+		return
+	}
+	c.client, c.name = true, name
+	c.sentDec = newDecoder(o.cfg)
+	o.clients = append(o.clients, c)
+}
+
+// ClientSent says id's client socket took p.
+func (o *Oracle) ClientSent(id ConnID, p []byte) {
+	c := o.conn(id)
+	c.sent += uint64(len(p))
+	o.progress++
+	if o.kernel {
+		c.sentMatch.feed(p, nil) // matched against the server's reads
+		return
+	}
+	c.sentDec.feed(p, func(f []byte) {
+		if at := c.sentMatch.feed(f, nil); at >= 0 {
+			o.claimMismatch(c, at)
+		}
+	})
+}
+
+// ClientReceived says id's client read p.
+func (o *Oracle) ClientReceived(id ConnID, p []byte) {
+	c := o.conn(id)
+	o.progress++
+	if o.kernel {
+		o.receivedWritten(c, p)
+		return
+	}
+	c.recv += uint64(len(p))
+	c.held = append(c.held, p...)
+	o.recheck(c)
+}
+
+// ClientEnded says how id's client's reading ended.
+func (o *Oracle) ClientEnded(id ConnID, how End) {
+	c := o.conn(id)
+	if c.ended != EndNone {
+		return // the first end is how it ended
+	}
+	c.ended = how
+	// After a reset an end of stream may follow lost bytes (the RST
+	// destroys what was in flight); only a clean end must follow all.
+	if o.kernel && how == EndEOF && !c.reset && !c.bad {
+		if written := c.written + uint64(len(c.errW)); c.recv != written {
+			o.failc(c, InvKernel, "client %d read EOF after %d bytes; the server wrote %d", c.id, c.recv, written)
+		}
+	}
+}
+
+// ClientGone says id's client closed (or, if reset, reset) its socket, or
+// gave up on it: nothing more comes from it. It is the last fact about a
+// client.
+func (o *Oracle) ClientGone(id ConnID, reset bool) {
+	c := o.conn(id)
+	c.gone = true
+	c.clientReset = c.clientReset || reset
+	if !o.kernel {
+		o.maybeFinish(c)
+	}
+}
+
+// sentArrived checks, with a kernel record, that what the server read from
+// c is what its client sent: the kernel carries bytes faithfully.
+func (o *Oracle) sentArrived(c *conn, p []byte) {
+	if !c.client || c.bad {
+		return
+	}
+	if at := c.sentMatch.feed(nil, p); at >= 0 {
+		o.failc(c, InvKernel, "conn %d: byte %d the server read differs from what its client sent", c.id, at)
+		return
+	}
+	if _, n := c.sentMatch.unmatched(); n > 0 {
+		o.failc(c, InvKernel, "the server read %d bytes from conn %d beyond all its client sent", n, c.id)
+	}
+}
+
+// receivedWritten checks, with a kernel record, what a client received
+// against what the server wrote to its connection: the kernel must carry
+// bytes faithfully.
+func (o *Oracle) receivedWritten(c *conn, p []byte) {
+	written := c.written + uint64(len(c.errW))
+	if c.recv+uint64(len(p)) > written {
+		o.failc(c, InvKernel, "client %d read %d bytes; the server wrote %d", c.id, c.recv+uint64(len(p)), written)
+		return
+	}
+	// The connection's stream is its window as written, then errW.
+	off := c.recv
+	if off < c.written {
+		n := min(uint64(len(p)), c.written-off)
+		if !bytes.Equal(p[:n], o.order.at(c.join+off, c.join+off+n)) {
+			o.failc(c, InvKernel, "client %d bytes %d..%d differ from what the server wrote", c.id, off, off+n)
+			return
+		}
+		p, off = p[n:], off+n
+	}
+	if len(p) > 0 && !bytes.Equal(p, c.errW[off-c.written:off-c.written+uint64(len(p))]) {
+		o.failc(c, InvKernel, "client %d bytes %d.. differ from the error frame the server wrote", c.id, off)
+		return
+	}
+	c.recv = off + uint64(len(p))
+}
+
+// claimed matches, without a kernel record, a frame the server claimed from
+// c against the frames its client completed sending.
+func (o *Oracle) claimed(c *conn, frame []byte) {
+	if at := c.sentMatch.feed(nil, frame); at >= 0 {
+		o.claimMismatch(c, at)
+	}
+}
+
+func (o *Oracle) claimMismatch(c *conn, at int64) {
+	o.failc(c, InvDelivery, "conn %d: the frames the server broadcast from it differ from the frames its client sent at byte %d (lost, reordered or invented)", c.id, at)
+}
+
+// recheck judges, without a kernel record, what c's client received and
+// could not be judged yet: against its window of the order as far as the
+// order is known, then, once the window is final, against the one frame
+// that may follow it.
+func (o *Oracle) recheck(c *conn) {
+	defer o.noteHolding(c)
+	if len(c.held) == 0 || c.bad || (!c.joined && !c.closed) {
+		return
+	}
+	checked := c.recv - uint64(len(c.held))
+	if win := c.windowEnd(o) - c.join; checked < win {
+		n := min(uint64(len(c.held)), win-checked)
+		from := c.join + checked
+		if i := firstDiff(c.held[:n], o.order.at(from, from+n)); i >= 0 {
+			o.failc(c, InvDelivery, "conn %d received %q at byte %d of its stream, where the order has %q (gap, duplicate or reordering)",
+				c.id, clip(c.held[i:n]), checked+uint64(i), clip(o.order.at(from+uint64(i), from+n)))
+			return
+		}
+		o.delivered += uint64(o.order.framesEnding(from, from+n))
+		c.held = shift(c.held, int(n))
+	}
+	if len(c.held) > 0 && (c.left || c.closed) {
+		o.checkTail(c)
+	}
+}
+
+// checkTail judges what c's client received past its final window: at most
+// one frame, the one its close allows.
+func (o *Oracle) checkTail(c *conn) {
+	c.tailRecv = append(c.tailRecv, c.held...)
+	c.held = c.held[:0]
+	switch {
+	case c.rejected:
+		if line := o.rejectLine(); !bytes.HasPrefix(line, c.tailRecv) {
+			o.failc(c, InvDelivery, "conn %d was turned away and received %q, not a prefix of %q", c.id, clip(c.tailRecv), line)
+		}
+	case c.left && c.leaveWhy.IsProtocolError():
+		if !o.errorFramePrefix(c.tailRecv) {
+			o.failc(c, InvDelivery, "conn %d left for %v and received %q after its window, not an error frame", c.id, c.leaveWhy, clip(c.tailRecv))
+		}
+	default:
+		o.failc(c, InvDelivery, "conn %d received %d bytes past its window (left=%v %v, closed for %v)", c.id, len(c.tailRecv), c.left, c.leaveWhy, c.closeWhy)
+	}
+}
+
+func (o *Oracle) noteHolding(c *conn) {
+	if len(c.held) > 0 && !c.holding && !c.bad {
+		c.holding = true
+		o.holding = append(o.holding, c)
+	}
+}
+
+// recheckHeld judges held receipts again: the order has grown.
+func (o *Oracle) recheckHeld() {
+	if len(o.holding) == 0 {
+		return
+	}
+	hs := o.holding
+	o.holding = nil
+	for _, c := range hs {
+		c.holding = false
+		o.recheck(c)
+	}
+}
+
+// maybeFinish runs, without a kernel record, the checks that need the
+// whole of a connection's account, once the server has closed it and its
+// client is gone; then it forgets the connection.
+func (o *Oracle) maybeFinish(c *conn) {
+	if !c.closed || !c.client || !c.gone || c.forgotten {
+		return
+	}
+	o.recheck(c)
+	if c.left {
+		o.require(c, c.leaveWhy, leaveRule(c.leaveWhy), atEnd)
+	}
+	o.require(c, c.closeWhy, closeRule(c.closeWhy), atEnd)
+	if c.joined {
+		o.require(c, c.closeWhy, closeAlways, atEnd)
+	}
+	if _, n := c.sentMatch.unmatched(); n > 0 {
+		o.failc(c, InvDelivery, "the server broadcast %d bytes from conn %d that its client never sent", n, c.id)
+	}
+	o.forget(c)
+}
+
+// receivedWhole is the client-side form of the flush promise: a client that
+// read to the end of stream after a close that promises the flush received
+// its whole window, then its error frame if it broke the framing.
+func (o *Oracle) receivedWhole(c *conn, r server.CloseReason) string {
+	if !r.PromisesFlush() || !c.left {
+		return ""
+	}
+	switch c.ended {
+	case EndEOF:
+		got, window := min(c.recv, c.stop-c.join), c.stop-c.join
+		if got < window {
+			return fmt.Sprintf("conn %d closed for %v after a flush, but its client read %d of its %d bytes before the end of stream", c.id, r, got, window)
+		}
+		if r.IsProtocolError() && !o.isErrorFrame(c.tailRecv) {
+			return fmt.Sprintf("conn %d closed for %v without the error frame (got %q)", c.id, r, clip(c.tailRecv))
+		}
+		o.complete++
+	case EndTruncated:
+		return fmt.Sprintf("conn %d closed for %v after a flush, yet its stream ended inside a frame", c.id, r)
+	}
+	return ""
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,159 @@
+// Package oracle is the specification of what every client of the
+// multi-echo server is owed, written once and checked over a history from
+// any world: the simulator (package sim, from the fake kernel's record),
+// the property tests (package properties) and the live soak
+// (cmd/mobsoak, from its clients and the server's Observer).
+//
+// # The history
+//
+// A history is a sequence of facts, fed to an Oracle by plain method calls
+// in the order the world saw them, so that a recording can be replayed
+// into it as easily as a simulator calls it live. Facts come from three
+// sources, and a world supplies what it has (Config says which):
+//
+//   - The kernel's record of the server's syscalls: Accepted, AcceptFailed,
+//     Read (the bytes it returned), ReadEOF, WriteCall, Wrote (the bytes it
+//     took), ShutWrite (the server's FIN) and Reset; with the server's
+//     ticks (TickBegin, Polled, TickEnd) and its clock (Config.Clock).
+//   - The server's claims, through its Observer: Joined, Left, Closed and
+//     Frame; and the world's ShutdownBegan.
+//   - The clients' account: ClientConnected, ClientSent, ClientReceived,
+//     ClientEnded and ClientGone. A live world may report it late.
+//
+// Every claim is checked against the other sources; no claim is taken on
+// trust. The first violation is kept (Violation), or every one is reported
+// (Config.Report).
+//
+// # The promise
+//
+// Framing. A client's byte stream is cut into frames by the server's
+// framing (line or mob, bodies up to FrameBytesMax). The first malformed
+// frame (frame-too-large, bad-header) is a protocol error of that client
+// alone; nothing it sends after it counts.
+//
+// Global order. Every frame the server reads from a member enters one
+// global order, in the order read, and the server claims each (Frame) as
+// it enters: the claim is the next frame cut from the server's reads of
+// that connection, whole and unchanged, and with no kernel record, the next
+// frame its client completed sending. Before the server reads again, every
+// frame of the last read is claimed; a frame of a connection it tears down
+// meanwhile (reset, write-error, queue-limit) is dropped with it.
+//
+// Membership. A member is a connection that joined and has neither left
+// nor been closed. The server joins only connections it accepted, at most
+// ConnsMax open at once; one it turns away at ConnsMax never joins and is
+// sent at most one frame, "error: server full (N connections)". Only a
+// member's frames enter the order.
+//
+// Delivery. A connection that joined at offset j of the order is owed every
+// frame from j on while a member, frames j up to its leave point once it
+// left, then, if it left for a protocol error, one "error: ..." frame, and
+// nothing else. What the server writes to it, and what its client
+// receives, is always a prefix of that, with no gap, duplicate or
+// reordering. Prefix on close: a close says how much of it the connection
+// got.
+//
+// Close reasons. What each reason promises is server.CloseReason's (the
+// one place that says which reasons promise a full flush: PromisesFlush,
+// IsLeave, IsProtocolError, FollowsLeave, Aborts, Rejects). A close that
+// promises the flush (eof, frame-too-large, bad-header, idle, shutdown)
+// comes after the connection left and was written its whole window, then
+// its whole error frame, and leaves no unread input behind (an RST could
+// destroy output in flight). The server's FIN to a connection that joined
+// carries the same promise. When the server may give each reason is
+// reasons.go's tables, which read as the rules: eof after it read the
+// peer's EOF; a protocol error after the input shows it; idle after
+// IdleTimeout without input; shutdown during a shutdown; reset and
+// write-error after the kernel reported an error; queue-limit only for a
+// connection more than QueueBytesMax behind; conns-limit with ConnsMax
+// open; linger-timeout LingerTimeout after the leave; shutdown-timeout
+// ShutdownTimeout into a shutdown; linger-bytes after more than
+// LingerBytesMax was read since the leave; every close of one that joined
+// after its leave, except the teardowns.
+//
+// Memory. Between two ticks no open connection with output owed is more
+// than QueueBytesMax behind the order.
+//
+// Fairness. Within one tick the server makes at most AcceptsPerTickMax
+// accept calls, and for each connection at most WriteCallsPerTickMax write
+// calls and ReadBytesPerTickMax bytes read.
+//
+// Liveness. The server never spins: not more than 1000 ticks in a row that
+// poll without waiting, get nothing and do nothing. Once the world has
+// settled (Stuck), every client still connected was accepted (unless no
+// descriptor was free), every member has been read all its client sent and
+// has been written, and has received, all it is owed, no member is still
+// open long past IdleTimeout without input, and no connection that left is
+// still open.
+//
+// Kernel fidelity. The server reads what its clients sent, and its clients
+// receive what the server wrote, in order, up to an end of stream that
+// follows everything written.
+//
+// # What each history can show
+//
+// With the kernel's record (the simulator, the properties; a recording of
+// real sockets, later) every rule above is checked as the facts arrive.
+// Without it (the live soak) the oracle has only the server's claims and
+// the clients' account: delivery is checked at the clients, against the
+// order as far as it is known (a receipt the order has not caught up with
+// waits for it); claims against what the clients sent, once they say; and
+// the close rules in their client-side forms once a connection is over
+// (the client read its window whole at an end of stream after a close
+// that promises the flush; a protocol-error close follows a malformed
+// frame; a reset follows the client's own close or reset). The timing
+// rules need the server's clock and are off without it.
+//
+// # Tolerances: what the oracle cannot check, and why
+//
+//   - A client that resets may lose the frames it sent last: the fake kernel
+//     drops bytes in flight at a reset where Linux delivers them first, so
+//     only what the server read is owed to the order (issue 13).
+//   - The "server full" line is best effort: a connection turned away is
+//     owed a prefix of it, not all of it; the fake kernel loses it when the
+//     rejected client had sent data, since the close then resets (issue 13).
+//   - A teardown (reset, write-error, queue-limit) and a close that ends a
+//     leave early (linger-timeout, shutdown-timeout, linger-bytes) promise
+//     only a prefix: that a member that keeps reading gets every frame
+//     accepted before shutdown, or before its own leave, whatever the close
+//     reason, is not yet required (issue 11).
+//   - A close that promises the flush but finds the connection's read
+//     budget for the tick already spent (ReadBytesPerTickMax) may leave
+//     input unread and so reset the connection: a known fault of the
+//     server (issue 14, item 9), tolerated until it is fixed; any other
+//     graceful close that resets is a violation. Where the world reports
+//     lost output (Config.Losses: the fake kernel does), the rule is
+//     exact instead: such a close is a violation only if its RST destroyed
+//     output the client had not received, and a close at the end of the
+//     linger time or past the shutdown deadline is tolerated even then,
+//     because the server counts it as graceful once everything was written
+//     to the kernel (issue 11: close only once the peer acknowledged it).
+//   - Timing is checked as lower bounds only: an idle, linger or shutdown
+//     close must not come early, but that it comes at its deadline, that the
+//     accept back-off follows its sequence, and that the server does not
+//     sleep past its earliest deadline are not checked (issue 14); nor that
+//     a connection closed for queue-limit was still owed something (only
+//     that it was more than QueueBytesMax behind the order).
+//   - Without a kernel record there is no kernel fidelity, fairness, memory
+//     or timing check, and no check that the server read an EOF, a
+//     malformed frame or a reset before acting on it: a live history sees
+//     the server from outside. An RST that the server's own close sends is
+//     seen only where the kernel reports it (the fake kernel does; a
+//     recording of real sockets cannot).
+//   - The world's facts are taken as true: ids name one connection each, and
+//     facts arrive in the order they happened (a live world's late client
+//     reports excepted, which is why they wait).
+//
+// # Adding a check
+//
+// A rule about when a reason may be given is a precondition in reasons.go
+// (it names its invariant and the sources it reads, so a history that lacks
+// them skips it); a rule about a fact goes with that fact (kernel.go,
+// claims.go, clients.go); a rule between ticks in tick.go; a rule that
+// holds once the world settles in liveness.go. Each names its invariant
+// from the list in oracle.go, and has a test in oracle_test.go that feeds a
+// history breaking it.
+//
+// Determinism: no goroutine, clock, global random source or map iteration;
+// the same history gives the same violations.
+package oracle

@@ -1,0 +1,114 @@
+package oracle
+
+import (
+	"fmt"
+	"time"
+)
+
+// Liveness: once the world has settled (clients only finish what they
+// started and read everything, and time has passed for every server timer
+// to fire), every client still connected was accepted and is either a
+// member that is up to date both ways or closed, and no connection is stuck
+// leaving.
+
+// Settled is the world's own state when it asks whether the history is
+// live: the kernel's descriptors (a backlog may wait only while none is
+// free; FDsMax 0 if unknown), and how late an idle close may come (the
+// world's longest poll wait).
+type Settled struct {
+	FDsOpen, FDsMax int
+	IdleSlack       time.Duration
+}
+
+// Quiet reports whether nothing is left to move: every client still
+// connected was accepted, every member has been read everything its client
+// sent and has received everything it is owed, and no connection is still
+// leaving. (Whether the clients themselves have more to send is the
+// world's to say.)
+func (o *Oracle) Quiet() bool {
+	for _, c := range o.clients {
+		if c.done() {
+			continue
+		}
+		if o.kernel && !c.accepted {
+			return false
+		}
+		if c.member() && o.lagging(c) != "" {
+			return false
+		}
+	}
+	for _, c := range o.list {
+		if c.left && !c.closed {
+			return false
+		}
+	}
+	return true
+}
+
+// Stuck returns what keeps the history from being live, or "": the first
+// client still connected that the server has not served. The world decides
+// when to ask (after its drain), and whether to wait and ask again (a live
+// world) or record it (Fail(InvLiveness, ...)).
+func (o *Oracle) Stuck(s Settled) string {
+	o.judgeLosses()
+	for _, c := range o.clients {
+		if why := o.unserved(c, s); why != "" {
+			return why
+		}
+	}
+	for _, c := range o.list {
+		if c.left && !c.closed && !c.forgotten {
+			return fmt.Sprintf("conn %d: left (%v) and was never closed", c.id, c.leaveWhy)
+		}
+	}
+	return ""
+}
+
+// unserved says how the server has not served client connection c, or "".
+func (o *Oracle) unserved(c *conn, s Settled) string {
+	switch {
+	case c.done():
+	case o.kernel && !c.accepted:
+		if s.FDsMax == 0 || s.FDsOpen < s.FDsMax {
+			return fmt.Sprintf("%s is still in the backlog after the drain with fds free (%d of %d open)", c.name, s.FDsOpen, s.FDsMax)
+		}
+	case c.member():
+		if it := o.cfg.IdleTimeout; o.kernel && o.clock != nil && it > 0 && o.now()-c.lastData > it+s.IdleSlack {
+			return fmt.Sprintf("%s: silent for %v, still a member (idle timeout %v)", c.name, o.now()-c.lastData, it)
+		}
+		if why := o.lagging(c); why != "" {
+			return c.name + ": " + why
+		}
+	case c.left && !c.closed:
+		return fmt.Sprintf("%s: connection left (%v) and was never closed", c.name, c.leaveWhy)
+	}
+	return ""
+}
+
+// done: c's client is gone, or its reading ended: it expects nothing more.
+func (c *conn) done() bool { return c.gone || c.ended != EndNone }
+
+// lagging says how member c is behind, or "": its client's input not all
+// read (claimed), its output not all written, or not all received.
+func (o *Oracle) lagging(c *conn) string {
+	owed := c.windowEnd(o) - c.join
+	if o.kernel {
+		switch {
+		case c.readBytes < c.sent:
+			return fmt.Sprintf("server read %d of the %d bytes it sent (data stranded)", c.readBytes, c.sent)
+		case c.written < owed:
+			return fmt.Sprintf("server wrote %d of the %d bytes it owes (output stranded)", c.written, owed)
+		case c.recv < c.written:
+			return fmt.Sprintf("received %d of %d bytes written", c.recv, c.written)
+		}
+		return ""
+	}
+	checked := c.recv - uint64(len(c.held))
+	switch unclaimed, _ := c.sentMatch.unmatched(); {
+	case unclaimed > 0:
+		return fmt.Sprintf("%d bytes of complete frames it sent never broadcast (data stranded)", unclaimed)
+	case checked < owed:
+		return fmt.Sprintf("received %d of the %d bytes it is owed", checked, owed)
+	}
+	return ""
+}

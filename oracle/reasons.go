@@ -1,0 +1,266 @@
+package oracle
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/mobsim/mobsim/server"
+)
+
+// When the server may give each close reason. What a reason promises is
+// server.CloseReason's (PromisesFlush, IsLeave, ...); what the history must
+// show before the server may give it is this file's, one table for leaves
+// and one for closes, then the rules every leave and every close obeys.
+//
+// A precondition reads some of the history's sources. Those that read the
+// kernel's record or the server's clock are checked when the claim is made,
+// if the history has them; those that read the client's account are the
+// forms a history without a kernel record checks instead, once the
+// connection is over (a live world's accounts arrive late).
+
+// A precondition is one thing the history must show.
+type precondition struct {
+	inv  string
+	from source
+	// fails returns what is wrong, or "" if the precondition holds for c
+	// and reason r.
+	fails func(o *Oracle, c *conn, r server.CloseReason) string
+}
+
+type source uint8
+
+const (
+	fromClaims source = iota // the server's own claims and the world's shutdown
+	fromKernel               // the kernel's record, at the claim
+	fromClock                // the kernel's record and the server's clock, at the claim
+	fromClient               // the client's account, once the connection is over (no kernel record)
+)
+
+// Why a member may leave, by reason.
+var leaveRules = [...][]precondition{
+	server.ReasonEOF:           {readItsEOF, clientSentAllRead},
+	server.ReasonFrameTooLarge: {inputShowsIt, clientSentShowsIt, clientSentAllRead},
+	server.ReasonBadHeader:     {inputShowsIt, clientSentShowsIt, clientSentAllRead},
+	server.ReasonIdle:          {silentForIdleTimeout},
+	server.ReasonShutdown:      {shutdownUnderWay},
+}
+
+// Every leave: malformed input leaves for what it broke.
+var leaveAlways = []precondition{malformedLeavesForIt}
+
+// Why a connection may be closed, by reason.
+var closeRules = [...][]precondition{
+	server.ReasonNone:            {noReason},
+	server.ReasonReset:           {kernelSawReset, clientGoneFirst},
+	server.ReasonWriteError:      {kernelSawReset, clientGoneFirst},
+	server.ReasonQueueLimit:      {pinsMoreThanQueueBytesMax},
+	server.ReasonConnsLimit:      {neverJoined, connsMaxOpen, wroteRejectLine},
+	server.ReasonRegisterError:   {neverJoined},
+	server.ReasonLingerTimeout:   {lingeredLingerTimeout},
+	server.ReasonShutdownTimeout: {shutdownLeftIt, shutdownTimedOut},
+	server.ReasonLingerBytes:     {readLingerBytesMax},
+}
+
+// Every close of a connection that joined: malformed input closes only by
+// leaving for it or by a teardown; a close that follows a leave comes after
+// one; a close that promises the flush comes after it; a malformed sender
+// is closed for what it broke.
+var closeAlways = []precondition{malformedClosedForIt, leftFirst, flushedFirst, clientSentMalformed, receivedWhole}
+
+func leaveRule(r server.CloseReason) []precondition {
+	if int(r) < len(leaveRules) && leaveRules[r] != nil {
+		return leaveRules[r]
+	}
+	return []precondition{notAReasonToLeave}
+}
+
+func closeRule(r server.CloseReason) []precondition {
+	if int(r) < len(closeRules) {
+		return closeRules[r]
+	}
+	return nil
+}
+
+// The preconditions, leave reasons first.
+var (
+	readItsEOF = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if c.eofAt != int64(c.stop) {
+			return fmt.Sprintf("conn %d left for eof, but the server had not read its EOF", c.id)
+		}
+		return ""
+	}}
+	inputShowsIt = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if c.input.err != r {
+			return fmt.Sprintf("conn %d left for %v, but its input shows %v", c.id, r, c.input.err)
+		}
+		return ""
+	}}
+	silentForIdleTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if idle := o.now() - c.lastData; o.cfg.IdleTimeout <= 0 || idle < o.cfg.IdleTimeout {
+			return fmt.Sprintf("conn %d left idle after %v of silence (timeout %v)", c.id, idle, o.cfg.IdleTimeout)
+		}
+		return ""
+	}}
+	shutdownUnderWay = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if !o.shutdown {
+			return fmt.Sprintf("conn %d left for shutdown with no shutdown under way", c.id)
+		}
+		return ""
+	}}
+	notAReasonToLeave = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, r server.CloseReason) string {
+		return fmt.Sprintf("conn %d left for reason %v, which is not a reason to leave", c.id, r)
+	}}
+	malformedLeavesForIt = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if c.input.err != 0 && !r.IsProtocolError() {
+			return fmt.Sprintf("conn %d sent a malformed frame (%s) and left for %v", c.id, c.input.err, r)
+		}
+		return ""
+	}}
+
+	// The client's account of a leave (no kernel record).
+	clientSentShowsIt = precondition{InvMembership, fromClient, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if c.sentDec.err != r {
+			return fmt.Sprintf("conn %d left for %v, but its client sent no such frame", c.id, r)
+		}
+		return ""
+	}}
+	clientSentAllRead = precondition{InvDelivery, fromClient, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if c.clientReset {
+			return "" // a reset may destroy what it sent last: see Tolerances
+		}
+		if n, _ := c.sentMatch.unmatched(); n > 0 {
+			return fmt.Sprintf("conn %d left for %v with %d bytes of complete frames its client sent never broadcast", c.id, r, n)
+		}
+		return ""
+	}}
+)
+
+// The close reasons.
+var (
+	noReason = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		return fmt.Sprintf("conn %d closed with no reason", c.id)
+	}}
+	kernelSawReset = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if c.joined && !c.reset {
+			return fmt.Sprintf("conn %d closed for %v, but the kernel reported no error on it", c.id, r)
+		}
+		return ""
+	}}
+	clientGoneFirst = precondition{InvMembership, fromClient, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if c.ended == EndEOF || c.ended == EndTruncated || c.ended == EndReset {
+			return fmt.Sprintf("conn %d closed for %v while its client still had its socket open", c.id, r)
+		}
+		return ""
+	}}
+	pinsMoreThanQueueBytesMax = precondition{InvMemory, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if behind := c.behind(o); c.joined && behind <= uint64(o.cfg.QueueBytesMax) {
+			return fmt.Sprintf("conn %d closed for queue-limit while owed only %d bytes (limit %d)", c.id, behind, o.cfg.QueueBytesMax)
+		}
+		return ""
+	}}
+	wroteRejectLine = precondition{InvDelivery, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if line := o.rejectLine(); !bytes.HasPrefix(line, c.errW) {
+			return fmt.Sprintf("conn %d was turned away and written %q, not a prefix of %q", c.id, clip(c.errW), line)
+		}
+		return ""
+	}}
+	neverJoined = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if c.joined {
+			return fmt.Sprintf("conn %d closed for %v after it joined", c.id, r)
+		}
+		return ""
+	}}
+	connsMaxOpen = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if o.open < o.cfg.ConnsMax {
+			return fmt.Sprintf("conn %d turned away with %d open, ConnsMax %d", c.id, o.open, o.cfg.ConnsMax)
+		}
+		return ""
+	}}
+	lingeredLingerTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if !c.left || o.now()-c.leftAt < o.cfg.LingerTimeout {
+			return fmt.Sprintf("conn %d closed for linger-timeout (left=%v, %v after leaving)", c.id, c.left, o.now()-c.leftAt)
+		}
+		return ""
+	}}
+	shutdownLeftIt = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if !o.shutdown || !c.left {
+			return fmt.Sprintf("conn %d closed for shutdown-timeout (shutdown=%v, left=%v)", c.id, o.shutdown, c.left)
+		}
+		return ""
+	}}
+	shutdownTimedOut = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if d := o.now() - o.downAt; d < o.cfg.ShutdownTimeout {
+			return fmt.Sprintf("conn %d closed for shutdown-timeout %v into the shutdown (timeout %v)", c.id, d, o.cfg.ShutdownTimeout)
+		}
+		return ""
+	}}
+	readLingerBytesMax = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if !c.left || c.readLeft <= uint64(o.cfg.LingerBytesMax) {
+			return fmt.Sprintf("conn %d closed for linger-bytes after the server read %d bytes from it since it left (left=%v, LingerBytesMax %d)",
+				c.id, c.readLeft, c.left, o.cfg.LingerBytesMax)
+		}
+		return ""
+	}}
+
+	// Every close.
+	malformedClosedForIt = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if c.input.err != 0 && !c.left && !r.Aborts() {
+			return fmt.Sprintf("conn %d sent a malformed frame (%s) and was closed for %v", c.id, c.input.err, r)
+		}
+		return ""
+	}}
+	leftFirst = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if r.FollowsLeave() && !c.left {
+			return fmt.Sprintf("conn %d closed for %v without leaving first", c.id, r)
+		}
+		return ""
+	}}
+	flushedFirst = precondition{InvDelivery, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if r.PromisesFlush() && c.left {
+			return o.flushFailure(c, "closed", r)
+		}
+		return ""
+	}}
+	clientSentMalformed = precondition{InvMembership, fromClient, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if e := c.sentDec.err; e != 0 && c.leaveWhy != e && !(r.Aborts() && !c.left) {
+			return fmt.Sprintf("conn %d: its client sent a malformed frame (%v), and it was closed for %v (left for %v)", c.id, e, r, c.leaveWhy)
+		}
+		return ""
+	}}
+	receivedWhole = precondition{InvDelivery, fromClient, func(o *Oracle, c *conn, r server.CloseReason) string {
+		return o.receivedWhole(c, r)
+	}}
+)
+
+type phase bool
+
+const (
+	atClaim phase = false // when the claim is made
+	atEnd   phase = true  // once the connection is over (client-side forms)
+)
+
+// require checks the preconditions of rules that apply in this phase to a
+// history like this one, in order, and reports the first that fails.
+func (o *Oracle) require(c *conn, r server.CloseReason, rules []precondition, when phase) {
+	for _, p := range rules {
+		if !o.applies(p.from, when) {
+			continue
+		}
+		if msg := p.fails(o, c, r); msg != "" {
+			o.failc(c, p.inv, "%s", msg)
+			return
+		}
+	}
+}
+
+func (o *Oracle) applies(from source, when phase) bool {
+	switch from {
+	case fromClaims:
+		return when == atClaim
+	case fromKernel:
+		return when == atClaim && o.kernel
+	case fromClock:
+		return when == atClaim && o.kernel && o.clock != nil
+	}
+	return when == atEnd && !o.kernel
+}

@@ -1,0 +1,121 @@
+package oracle
+
+import (
+	"fmt"
+	"time"
+)
+
+// Ticks: a world that runs the server one tick at a time says where each
+// begins and ends, and what its poll asked for and got. Between two ticks
+// the claims must have caught up with the reads, the memory bound holds,
+// and the tick kept its budgets.
+
+// spinTicksMax bounds ticks in a row that ask Poll not to wait, get
+// nothing, and do nothing: more is a busy loop (say, retrying accept on
+// EMFILE without a timer).
+const spinTicksMax = 1000
+
+// tickState counts, within one tick, the write calls and bytes read per
+// connection and the accept calls, for the per-tick budgets (fairness), and
+// remembers the tick's poll, for busy loops.
+type tickState struct {
+	writes, reads []int    // by connection id
+	touched       []ConnID // ids with counts to reset
+	accepts       int
+
+	zeroWait, empty bool   // the last poll asked not to wait, and got nothing
+	progressAt      uint64 // Oracle.progress when the tick began
+	spin            int    // ticks in a row that spun
+}
+
+func (t *tickState) note(id ConnID, writes, reads int) {
+	for uint64(len(t.writes)) <= id {
+		t.writes, t.reads = append(t.writes, 0), append(t.reads, 0)
+	}
+	if t.writes[id] == 0 && t.reads[id] == 0 {
+		t.touched = append(t.touched, id)
+	}
+	t.writes[id] += writes
+	t.reads[id] += reads
+}
+
+// readSpent reports whether id has been read its whole per-tick budget in
+// this tick. A close then has no budget left to drain its input, which is
+// a known fault of the server the oracle tolerates for now (see the
+// package doc, Tolerances).
+func (t *tickState) readSpent(id ConnID, budget int) bool {
+	return id < uint64(len(t.reads)) && t.reads[id] >= budget
+}
+
+// overBudget reports the first budget exceeded since the last call, and resets.
+func (o *Oracle) overBudget() string {
+	t, cfg := &o.tick, &o.cfg
+	msg := ""
+	if t.accepts > cfg.AcceptsPerTickMax {
+		msg = fmt.Sprintf("%d accept calls in one tick, budget %d", t.accepts, cfg.AcceptsPerTickMax)
+	}
+	for _, id := range t.touched {
+		if msg == "" && t.writes[id] > cfg.WriteCallsPerTickMax {
+			msg = fmt.Sprintf("conn %d: %d write calls in one tick, budget %d", id, t.writes[id], cfg.WriteCallsPerTickMax)
+		}
+		if msg == "" && t.reads[id] > cfg.ReadBytesPerTickMax {
+			msg = fmt.Sprintf("conn %d: %d bytes read in one tick, budget %d", id, t.reads[id], cfg.ReadBytesPerTickMax)
+		}
+		t.writes[id], t.reads[id] = 0, 0
+	}
+	t.touched, t.accepts = t.touched[:0], 0
+	return msg
+}
+
+// TickBegin says a server tick begins: what happened since the last one
+// (a shutdown, say) is not the tick's.
+func (o *Oracle) TickBegin() {
+	o.judgeLosses()
+	o.inTick = true
+	o.overBudget()
+	o.tick.progressAt = o.progress
+}
+
+// Polled says the tick's poll asked to wait timeout (negative: forever)
+// and returned events events.
+func (o *Oracle) Polled(timeout time.Duration, events int) {
+	o.tick.zeroWait, o.tick.empty = timeout == 0, events == 0
+}
+
+// TickEnd says the tick is over, and checks what holds between ticks: its
+// budgets, that it did not spin, that every frame read was claimed, and the
+// memory bound.
+func (o *Oracle) TickEnd() {
+	o.inTick = false
+	if msg := o.overBudget(); msg != "" {
+		o.Fail(InvFairness, "%s", msg)
+		return
+	}
+	t := &o.tick
+	if t.zeroWait && t.empty && o.progress == t.progressAt {
+		if t.spin++; t.spin > spinTicksMax {
+			o.Fail(InvLiveness, "busy loop: %d ticks in a row polled without waiting and did nothing", t.spin)
+			return
+		}
+	} else {
+		t.spin = 0
+	}
+	if len(o.pend) > 0 {
+		o.Fail(InvDelivery, "the server read %d frames it never broadcast (first from conn %d)", len(o.pend), o.pend[0].id)
+	}
+	o.memoryBound()
+}
+
+// memoryBound: between ticks no connection with broadcast bytes
+// outstanding is more than QueueBytesMax behind the order.
+func (o *Oracle) memoryBound() {
+	limit := uint64(o.cfg.QueueBytesMax)
+	for _, c := range o.list {
+		if !c.joined || c.closed {
+			continue
+		}
+		if c.owed(o) > 0 && c.behind(o) > limit {
+			o.failc(c, InvMemory, "conn %d is %d bytes behind the stream (limit %d) and still open", c.id, c.behind(o), limit)
+		}
+	}
+}
