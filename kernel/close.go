@@ -19,7 +19,9 @@ type UnackedCounter interface {
 	// acknowledges the FIN, so 0 after CloseWrite means the peer has every
 	// byte and the FIN; elsewhere 0 means every byte. After a reset the
 	// count stops falling (nothing more will be acknowledged): Read and
-	// Write report the reset. It never blocks.
+	// Write report the reset. It never blocks. An error (errors.Is
+	// ENOTSUP where the kernel cannot tell for this stream) means no
+	// count: the caller falls back as if the interface were absent.
 	UnackedBytes() (int, error)
 }
 

@@ -42,19 +42,26 @@ func awaitUnackedZero(c *checker, u kernel.UnackedCounter, what string) {
 	c.t.Fatalf("%s: UnackedBytes still %d after %d rounds of Settle", what, n, awaitRounds)
 }
 
-// fillStream writes the pattern to s until it returns ErrWouldBlock (the
-// peer does not read) and returns how much it wrote.
+// fillStream writes the pattern to s, which the peer does not read, until
+// a Write returns ErrWouldBlock even after a Settle: the peer's receive
+// buffer is full and so is s's send buffer behind it. It returns how much
+// it wrote.
 func fillStream(c *checker, s kernel.Stream) int {
 	c.t.Helper()
-	wrote := 0
+	wrote, blocked := 0, false
 	for wrote < fillBytesMax {
 		n, err := s.Write(patternAt(wrote, chunkBytes))
 		wrote += n
-		if errors.Is(err, kernel.ErrWouldBlock) {
+		switch {
+		case errors.Is(err, kernel.ErrWouldBlock) && blocked && n == 0:
 			return wrote
-		}
-		if err != nil {
+		case errors.Is(err, kernel.ErrWouldBlock):
+			blocked = true
+			c.h.Settle()
+		case err != nil:
 			c.t.Fatalf("Write after %d bytes: %v", wrote, err)
+		default:
+			blocked = false
 		}
 	}
 	c.t.Fatalf("wrote %d bytes to a peer that does not read and never got ErrWouldBlock", wrote)
@@ -71,9 +78,8 @@ func unackedBytes(c *checker) {
 		c.t.Fatalf("UnackedBytes on a fresh stream = %d, want 0", n)
 	}
 	wrote := fillStream(c, s)
-	c.h.Settle()
 	if n := unacked(c, u); n <= 0 || n > wrote {
-		c.t.Fatalf("UnackedBytes with the peer not reading and the send side full = %d, want 1 to %d (written)", n, wrote)
+		c.t.Fatalf("UnackedBytes with the peer's buffer full and the send side full behind it = %d, want 1 to %d (written)", n, wrote)
 	}
 	if err := s.CloseWrite(); err != nil {
 		c.t.Fatalf("CloseWrite: %v", err)

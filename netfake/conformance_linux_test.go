@@ -77,6 +77,12 @@ type kut interface {
 	// the server's poller reports an event, and returns it.
 	clientDrainUntilEvent(c int) map[kernel.Token]kernel.Ready
 	shutdown()
+	// sabort closes server socket s with an RST (kernel.Aborter).
+	sabort(s int) error
+	// sunacked reads s's unacknowledged bytes (kernel.UnackedCounter);
+	// with expectZero it waits, on the real side, for the count to reach
+	// 0 (the peer's ACK may come late).
+	sunacked(s int, expectZero bool) (int, error)
 }
 
 // ---- fake ----
@@ -223,7 +229,11 @@ func (f *fakeKut) clientDrainUntilEvent(c int) map[kernel.Token]kernel.Ready {
 	}
 	return nil
 }
-func (f *fakeKut) shutdown() {}
+func (f *fakeKut) shutdown()          {}
+func (f *fakeKut) sabort(s int) error { defer f.settle(); return f.socks[s].Abort() }
+func (f *fakeKut) sunacked(s int, _ bool) (int, error) {
+	return f.socks[s].UnackedBytes()
+}
 func (f *fakeKut) settleEvents() {
 	f.settle()
 	f.events(false)
@@ -370,6 +380,15 @@ func (r *realKut) cread(c, n int, expect bool) ([]byte, error) {
 func (r *realKut) cshutdown(c int) error { return r.clients[c].CloseWrite() }
 func (r *realKut) creset(c int) error    { return r.clients[c].Abort() }
 func (r *realKut) cclose(c int) error    { return r.clients[c].Close() }
+func (r *realKut) sabort(s int) error    { return r.socks[s].Abort() }
+func (r *realKut) sunacked(s int, expectZero bool) (int, error) {
+	for deadline := time.Now().Add(realWait); ; time.Sleep(time.Millisecond) {
+		n, err := r.socks[s].UnackedBytes()
+		if err != nil || n == 0 || !expectZero || time.Now().After(deadline) {
+			return n, err
+		}
+	}
+}
 func (r *realKut) poll(timeout time.Duration) []kernel.Event {
 	n, err := r.p.Poll(r.evs, timeout)
 	if err != nil {
@@ -558,6 +577,17 @@ func (s *script) connectAsync(what string) { s.do(what, s.k.connectAsync()) }
 func (s *script) awaitConnect(what string, c int) {
 	ok, err := s.k.awaitConnect(c)
 	s.note(what, map[bool]string{false: "in progress", true: "connected"}[ok]+" "+netfake.ErrnoOf(err).String())
+}
+
+// unacked notes whether server socket sock has bytes (or its FIN) not
+// acknowledged: not how many (Linux holds more in flight).
+func (s *script) unacked(what string, sock int, expectZero bool) {
+	n, err := s.k.sunacked(sock, expectZero)
+	got := "none"
+	if n > 0 {
+		got = "some"
+	}
+	s.note(what, got+" "+netfake.ErrnoOf(err).String())
 }
 
 // tick runs fn's steps with no transmission between them on the fake.
@@ -1002,6 +1032,33 @@ var scenarios = []scenario{
 		s.swritev("writev the rest", 0, bufs[kernel.WritevBufsMax:]...)
 		s.swritev("writev empty buffers", 0, "", "", "")
 		s.cread("client reads", 0, 64, true)
+	}},
+	{"unacknowledged bytes: none once the client has everything and the FIN", func(s *script) {
+		s.pairR()
+		s.unacked("fresh", 0, true)
+		s.swrite("write", 0, "hello")
+		s.unacked("after the client's kernel took it", 0, true)
+		s.do("server shutdown", s.k.scloseWrite(0))
+		s.unacked("after the FIN arrived", 0, true)
+		s.cwrite("client writes what the server never reads", 0, "unread")
+		s.poll("the client's data", true)
+		s.do("server closes with input unread: an RST", s.k.sclose(0))
+		s.creadAll("client reads", 0) // Linux: everything, then EOF (the FIN came first)
+	}},
+	{"unacknowledged bytes behind a closed window, and the FIN", func(s *script) {
+		s.pairRW()
+		s.fill("fill", 0)
+		s.unacked("window closed", 0, false)
+		s.do("server shutdown", s.k.scloseWrite(0))
+		s.unacked("after shutdown", 0, false)
+		s.creadAll("client reads to the end", 0)
+		s.unacked("after the client read everything", 0, true)
+	}},
+	{"abort with bytes unsent", func(s *script) {
+		s.pairRW()
+		s.fill("fill", 0)
+		s.do("server aborts", s.k.sabort(0))
+		s.creadAll("client reads", 0) // a prefix, then ECONNRESET
 	}},
 	{"zero-length writes keep a pending reset", func(s *script) {
 		s.pairR()
