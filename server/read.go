@@ -55,9 +55,6 @@ func (s *Server) readFrames(c *conn) {
 			if c.state != stateMember { // fell behind its own echo
 				return
 			}
-			if s.bugs.has(bugNoDrainRead) {
-				return
-			}
 		}
 		switch {
 		case err == nil && n > 0:
@@ -136,9 +133,7 @@ func (s *Server) consume(c *conn, data []byte) error {
 			return err
 		}
 		if n == 0 {
-			if !s.bugs.has(bugSplitFrame) {
-				c.partial = append(c.partial, data...)
-			}
+			c.partial = append(c.partial, data...)
 			return nil
 		}
 		s.broadcast(c, data[:n], nil)

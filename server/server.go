@@ -48,7 +48,6 @@ type Server struct {
 	lnClosed   bool
 
 	stats Stats
-	bugs  bugSet // empty unless built with -tags mobbugs
 }
 
 // New builds a server on poller that accepts from ln, and registers ln.
@@ -172,34 +171,15 @@ func (s *Server) handle(ev kernel.Event) {
 		return
 	}
 	c := s.tab.get(ev.Token)
-	stale := false
-	if s.bugs.has(bugMissingToken) {
-		c = s.tab.conns[slotOf(ev.Token)] // no liveness check: may be nil
-	} else if s.bugs.has(bugTokenReuse) && c == nil {
-		c, stale = s.tab.bySlot(ev.Token), true
-	}
 	if c == nil {
 		s.stats.StaleEvents++
-		return
-	}
-	hangup := ev.Ready&(kernel.ReadyReadClosed|kernel.ReadyWriteClosed|kernel.ReadyError) != 0
-	if s.bugs.has(bugHupBeforeRead) && hangup && c.state == stateMember {
-		s.closeConn(c, ReasonEOF, nil)
 		return
 	}
 	// Read first: a FIN or error hint comes with data sent before it.
 	if ev.Readable() {
 		s.readReady(c)
 	}
-	if s.bugs.has(bugTokenReuse) && stale && hangup && c.state != stateClosed {
-		s.closeConn(c, ReasonReset, nil) // the old connection's hang-up, believed
-		return
-	}
 	if ev.Writable() && c.state != stateClosed {
-		if s.bugs.has(bugSpuriousWritableCloses) && c.state == stateMember && c.pendingAll(s.ring.end) == 0 {
-			s.closeConn(c, ReasonWriteError, nil)
-			return
-		}
 		c.wblocked = false
 		s.queueFlush(c)
 	}

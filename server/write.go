@@ -4,14 +4,13 @@ package server
 // every member. A connection that would then be owed more than
 // QueueBytesMax is closed first, so the ring never holds more than that.
 func (s *Server) broadcast(from *conn, a, b []byte) {
-	s.bugs.noteSender(from)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Frame(from.stream, a, b)
 	}
 	n := uint64(len(a) + len(b))
 	end := s.ring.end + n
 	limit := uint64(s.cfg.QueueBytesMax)
-	for len(s.lag) > 0 && end-s.lag[0].cursor > limit && !s.bugs.has(bugUnboundedQueue) {
+	for len(s.lag) > 0 && end-s.lag[0].cursor > limit {
 		c := s.lag[0]
 		s.log.Info("queue limit", "conn", c.stream, "owed", c.pending(s.ring.end), "behind", s.ring.end-c.cursor, "queue_bytes_max", limit)
 		s.closeConn(c, ReasonQueueLimit, nil)
@@ -50,12 +49,6 @@ func (s *Server) flushAll() {
 		for i := 0; i < len(s.members); {
 			c := s.members[i]
 			s.flush(c)
-			if s.bugs.has(bugFanoutErrorDropsSender) && s.bugs.takeFanoutFailed() {
-				if snd := s.bugs.sender(); snd != nil && snd.state != stateClosed {
-					s.closeConn(snd, ReasonWriteError, nil)
-				}
-				break // and skip the rest of the fan-out
-			}
 			if i < len(s.members) && s.members[i] == c {
 				i++
 			}
@@ -89,31 +82,16 @@ func (s *Server) flush(c *conn) {
 			return
 		}
 		c.writesLeft--
-		if s.bugs.has(bugLIFOQueue) {
-			a, b = s.lifo(a, b)
-		}
 		n, err := s.write(c, a, b)
-		if s.bugs.has(bugPartialWriteTail) && n > 0 {
-			n = len(a) + len(b) + len(c.tail)
-		}
 		if n > 0 {
 			s.advance(c, uint64(n), to)
 		}
 		if err != nil {
 			if isWouldBlock(err) {
-				if s.bugs.has(bugDropOnWouldBlock) {
-					s.advance(c, uint64(len(a)+len(b)+len(c.tail)), to)
-					return
-				}
 				c.wblocked = true
 				return
 			}
-			if s.bugs.has(bugFanoutErrorDropsSender) {
-				s.bugs.setFanoutFailed()
-			}
-			if !s.bugs.has(bugFanoutErrorDropsSender) {
-				s.salvage(c)
-			}
+			s.salvage(c)
 			if c.state != stateClosed {
 				s.closeConn(c, ReasonWriteError, err)
 			}
