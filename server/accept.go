@@ -17,8 +17,8 @@ func (s *Server) accept() {
 	if s.lnClosed || s.acceptPaused {
 		return
 	}
-	if s.acceptTick != s.stats.Ticks {
-		s.acceptTick, s.acceptLeft = s.stats.Ticks, s.cfg.AcceptsPerTickMax
+	if s.acceptTick != s.tick {
+		s.acceptTick, s.acceptLeft = s.tick, s.cfg.AcceptsPerTickMax
 	}
 	for ; s.acceptLeft > 0; s.acceptLeft-- {
 		st, err := s.ln.Accept()

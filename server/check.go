@@ -44,6 +44,9 @@ func (s *Server) check() error {
 			return fmt.Errorf("lag heap out of order at %d", i)
 		}
 	}
+	if head := s.ring.head; len(s.lag) > 0 && head != s.lag[0].cursor || len(s.lag) == 0 && head != s.ring.end {
+		return fmt.Errorf("ring head %d: not the cursor furthest behind (a release was missed)", head)
+	}
 	if s.ring.used() > uint64(len(s.ring.buf)) {
 		return fmt.Errorf("ring holds %d bytes in a %d-byte buffer", s.ring.used(), len(s.ring.buf))
 	}

@@ -101,10 +101,17 @@ func (s *Server) closeConn(c *conn, reason CloseReason, err error) {
 	}
 }
 
-// unlag removes c from the lag heap: it holds no more ring bytes. The ring
-// then forgets what nobody is owed any more.
+// unlag removes c from the lag heap: it holds no more ring bytes.
 func (s *Server) unlag(c *conn) {
 	s.lag.remove(c)
+	s.releaseRing()
+}
+
+// releaseRing makes the ring forget what nobody is owed any more: every
+// byte before the cursor furthest behind, or all of it when no connection
+// holds ring bytes. Everything that moves a cursor or leaves the lag heap
+// calls it, so the ring never holds more than the largest backlog.
+func (s *Server) releaseRing() {
 	if len(s.lag) > 0 {
 		s.ring.release(s.lag[0].cursor)
 	} else {

@@ -42,6 +42,9 @@ type Server struct {
 	acceptTick    uint64 // tick whose accept budget acceptLeft is
 	acceptLeft    int
 
+	// tick counts Ticks: the clock of the per-tick budgets (Stats reports
+	// it, but counters are for reading, not for keeping time).
+	tick       uint64
 	now        time.Duration
 	shutdown   bool
 	shutdownAt time.Duration
@@ -80,6 +83,7 @@ func (s *Server) Stats() Stats {
 	st.Conns = s.tab.live
 	st.Members = len(s.members)
 	st.QueuedBytes = s.ring.used()
+	st.Ticks = s.tick
 	return st
 }
 
@@ -104,7 +108,7 @@ func (s *Server) Done() bool { return s.shutdown && s.tab.live == 0 }
 
 // Tick polls once, handles the batch, runs due timers and flushes output.
 func (s *Server) Tick() error {
-	s.stats.Ticks++
+	s.tick++
 	n, err := s.poller.Poll(s.events, s.pollTimeout())
 	if errors.Is(err, kernel.ErrInterrupted) {
 		s.stats.PollErrors++
@@ -220,8 +224,8 @@ func (s *Server) closeLate(c *conn, timedOut CloseReason) {
 
 // refill gives c this tick's budgets the first time it is served in it.
 func (s *Server) refill(c *conn) {
-	if c.budgetTick != s.stats.Ticks {
-		c.budgetTick = s.stats.Ticks
+	if c.budgetTick != s.tick {
+		c.budgetTick = s.tick
 		c.readLeft = s.cfg.ReadBytesPerTickMax
 		c.writesLeft = s.cfg.WriteCallsPerTickMax
 	}

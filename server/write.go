@@ -15,11 +15,6 @@ func (s *Server) broadcast(from *conn, a, b []byte) {
 		s.log.Info("queue limit", "conn", c.stream, "owed", c.pending(s.ring.end), "behind", s.ring.end-c.cursor, "queue_bytes_max", limit)
 		s.closeConn(c, ReasonQueueLimit, nil)
 	}
-	if len(s.lag) > 0 {
-		s.ring.release(s.lag[0].cursor)
-	} else {
-		s.ring.release(s.ring.end)
-	}
 	s.ring.reserve(int(n))
 	s.ring.append(a)
 	s.ring.append(b)
@@ -28,7 +23,7 @@ func (s *Server) broadcast(from *conn, a, b []byte) {
 	if len(s.lag) > 0 {
 		s.stats.QueuedBytesHi = max(s.stats.QueuedBytesHi, end-s.lag[0].cursor)
 	} else {
-		s.ring.release(end) // nobody to deliver to
+		s.releaseRing() // nobody to deliver to
 	}
 	s.appended = true
 }
@@ -146,6 +141,6 @@ func (s *Server) advance(c *conn, n, to uint64) {
 		s.unlag(c) // owed nothing more from the ring
 		return
 	}
-	s.lag.down(c.heapIdx)           // a cursor only grows: it can only sink
-	s.ring.release(s.lag[0].cursor) // forget what every connection has taken
+	s.lag.down(c.heapIdx) // a cursor only grows: it can only sink
+	s.releaseRing()
 }
