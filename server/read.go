@@ -35,19 +35,53 @@ func (s *Server) queueRead(c *conn) {
 	}
 }
 
+// readEnd is what a read says about the stream after its bytes.
+type readEnd uint8
+
+const (
+	readMore    readEnd = iota // bytes came; more may be waiting
+	readDrained                // would-block: the next arrival brings an edge
+	readBudget                 // the tick's read budget is spent; no read made
+	readEOF                    // the peer's FIN
+	readFailed                 // any other error: the connection is broken
+)
+
+// read makes one read from c within its per-tick read budget and counts
+// it. It is the core's only read of a stream; its callers decide what the
+// bytes and the end mean. The bytes stay valid until the next read.
+func (s *Server) read(c *conn) ([]byte, readEnd, error) {
+	s.refill(c)
+	if c.readLeft <= 0 {
+		return nil, readBudget, nil
+	}
+	n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
+	n = max(n, 0)
+	s.stats.ReadCalls++
+	s.stats.BytesIn += uint64(n)
+	c.readLeft -= n
+	p := s.rbuf[:n]
+	switch {
+	case err == nil && n > 0:
+		return p, readMore, nil
+	case err == nil || isWouldBlock(err):
+		return p, readDrained, nil
+	case errors.Is(err, io.EOF):
+		return p, readEOF, nil
+	default:
+		return p, readFailed, err
+	}
+}
+
 // readFrames reads until would-block (edge-triggered: stopping early
 // strands data) and broadcasts every complete frame. It reads at most
 // ReadBytesPerTickMax per tick and remembers the rest of the work.
 func (s *Server) readFrames(c *conn) {
-	for s.refill(c); c.readLeft > 0; {
-		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
-		s.stats.ReadCalls++
-		if n > 0 {
-			c.readLeft -= n
-			s.stats.BytesIn += uint64(n)
+	for {
+		p, end, err := s.read(c)
+		if len(p) > 0 {
 			s.idle.unlink(c)
 			s.idle.pushBack(c, s.now)
-			if perr := s.consume(c, s.rbuf[:n]); perr != nil {
+			if perr := s.consume(c, p); perr != nil {
 				s.protocolError(c, perr)
 				s.readDiscard(c) // keep draining: no edge is promised for what is left
 				return
@@ -56,50 +90,44 @@ func (s *Server) readFrames(c *conn) {
 				return
 			}
 		}
-		switch {
-		case err == nil && n > 0:
+		switch end {
+		case readMore:
 			continue
-		case err == nil || isWouldBlock(err):
-			return
-		case errors.Is(err, io.EOF):
+		case readBudget:
+			s.queueRead(c)
+		case readEOF:
 			c.eof = true
 			s.leave(c, ReasonEOF, nil)
-			return
-		default:
+		case readFailed:
 			s.closeConn(c, ReasonReset, err)
-			return
 		}
+		return
 	}
-	s.queueRead(c)
 }
 
 // readDiscard reads and drops what a leaving connection sends, to see its
 // FIN: closing a socket with unread data resets it, and a reset can destroy
 // output the peer has not read yet.
 func (s *Server) readDiscard(c *conn) {
-	for s.refill(c); c.readLeft > 0; {
-		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
-		s.stats.ReadCalls++
-		s.stats.BytesIn += uint64(n)
-		c.readLeft -= n
-		if c.dropped += n; c.dropped > s.cfg.LingerBytesMax {
+	for {
+		p, end, err := s.read(c)
+		if c.dropped += len(p); c.dropped > s.cfg.LingerBytesMax {
 			// It ignores its FIN and ours; closing with its input unread
 			// resets the connection, so this is not a graceful close.
 			s.closeConn(c, ReasonLingerBytes, nil)
 			return
 		}
-		switch {
-		case err == nil && n > 0:
+		switch end {
+		case readMore:
 			continue
-		case err == nil || isWouldBlock(err):
-			return
-		case errors.Is(err, io.EOF):
+		case readBudget:
+			s.queueRead(c)
+		case readEOF:
 			c.eof = true
 			if c.wclosed || c.pendingAll(s.ring.end) == 0 {
 				s.closeConn(c, c.reason, nil)
 			}
-			return
-		default:
+		case readFailed:
 			// A peer that resets after taking everything (and our FIN)
 			// still got all it was owed: count the reason it left for.
 			reason := ReasonReset
@@ -107,10 +135,9 @@ func (s *Server) readDiscard(c *conn) {
 				reason = c.reason
 			}
 			s.closeConn(c, reason, err)
-			return
 		}
+		return
 	}
-	s.queueRead(c)
 }
 
 // consume cuts data into frames, completing c's partial frame first, and
@@ -192,22 +219,17 @@ func (s *Server) completePartial(c *conn, data []byte) (int, error) {
 // of the stream or an error — the connection is closing either way, so an
 // EOF here is not a FIN to leave for.
 func (s *Server) salvage(c *conn) {
-	for s.refill(c); c.readLeft > 0 && c.state == stateMember; {
-		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
-		s.stats.ReadCalls++
-		if n > 0 {
-			c.readLeft -= n
-			s.stats.BytesIn += uint64(n)
-			if s.consume(c, s.rbuf[:n]) != nil {
-				return
-			}
+	for c.state == stateMember {
+		p, end, err := s.read(c)
+		if len(p) > 0 && s.consume(c, p) != nil {
+			return
 		}
-		if err != nil && !isWouldBlock(err) && !errors.Is(err, io.EOF) {
+		switch end {
+		case readMore:
+			continue
+		case readFailed:
 			s.closeConn(c, ReasonReset, err) // the read met the reset itself
-			return
 		}
-		if err != nil || n == 0 {
-			return
-		}
+		return
 	}
 }
