@@ -18,20 +18,18 @@ func (s *Server) readReady(c *conn) {
 
 // resumeReads continues reads a budget cut short on an earlier tick.
 func (s *Server) resumeReads() {
-	q := s.readQ
-	s.readQ, s.readSpare = s.readSpare[:0], nil
-	for i, c := range q {
-		q[i] = nil
+	round := s.readQ.take()
+	for _, c := range round {
 		c.readAgain = false
 		s.readReady(c)
 	}
-	s.readSpare = q[:0]
+	s.readQ.done(round)
 }
 
 func (s *Server) queueRead(c *conn) {
 	if !c.readAgain {
 		c.readAgain = true
-		s.readQ = append(s.readQ, c)
+		s.readQ.push(c)
 	}
 }
 

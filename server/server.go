@@ -31,10 +31,9 @@ type Server struct {
 
 	// Work the server remembers instead of waiting for an edge the contract
 	// does not promise: reads and writes cut short by a budget.
-	readQ, readSpare   []*conn
-	flushQ, flushSpare []*conn
-	appended           bool // a frame was appended this tick: flush members
-	acceptAgain        bool // accept budget ran out before would-block
+	readQ, flushQ connQueue
+	appended      bool // a frame was appended this tick: flush members
+	acceptAgain   bool // accept budget ran out before would-block
 
 	acceptPaused  bool
 	acceptResume  time.Duration
@@ -134,7 +133,7 @@ func (s *Server) Tick() error {
 // pollTimeout is 0 while remembered work waits, else the time to the next
 // timer, else -1.
 func (s *Server) pollTimeout() time.Duration {
-	if len(s.readQ) > 0 || len(s.flushQ) > 0 || s.acceptAgain || s.appended {
+	if s.readQ.len() > 0 || s.flushQ.len() > 0 || s.acceptAgain || s.appended {
 		return 0
 	}
 	now := s.poller.Now() // this tick's work took time too

@@ -31,7 +31,7 @@ func (s *Server) broadcast(from *conn, a, b []byte) {
 func (s *Server) queueFlush(c *conn) {
 	if !c.flushAgain {
 		c.flushAgain = true
-		s.flushQ = append(s.flushQ, c)
+		s.flushQ.push(c)
 	}
 }
 
@@ -49,15 +49,13 @@ func (s *Server) flushAll() {
 			}
 		}
 	}
-	q := s.flushQ
-	s.flushQ, s.flushSpare = s.flushSpare[:0], nil
 	// Connections queued from here on (budget cuts) wait for the next tick.
-	for i, c := range q {
-		q[i] = nil
+	round := s.flushQ.take()
+	for _, c := range round {
 		c.flushAgain = false
 		s.flush(c)
 	}
-	s.flushSpare = q[:0]
+	s.flushQ.done(round)
 }
 
 // flush writes what c is owed until done, would-block (a writable edge is
