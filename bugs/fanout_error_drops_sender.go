@@ -29,11 +29,11 @@ func (s *Server) broadcast(from *conn, a, b []byte) {
 	}, {
 		File: "server/write.go",
 		Find: `
-			c := s.members[i]
+		for _, c := range s.members { // a flush closes no member
 			s.flush(c)
 `,
 		Replace: `
-			c := s.members[i]
+		for _, c := range s.members { // a flush closes no member
 			s.flush(c)
 			if s.bugs.fanoutErrorDropsSender && s.fanoutFailed {
 				s.fanoutFailed = false
@@ -46,14 +46,13 @@ func (s *Server) broadcast(from *conn, a, b []byte) {
 	}, {
 		File: "server/write.go",
 		Find: `
-			s.salvage(c)
+			c.werr = err
 `,
 		Replace: `
 			if s.bugs.fanoutErrorDropsSender {
 				s.fanoutFailed = true
-			} else {
-				s.salvage(c)
 			}
+			c.werr = err
 `,
 	}},
 }

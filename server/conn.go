@@ -52,6 +52,7 @@ type conn struct {
 	since      time.Duration
 
 	reason     CloseReason // why it is leaving (for the final count)
+	werr       error       // a write failed with it: broken, on Server.brokenQ
 	wblocked   bool        // a write returned kernel.ErrWouldBlock; wait for writable
 	eof        bool        // read returned io.EOF
 	wclosed    bool        // CloseWrite done

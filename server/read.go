@@ -77,8 +77,6 @@ func (s *Server) readFrames(c *conn) {
 	for {
 		p, end, err := s.read(c)
 		if len(p) > 0 {
-			s.idle.unlink(c)
-			s.idle.pushBack(c, s.now)
 			if perr := s.consume(c, p); perr != nil {
 				s.protocolError(c, perr)
 				s.readDiscard(c) // keep draining: no edge is promised for what is left
@@ -138,11 +136,14 @@ func (s *Server) readDiscard(c *conn) {
 	}
 }
 
-// consume cuts data into frames, completing c's partial frame first, and
-// broadcasts each while c is a member. Bytes after a protocol error, or
-// after the frame that closed c, are dropped with the connection; the
-// frames before are already out.
+// consume takes input read from member c: it restarts c's idle timer, cuts
+// data into frames, completing c's partial frame first, and broadcasts each
+// while c is a member. Bytes after a protocol error, or after the frame
+// that closed c, are dropped with the connection; the frames before are
+// already out.
 func (s *Server) consume(c *conn, data []byte) error {
+	s.idle.unlink(c)
+	s.idle.pushBack(c, s.now)
 	if len(c.partial) > 0 {
 		n, err := s.completePartial(c, data)
 		if err != nil {
@@ -211,23 +212,40 @@ func (s *Server) completePartial(c *conn, data []byte) (int, error) {
 	return used + need, nil
 }
 
-// salvage reads what a member sent before its connection broke (a write
-// just failed): frames sent ahead of a reset are still broadcast, as they
-// would be had the read event come first. It stops at would-block, the end
-// of the stream or an error — the connection is closing either way, so an
-// EOF here is not a FIN to leave for.
-func (s *Server) salvage(c *conn) {
+// drainBroken serves, first in a tick's read phase, the connections a write
+// failed on in the tick before (see readBroken). Before the batch: no frame
+// read in this tick can push one past the queue limit first.
+func (s *Server) drainBroken() {
+	round := s.brokenQ.take()
+	for _, c := range round {
+		s.readBroken(c)
+	}
+	s.brokenQ.done(round)
+}
+
+// readBroken reads what a member sent before its connection broke (a write
+// to it failed), broadcasts those frames as had its read event come first,
+// and closes it: frames sent ahead of a reset are not lost. The connection
+// is closing either way, so an EOF here is not a FIN to leave for and a
+// protocol error is not answered. A read budget cut leaves the rest for the
+// next tick.
+func (s *Server) readBroken(c *conn) {
 	for c.state == stateMember {
 		p, end, err := s.read(c)
 		if len(p) > 0 && s.consume(c, p) != nil {
-			return
+			break
 		}
 		switch end {
 		case readMore:
 			continue
+		case readBudget:
+			s.brokenQ.push(c)
+			return
 		case readFailed:
 			s.closeConn(c, ReasonReset, err) // the read met the reset itself
+			return
 		}
-		return
+		break
 	}
+	s.closeConn(c, ReasonWriteError, c.werr)
 }

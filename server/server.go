@@ -30,10 +30,11 @@ type Server struct {
 	iov    [3][]byte
 
 	// Work the server remembers instead of waiting for an edge the contract
-	// does not promise: reads and writes cut short by a budget.
-	readQ, flushQ connQueue
-	appended      bool // a frame was appended this tick: flush members
-	acceptAgain   bool // accept budget ran out before would-block
+	// does not promise: reads and writes cut short by a budget, and
+	// connections a write failed on, whose input the next read phase drains.
+	readQ, flushQ, brokenQ connQueue
+	appended               bool // a frame was appended this tick: flush members
+	acceptAgain            bool // accept budget ran out before would-block
 
 	acceptPaused  bool
 	acceptResume  time.Duration
@@ -105,7 +106,11 @@ func (s *Server) Run(stop func() bool) error {
 // Done reports whether a shutdown has finished: every connection is closed.
 func (s *Server) Done() bool { return s.shutdown && s.tab.live == 0 }
 
-// Tick polls once, handles the batch, runs due timers and flushes output.
+// Tick polls once, reads (connections a write failed on first, then the
+// batch, then reads a budget cut short), accepts, runs due timers, and
+// flushes output. Data flows one way: reads feed the broadcast log, flushes
+// only write it out, and what a write finds wrong waits for the next read
+// phase.
 func (s *Server) Tick() error {
 	s.tick++
 	n, err := s.poller.Poll(s.events, s.pollTimeout())
@@ -117,6 +122,7 @@ func (s *Server) Tick() error {
 		return fmt.Errorf("poll: %w", err)
 	}
 	s.now = s.poller.Now()
+	s.drainBroken()
 	for _, ev := range s.events[:n] {
 		s.handle(ev)
 	}
@@ -133,7 +139,7 @@ func (s *Server) Tick() error {
 // pollTimeout is 0 while remembered work waits, else the time to the next
 // timer, else -1.
 func (s *Server) pollTimeout() time.Duration {
-	if s.readQ.len() > 0 || s.flushQ.len() > 0 || s.acceptAgain || s.appended {
+	if s.readQ.len() > 0 || s.flushQ.len() > 0 || s.brokenQ.len() > 0 || s.acceptAgain || s.appended {
 		return 0
 	}
 	now := s.poller.Now() // this tick's work took time too

@@ -41,12 +41,8 @@ func (s *Server) queueFlush(c *conn) {
 func (s *Server) flushAll() {
 	if s.appended {
 		s.appended = false
-		for i := 0; i < len(s.members); {
-			c := s.members[i]
+		for _, c := range s.members { // a flush closes no member
 			s.flush(c)
-			if i < len(s.members) && s.members[i] == c {
-				i++
-			}
 		}
 	}
 	// Connections queued from here on (budget cuts) wait for the next tick.
@@ -59,9 +55,10 @@ func (s *Server) flushAll() {
 }
 
 // flush writes what c is owed until done, would-block (a writable edge is
-// then guaranteed), or the per-tick budget (then remembered for next tick).
+// then guaranteed), the per-tick budget (then remembered for next tick), or
+// an error (then c is broken: see drainBroken).
 func (s *Server) flush(c *conn) {
-	if c.state == stateClosed || c.wblocked {
+	if c.state == stateClosed || c.wblocked || c.werr != nil {
 		return
 	}
 	for s.refill(c); ; {
@@ -84,10 +81,8 @@ func (s *Server) flush(c *conn) {
 				c.wblocked = true
 				return
 			}
-			s.salvage(c)
-			if c.state != stateClosed {
-				s.closeConn(c, ReasonWriteError, err)
-			}
+			c.werr = err
+			s.brokenQ.push(c)
 			return
 		}
 	}
