@@ -33,9 +33,9 @@ func (s *Server) leave(c *conn, reason CloseReason, msg []byte) {
 
 // finishLeaving runs once a leaving connection has been flushed. If its peer
 // already sent FIN the connection closes now. Otherwise the server sends FIN
-// and waits (at most LingerTimeout) for the peer's, reading and dropping
-// anything before it: closing with unread data would reset the connection
-// and could destroy the output it was just sent.
+// and waits (at most LingerTimeout) for the peer's; the read phase reads and
+// drops anything before it (readDiscard): closing with unread data would
+// reset the connection and could destroy the output it was just sent.
 func (s *Server) finishLeaving(c *conn) {
 	if c.eof {
 		s.closeConn(c, c.reason, nil)
@@ -50,7 +50,7 @@ func (s *Server) finishLeaving(c *conn) {
 			return
 		}
 	}
-	s.readDiscard(c)
+	s.queueRead(c) // the read phase reads to its FIN: flush only writes
 }
 
 // flushed reports whether a leaving connection has been written everything
