@@ -139,7 +139,7 @@ func (s *Server) Tick() error {
 // pollTimeout is 0 while remembered work waits, else the time to the next
 // timer, else -1.
 func (s *Server) pollTimeout() time.Duration {
-	if s.readQ.len() > 0 || s.flushQ.len() > 0 || s.brokenQ.len() > 0 || s.acceptAgain || s.appended {
+	if s.workWaits() {
 		return 0
 	}
 	now := s.poller.Now() // this tick's work took time too
@@ -163,6 +163,14 @@ func (s *Server) pollTimeout() time.Duration {
 		consider(s.shutdownAt)
 	}
 	return next
+}
+
+// workWaits reports work remembered for the next tick, which no edge will
+// announce: reads and accepts a budget cut short, flushes, connections a
+// write failed on. (No frame is appended after a tick's fan-out: only the
+// read phase broadcasts. Check asserts it.)
+func (s *Server) workWaits() bool {
+	return s.readQ.len() > 0 || s.flushQ.len() > 0 || s.brokenQ.len() > 0 || s.acceptAgain
 }
 
 // handle dispatches one event. The token is checked first: an event may name
