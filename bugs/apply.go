@@ -19,8 +19,7 @@ import (
 // bug adds; and the file that declares the knobs. tree is the module root.
 func Build(tree fs.FS) (map[string][]byte, error) { return build(tree, catalog) }
 
-// build applies bs (and the knobs they need) to tree. Each hunk must find
-// its search text exactly once in its file as the bugs before it left it.
+// build applies bs (and the knobs they need) to tree.
 func build(tree fs.FS, bs []Bug) (map[string][]byte, error) {
 	k, err := knobs(bs)
 	if err != nil {
@@ -28,42 +27,53 @@ func build(tree fs.FS, bs []Bug) (map[string][]byte, error) {
 	}
 	out := map[string][]byte{}
 	for _, b := range append([]Bug{k}, bs...) {
-		touched := map[string]bool{}
-		for i, h := range b.Hunks {
-			text, ok := out[h.File]
-			if !ok {
-				var err error
-				if text, err = fs.ReadFile(tree, h.File); err != nil {
-					return nil, fmt.Errorf("bug %s, hunk %d: %w", b.Name, i+1, err)
-				}
-			}
-			if n := occurrences(text, []byte(h.Find)); n != 1 {
-				return nil, fmt.Errorf("bug %s, hunk %d: its search text occurs %d times in %s, want exactly once (the core changed: update bugs/%s.go):\n%s",
-					b.Name, i+1, n, h.File, strings.ReplaceAll(b.Name, "-", "_"), h.Find)
-			}
-			out[h.File] = bytes.Replace(text, []byte(h.Find), []byte(h.Replace), 1)
-			touched[h.File] = true
-		}
-		for _, f := range b.Files {
-			if _, err := fs.Stat(tree, f.Path); err == nil {
-				return nil, fmt.Errorf("bug %s adds %s, which the tree already has", b.Name, f.Path)
-			}
-			if _, ok := out[f.Path]; ok {
-				return nil, fmt.Errorf("bug %s adds %s, which an earlier bug made", b.Name, f.Path)
-			}
-			out[f.Path] = []byte(f.Text)
-			touched[f.Path] = true
-		}
-		// A syntax error is the bug's own; type errors show at compile time.
-		for _, p := range slices.Sorted(maps.Keys(touched)) {
-			if strings.HasSuffix(p, ".go") {
-				if _, err := parser.ParseFile(token.NewFileSet(), p, out[p], parser.SkipObjectResolution); err != nil {
-					return nil, fmt.Errorf("bug %s leaves %s unparsable: %w", b.Name, p, err)
-				}
-			}
+		if err := apply(tree, out, b); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// apply makes b's changes to out, the files changed so far (the rest are
+// as in tree). Each hunk must find its search text exactly once in its file
+// as the bugs before it left it.
+func apply(tree fs.FS, out map[string][]byte, b Bug) error {
+	touched := map[string]bool{}
+	for i, h := range b.Hunks {
+		text, ok := out[h.File]
+		if !ok {
+			var err error
+			if text, err = fs.ReadFile(tree, h.File); err != nil {
+				return fmt.Errorf("bug %s, hunk %d: %w", b.Name, i+1, err)
+			}
+		}
+		if n := occurrences(text, []byte(h.Find)); n != 1 {
+			return fmt.Errorf("bug %s, hunk %d: its search text occurs %d times in %s, want exactly once (the core changed: update bugs/%s.go):\n%s",
+				b.Name, i+1, n, h.File, strings.ReplaceAll(b.Name, "-", "_"), h.Find)
+		}
+		out[h.File] = bytes.Replace(text, []byte(h.Find), []byte(h.Replace), 1)
+		touched[h.File] = true
+	}
+	for _, f := range b.Files {
+		if _, err := fs.Stat(tree, f.Path); err == nil {
+			return fmt.Errorf("bug %s adds %s, which the tree already has", b.Name, f.Path)
+		}
+		if _, ok := out[f.Path]; ok {
+			return fmt.Errorf("bug %s adds %s, which an earlier bug made", b.Name, f.Path)
+		}
+		out[f.Path] = []byte(f.Text)
+		touched[f.Path] = true
+	}
+	// A syntax error is the bug's own; type errors show at compile time.
+	for _, p := range slices.Sorted(maps.Keys(touched)) {
+		if !strings.HasSuffix(p, ".go") {
+			continue
+		}
+		if _, err := parser.ParseFile(token.NewFileSet(), p, out[p], parser.SkipObjectResolution); err != nil {
+			return fmt.Errorf("bug %s leaves %s unparsable: %w", b.Name, p, err)
+		}
+	}
+	return nil
 }
 
 // Overlay writes the catalog build of the module at root under dir, with an
