@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mobsim/mobsim/bugs"
+	"github.com/mobsim/mobsim/internal/bugbuild"
 )
 
 // propResult is what the rapid properties made of one knob.
@@ -36,7 +36,7 @@ type propRunner struct {
 func newPropRunner(t *testing.T) *propRunner {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "properties.test")
-	overlay, err := bugs.Overlay("..", filepath.Join(dir, "catalog"))
+	overlay, err := bugbuild.Overlay("..", filepath.Join(dir, "catalog"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/mobsim/mobsim/bugs"
+	"github.com/mobsim/mobsim/internal/bugbuild"
 )
 
 // A normal build must carry no trace of the bug catalog's knobs: build the
@@ -22,7 +22,7 @@ func TestNormalBuildHasNoBugKnobs(t *testing.T) {
 	}
 	code := [][]byte{[]byte("server.(*Server).EnableBug"), []byte("server.(*Server).lifo")}
 	names := [][]byte{[]byte("missing-token"), []byte("fanout-error-drops-sender")}
-	overlay, err := bugs.Overlay("..", filepath.Join(t.TempDir(), "catalog"))
+	overlay, err := bugbuild.Overlay("..", filepath.Join(t.TempDir(), "catalog"))
 	if err != nil {
 		t.Fatal(err)
 	}

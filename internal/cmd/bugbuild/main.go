@@ -23,7 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mobsim/mobsim/bugs"
+	"github.com/mobsim/mobsim/internal/bugbuild"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer os.RemoveAll(dir)
 	}
-	overlay, err := bugs.Overlay(root, dir)
+	overlay, err := bugbuild.Overlay(root, dir)
 	if err != nil {
 		fmt.Fprintln(stderr, "bugbuild:", err)
 		return 1

@@ -1,4 +1,4 @@
-package bugs
+package bugbuild
 
 import (
 	"bytes"
@@ -12,21 +12,23 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/mobsim/mobsim/bugs"
 )
 
 // Build returns the files of the catalog build by slash path: each file a
 // bug changes, with every bug's hunks applied in catalog order; each file a
 // bug adds; and the file that declares the knobs. tree is the module root.
-func Build(tree fs.FS) (map[string][]byte, error) { return build(tree, catalog) }
+func Build(tree fs.FS) (map[string][]byte, error) { return build(tree, bugs.Catalog()) }
 
 // build applies bs (and the knobs they need) to tree.
-func build(tree fs.FS, bs []Bug) (map[string][]byte, error) {
+func build(tree fs.FS, bs []bugs.Bug) (map[string][]byte, error) {
 	k, err := knobs(bs)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]byte{}
-	for _, b := range append([]Bug{k}, bs...) {
+	for _, b := range append([]bugs.Bug{k}, bs...) {
 		if err := apply(tree, out, b); err != nil {
 			return nil, err
 		}
@@ -37,7 +39,7 @@ func build(tree fs.FS, bs []Bug) (map[string][]byte, error) {
 // apply makes b's changes to out, the files changed so far (the rest are
 // as in tree). Each hunk must find its search text exactly once in its file
 // as the bugs before it left it.
-func apply(tree fs.FS, out map[string][]byte, b Bug) error {
+func apply(tree fs.FS, out map[string][]byte, b bugs.Bug) error {
 	touched := map[string]bool{}
 	for i, h := range b.Hunks {
 		text, ok := out[h.File]
