@@ -78,9 +78,11 @@ fuzz:
 	$(GO) test ./properties -run '^$$' -fuzz FuzzMobDecoder -fuzztime $(FUZZTIME)
 	$(GO) test ./properties -run '^$$' -fuzz FuzzSimSeed -fuzztime $(FUZZTIME)
 
-# The bug catalog: every re-introduced event-loop bug must be caught.
+# The bug catalog: every re-introduced event-loop bug must be caught. It runs
+# on the catalog build (package bugs applied through go's -overlay), vetted first.
 bugs:
-	$(GO) test -count=1 -tags mobbugs -timeout 30m ./sim -run TestBugCatalog -v
+	$(GO) run ./internal/cmd/bugbuild vet ./...
+	$(GO) run ./internal/cmd/bugbuild test -count=1 -timeout 30m ./sim -run TestBugCatalog -v
 
 # The live-socket tests $(STRESS_COUNT) times over while two CPU burners load
 # the machine: they must pass for real reasons, not thanks to an idle one.

@@ -35,7 +35,8 @@
 //   - FuzzSimSeed: a simulator seed with knobs overridden passes every
 //     invariant.
 //
-// The test flag -mobsim.bug=name (with -tags mobbugs) switches a bug from the
-// server's catalog on in every server these tests build, to show which
-// property catches it.
+// The test flag -mobsim.bug=name switches a bug from the catalog (package
+// bugs) on in every server these tests build, to show which property
+// catches it; it needs the catalog build (go run ./internal/cmd/bugbuild
+// test ./properties -mobsim.bug=name).
 package properties

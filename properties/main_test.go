@@ -3,21 +3,18 @@ package properties
 import (
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/mobsim/mobsim/netfake"
-	"github.com/mobsim/mobsim/server"
 	"github.com/mobsim/mobsim/sim"
 )
 
 // bugFlag switches bugs from the server's catalog on in every server these
 // tests build, so the catalog can show which property catches which bug:
 //
-//	go test -tags mobbugs ./properties -run TestStateMachine -mobsim.bug=lifo-queue
-var bugFlag = flag.String("mobsim.bug", "", "comma-separated names of catalog bugs to switch on in every server (needs -tags mobbugs)")
+//	go run ./internal/cmd/bugbuild test ./properties -run TestStateMachine -mobsim.bug=lifo-queue
+var bugFlag = flag.String("mobsim.bug", "", "comma-separated names of catalog bugs to switch on in every server (the catalog build only: package bugs)")
 
 func bugNames() []string {
 	if *bugFlag == "" {
@@ -43,19 +40,9 @@ func TestMain(m *testing.M) {
 			os.Exit(2)
 		}
 	}
-	if names := bugNames(); len(names) > 0 {
-		k := netfake.New(rand.New(rand.NewPCG(1, 1)), netfake.Config{})
-		ln, err := k.Listen(1)
-		if err == nil {
-			var srv *server.Server
-			if srv, err = server.New(k, ln, server.Config{}); err == nil {
-				err = sim.EnableBugs(srv, names)
-			}
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "-mobsim.bug=%s: %v\n", *bugFlag, err)
-			os.Exit(2)
-		}
+	if err := sim.CheckBugs(bugNames()); err != nil {
+		fmt.Fprintf(os.Stderr, "-mobsim.bug=%s: %v\n", *bugFlag, err)
+		os.Exit(2)
 	}
 	os.Exit(m.Run())
 }

@@ -17,8 +17,8 @@ func (s *Server) accept() {
 	if s.lnClosed || s.acceptPaused {
 		return
 	}
-	if s.acceptTick != s.stats.Ticks {
-		s.acceptTick, s.acceptLeft = s.stats.Ticks, s.cfg.AcceptsPerTickMax
+	if s.acceptTick != s.tick {
+		s.acceptTick, s.acceptLeft = s.tick, s.cfg.AcceptsPerTickMax
 	}
 	for ; s.acceptLeft > 0; s.acceptLeft-- {
 		st, err := s.ln.Accept()
@@ -32,18 +32,12 @@ func (s *Server) accept() {
 				s.log.Debug("accept", "err", err)
 				continue
 			}
-			if s.bugs.has(bugEMFILEStrandsBacklog) {
-				return // and wait for an edge that will not come
-			}
 			s.pauseAccept(err)
 			return
 		}
 		s.stats.Accepted++
 		s.acceptBackoff = 0
 		s.admit(st)
-		if s.bugs.has(bugNoDrainAccept) {
-			return
-		}
 	}
 	s.acceptAgain = true
 }
@@ -79,11 +73,7 @@ func (s *Server) admit(st kernel.Stream) {
 	c := &conn{stream: st, state: stateMember, stop: noStop, heapIdx: -1, cursor: s.ring.end}
 	c.vw, _ = st.(kernel.VectorWriter)
 	c.tok = s.tab.add(c)
-	interest := kernel.InterestRead | kernel.InterestWrite
-	if s.bugs.has(bugNoWritableInterest) {
-		interest = kernel.InterestRead
-	}
-	if err := s.poller.Register(st, c.tok, interest); err != nil {
+	if err := s.poller.Register(st, c.tok, kernel.InterestRead|kernel.InterestWrite); err != nil {
 		s.tab.remove(c.tok)
 		c.state = stateClosed
 		s.stats.Closed[ReasonRegisterError]++

@@ -36,13 +36,28 @@ func (s *Server) check() error {
 			return fmt.Errorf("connection %#x is owed ring bytes but is not in the lag heap", uint64(c.tok))
 		}
 	}
+	if s.appended {
+		return fmt.Errorf("frames appended after the tick's fan-out: nothing would flush them")
+	}
 	if live != s.tab.live {
 		return fmt.Errorf("table counts %d live, holds %d", s.tab.live, live)
 	}
+	return s.checkRing()
+}
+
+// checkRing verifies the lag heap and the ring it bounds.
+func (s *Server) checkRing() error {
 	for i := 1; i < len(s.lag); i++ {
 		if s.lag.less(i, (i-1)/2) {
 			return fmt.Errorf("lag heap out of order at %d", i)
 		}
+	}
+	head := s.ring.end
+	if len(s.lag) > 0 {
+		head = s.lag[0].cursor
+	}
+	if s.ring.head != head {
+		return fmt.Errorf("ring head %d, but the cursor furthest behind is %d (a release was missed)", s.ring.head, head)
 	}
 	if s.ring.used() > uint64(len(s.ring.buf)) {
 		return fmt.Errorf("ring holds %d bytes in a %d-byte buffer", s.ring.used(), len(s.ring.buf))

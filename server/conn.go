@@ -52,6 +52,7 @@ type conn struct {
 	since      time.Duration
 
 	reason     CloseReason // why it is leaving (for the final count)
+	werr       error       // a write failed with it: broken, on Server.brokenQ
 	wblocked   bool        // a write returned kernel.ErrWouldBlock; wait for writable
 	eof        bool        // read returned io.EOF
 	wclosed    bool        // CloseWrite done
@@ -166,4 +167,26 @@ func (l *timerList) unlink(c *conn) {
 		l.tail = c.prev
 	}
 	c.prev, c.next = nil, nil
+}
+
+// connQueue is work remembered for a later round: connections to serve
+// again. Serving a round may queue more, for the round after, so a round
+// takes the whole queue and hands its slice back once served: two slices
+// take turns, and the steady state allocates nothing.
+type connQueue struct{ next, spare []*conn }
+
+func (q *connQueue) push(c *conn) { q.next = append(q.next, c) }
+func (q *connQueue) len() int     { return len(q.next) }
+
+// take empties the queue and returns what it held.
+func (q *connQueue) take() []*conn {
+	round := q.next
+	q.next, q.spare = q.spare[:0], nil
+	return round
+}
+
+// done hands back a round taken and served.
+func (q *connQueue) done(round []*conn) {
+	clear(round) // hold no closed connection
+	q.spare = round[:0]
 }

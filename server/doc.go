@@ -16,7 +16,12 @@
 //     the server read them, with no gap or duplicate; a connection that was
 //     closed received a prefix of them.
 //   - Frames a peer sent before its FIN are read and broadcast, and the peer
-//     is still sent what it is owed before the server closes.
+//     is still sent what it is owed before the server closes. So are the
+//     frames a peer sent before a write to it failed (its reset): the next
+//     tick reads them first, then closes the connection.
+//   - Data flows one way in a tick: reads feed the broadcast log, then one
+//     flush writes it out. A flush makes no read and closes no member, so
+//     the fan-out never sees the member list or the log change under it.
 //   - Memory is bounded: no connection is ever owed more than QueueBytesMax
 //     (it is closed first, with a logged reason), frames longer than
 //     FrameBytesMax are refused, and at most ConnsMax connections are open.

@@ -33,9 +33,9 @@ func (s *Server) leave(c *conn, reason CloseReason, msg []byte) {
 
 // finishLeaving runs once a leaving connection has been flushed. If its peer
 // already sent FIN the connection closes now. Otherwise the server sends FIN
-// and waits (at most LingerTimeout) for the peer's, reading and dropping
-// anything before it: closing with unread data would reset the connection
-// and could destroy the output it was just sent.
+// and waits (at most LingerTimeout) for the peer's; the read phase reads and
+// drops anything before it (readDiscard): closing with unread data would
+// reset the connection and could destroy the output it was just sent.
 func (s *Server) finishLeaving(c *conn) {
 	if c.eof {
 		s.closeConn(c, c.reason, nil)
@@ -50,7 +50,7 @@ func (s *Server) finishLeaving(c *conn) {
 			return
 		}
 	}
-	s.readDiscard(c)
+	s.queueRead(c) // the read phase reads to its FIN: flush only writes
 }
 
 // flushed reports whether a leaving connection has been written everything
@@ -101,10 +101,17 @@ func (s *Server) closeConn(c *conn, reason CloseReason, err error) {
 	}
 }
 
-// unlag removes c from the lag heap: it holds no more ring bytes. The ring
-// then forgets what nobody is owed any more.
+// unlag removes c from the lag heap: it holds no more ring bytes.
 func (s *Server) unlag(c *conn) {
 	s.lag.remove(c)
+	s.releaseRing()
+}
+
+// releaseRing makes the ring forget what nobody is owed any more: every
+// byte before the cursor furthest behind, or all of it when no connection
+// holds ring bytes. Everything that moves a cursor or leaves the lag heap
+// calls it, so the ring never holds more than the largest backlog.
+func (s *Server) releaseRing() {
 	if len(s.lag) > 0 {
 		s.ring.release(s.lag[0].cursor)
 	} else {

@@ -18,20 +18,55 @@ func (s *Server) readReady(c *conn) {
 
 // resumeReads continues reads a budget cut short on an earlier tick.
 func (s *Server) resumeReads() {
-	q := s.readQ
-	s.readQ, s.readSpare = s.readSpare[:0], nil
-	for i, c := range q {
-		q[i] = nil
+	round := s.readQ.take()
+	for _, c := range round {
 		c.readAgain = false
 		s.readReady(c)
 	}
-	s.readSpare = q[:0]
+	s.readQ.done(round)
 }
 
 func (s *Server) queueRead(c *conn) {
 	if !c.readAgain {
 		c.readAgain = true
-		s.readQ = append(s.readQ, c)
+		s.readQ.push(c)
+	}
+}
+
+// readEnd is what a read says about the stream after its bytes.
+type readEnd uint8
+
+const (
+	readMore    readEnd = iota // bytes came; more may be waiting
+	readDrained                // would-block: the next arrival brings an edge
+	readBudget                 // the tick's read budget is spent; no read made
+	readEOF                    // the peer's FIN
+	readFailed                 // any other error: the connection is broken
+)
+
+// read makes one read from c within its per-tick read budget and counts
+// it. It is the core's only read of a stream; its callers decide what the
+// bytes and the end mean. The bytes stay valid until the next read.
+func (s *Server) read(c *conn) ([]byte, readEnd, error) {
+	s.refill(c)
+	if c.readLeft <= 0 {
+		return nil, readBudget, nil
+	}
+	n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
+	n = max(n, 0)
+	s.stats.ReadCalls++
+	s.stats.BytesIn += uint64(n)
+	c.readLeft -= n
+	p := s.rbuf[:n]
+	switch {
+	case err == nil && n > 0:
+		return p, readMore, nil
+	case err == nil || isWouldBlock(err):
+		return p, readDrained, nil
+	case errors.Is(err, io.EOF):
+		return p, readEOF, nil
+	default:
+		return p, readFailed, err
 	}
 }
 
@@ -39,15 +74,10 @@ func (s *Server) queueRead(c *conn) {
 // strands data) and broadcasts every complete frame. It reads at most
 // ReadBytesPerTickMax per tick and remembers the rest of the work.
 func (s *Server) readFrames(c *conn) {
-	for s.refill(c); c.readLeft > 0; {
-		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
-		s.stats.ReadCalls++
-		if n > 0 {
-			c.readLeft -= n
-			s.stats.BytesIn += uint64(n)
-			s.idle.unlink(c)
-			s.idle.pushBack(c, s.now)
-			if perr := s.consume(c, s.rbuf[:n]); perr != nil {
+	for {
+		p, end, err := s.read(c)
+		if len(p) > 0 {
+			if perr := s.consume(c, p); perr != nil {
 				s.protocolError(c, perr)
 				s.readDiscard(c) // keep draining: no edge is promised for what is left
 				return
@@ -55,54 +85,45 @@ func (s *Server) readFrames(c *conn) {
 			if c.state != stateMember { // fell behind its own echo
 				return
 			}
-			if s.bugs.has(bugNoDrainRead) {
-				return
-			}
 		}
-		switch {
-		case err == nil && n > 0:
+		switch end {
+		case readMore:
 			continue
-		case err == nil || isWouldBlock(err):
-			return
-		case errors.Is(err, io.EOF):
+		case readBudget:
+			s.queueRead(c)
+		case readEOF:
 			c.eof = true
 			s.leave(c, ReasonEOF, nil)
-			return
-		default:
+		case readFailed:
 			s.closeConn(c, ReasonReset, err)
-			return
 		}
+		return
 	}
-	s.queueRead(c)
 }
 
 // readDiscard reads and drops what a leaving connection sends, to see its
 // FIN: closing a socket with unread data resets it, and a reset can destroy
 // output the peer has not read yet.
 func (s *Server) readDiscard(c *conn) {
-	for s.refill(c); c.readLeft > 0; {
-		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
-		s.stats.ReadCalls++
-		s.stats.BytesIn += uint64(n)
-		c.readLeft -= n
-		if c.dropped += n; c.dropped > s.cfg.LingerBytesMax {
+	for {
+		p, end, err := s.read(c)
+		if c.dropped += len(p); c.dropped > s.cfg.LingerBytesMax {
 			// It ignores its FIN and ours; closing with its input unread
 			// resets the connection, so this is not a graceful close.
 			s.closeConn(c, ReasonLingerBytes, nil)
 			return
 		}
-		switch {
-		case err == nil && n > 0:
+		switch end {
+		case readMore:
 			continue
-		case err == nil || isWouldBlock(err):
-			return
-		case errors.Is(err, io.EOF):
+		case readBudget:
+			s.queueRead(c)
+		case readEOF:
 			c.eof = true
 			if c.wclosed || c.pendingAll(s.ring.end) == 0 {
 				s.closeConn(c, c.reason, nil)
 			}
-			return
-		default:
+		case readFailed:
 			// A peer that resets after taking everything (and our FIN)
 			// still got all it was owed: count the reason it left for.
 			reason := ReasonReset
@@ -110,17 +131,19 @@ func (s *Server) readDiscard(c *conn) {
 				reason = c.reason
 			}
 			s.closeConn(c, reason, err)
-			return
 		}
+		return
 	}
-	s.queueRead(c)
 }
 
-// consume cuts data into frames, completing c's partial frame first, and
-// broadcasts each while c is a member. Bytes after a protocol error, or
-// after the frame that closed c, are dropped with the connection; the
-// frames before are already out.
+// consume takes input read from member c: it restarts c's idle timer, cuts
+// data into frames, completing c's partial frame first, and broadcasts each
+// while c is a member. Bytes after a protocol error, or after the frame
+// that closed c, are dropped with the connection; the frames before are
+// already out.
 func (s *Server) consume(c *conn, data []byte) error {
+	s.idle.unlink(c)
+	s.idle.pushBack(c, s.now)
 	if len(c.partial) > 0 {
 		n, err := s.completePartial(c, data)
 		if err != nil {
@@ -136,9 +159,7 @@ func (s *Server) consume(c *conn, data []byte) error {
 			return err
 		}
 		if n == 0 {
-			if !s.bugs.has(bugSplitFrame) {
-				c.partial = append(c.partial, data...)
-			}
+			c.partial = append(c.partial, data...)
 			return nil
 		}
 		s.broadcast(c, data[:n], nil)
@@ -191,28 +212,40 @@ func (s *Server) completePartial(c *conn, data []byte) (int, error) {
 	return used + need, nil
 }
 
-// salvage reads what a member sent before its connection broke (a write
-// just failed): frames sent ahead of a reset are still broadcast, as they
-// would be had the read event come first. It stops at would-block, the end
-// of the stream or an error — the connection is closing either way, so an
-// EOF here is not a FIN to leave for.
-func (s *Server) salvage(c *conn) {
-	for s.refill(c); c.readLeft > 0 && c.state == stateMember; {
-		n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
-		s.stats.ReadCalls++
-		if n > 0 {
-			c.readLeft -= n
-			s.stats.BytesIn += uint64(n)
-			if s.consume(c, s.rbuf[:n]) != nil {
-				return
-			}
+// drainBroken serves, first in a tick's read phase, the connections a write
+// failed on in the tick before (see readBroken). Before the batch: no frame
+// read in this tick can push one past the queue limit first.
+func (s *Server) drainBroken() {
+	round := s.brokenQ.take()
+	for _, c := range round {
+		s.readBroken(c)
+	}
+	s.brokenQ.done(round)
+}
+
+// readBroken reads what a member sent before its connection broke (a write
+// to it failed), broadcasts those frames as had its read event come first,
+// and closes it: frames sent ahead of a reset are not lost. The connection
+// is closing either way, so an EOF here is not a FIN to leave for and a
+// protocol error is not answered. A read budget cut leaves the rest for the
+// next tick.
+func (s *Server) readBroken(c *conn) {
+	for c.state == stateMember {
+		p, end, err := s.read(c)
+		if len(p) > 0 && s.consume(c, p) != nil {
+			break
 		}
-		if err != nil && !isWouldBlock(err) && !errors.Is(err, io.EOF) {
+		switch end {
+		case readMore:
+			continue
+		case readBudget:
+			s.brokenQ.push(c)
+			return
+		case readFailed:
 			s.closeConn(c, ReasonReset, err) // the read met the reset itself
 			return
 		}
-		if err != nil || n == 0 {
-			return
-		}
+		break
 	}
+	s.closeConn(c, ReasonWriteError, c.werr)
 }

@@ -30,11 +30,11 @@ type Server struct {
 	iov    [3][]byte
 
 	// Work the server remembers instead of waiting for an edge the contract
-	// does not promise: reads and writes cut short by a budget.
-	readQ, readSpare   []*conn
-	flushQ, flushSpare []*conn
-	appended           bool // a frame was appended this tick: flush members
-	acceptAgain        bool // accept budget ran out before would-block
+	// does not promise: reads and writes cut short by a budget, and
+	// connections a write failed on, whose input the next read phase drains.
+	readQ, flushQ, brokenQ connQueue
+	appended               bool // a frame was appended this tick: flush members
+	acceptAgain            bool // accept budget ran out before would-block
 
 	acceptPaused  bool
 	acceptResume  time.Duration
@@ -42,13 +42,15 @@ type Server struct {
 	acceptTick    uint64 // tick whose accept budget acceptLeft is
 	acceptLeft    int
 
+	// tick counts Ticks: the clock of the per-tick budgets (Stats reports
+	// it, but counters are for reading, not for keeping time).
+	tick       uint64
 	now        time.Duration
 	shutdown   bool
 	shutdownAt time.Duration
 	lnClosed   bool
 
 	stats Stats
-	bugs  bugSet // empty unless built with -tags mobbugs
 }
 
 // New builds a server on poller that accepts from ln, and registers ln.
@@ -81,6 +83,7 @@ func (s *Server) Stats() Stats {
 	st.Conns = s.tab.live
 	st.Members = len(s.members)
 	st.QueuedBytes = s.ring.used()
+	st.Ticks = s.tick
 	return st
 }
 
@@ -103,9 +106,13 @@ func (s *Server) Run(stop func() bool) error {
 // Done reports whether a shutdown has finished: every connection is closed.
 func (s *Server) Done() bool { return s.shutdown && s.tab.live == 0 }
 
-// Tick polls once, handles the batch, runs due timers and flushes output.
+// Tick polls once, reads (connections a write failed on first, then the
+// batch, then reads a budget cut short), accepts, runs due timers, and
+// flushes output. Data flows one way: reads feed the broadcast log, flushes
+// only write it out, and what a write finds wrong waits for the next read
+// phase.
 func (s *Server) Tick() error {
-	s.stats.Ticks++
+	s.tick++
 	n, err := s.poller.Poll(s.events, s.pollTimeout())
 	if errors.Is(err, kernel.ErrInterrupted) {
 		s.stats.PollErrors++
@@ -115,6 +122,7 @@ func (s *Server) Tick() error {
 		return fmt.Errorf("poll: %w", err)
 	}
 	s.now = s.poller.Now()
+	s.drainBroken()
 	for _, ev := range s.events[:n] {
 		s.handle(ev)
 	}
@@ -131,7 +139,7 @@ func (s *Server) Tick() error {
 // pollTimeout is 0 while remembered work waits, else the time to the next
 // timer, else -1.
 func (s *Server) pollTimeout() time.Duration {
-	if len(s.readQ) > 0 || len(s.flushQ) > 0 || s.acceptAgain || s.appended {
+	if s.workWaits() {
 		return 0
 	}
 	now := s.poller.Now() // this tick's work took time too
@@ -157,6 +165,14 @@ func (s *Server) pollTimeout() time.Duration {
 	return next
 }
 
+// workWaits reports work remembered for the next tick, which no edge will
+// announce: reads and accepts a budget cut short, flushes, connections a
+// write failed on. (No frame is appended after a tick's fan-out: only the
+// read phase broadcasts. Check asserts it.)
+func (s *Server) workWaits() bool {
+	return s.readQ.len() > 0 || s.flushQ.len() > 0 || s.brokenQ.len() > 0 || s.acceptAgain
+}
+
 // handle dispatches one event. The token is checked first: an event may name
 // a connection closed earlier in this batch, or a slot since reused.
 func (s *Server) handle(ev kernel.Event) {
@@ -172,34 +188,15 @@ func (s *Server) handle(ev kernel.Event) {
 		return
 	}
 	c := s.tab.get(ev.Token)
-	stale := false
-	if s.bugs.has(bugMissingToken) {
-		c = s.tab.conns[slotOf(ev.Token)] // no liveness check: may be nil
-	} else if s.bugs.has(bugTokenReuse) && c == nil {
-		c, stale = s.tab.bySlot(ev.Token), true
-	}
 	if c == nil {
 		s.stats.StaleEvents++
-		return
-	}
-	hangup := ev.Ready&(kernel.ReadyReadClosed|kernel.ReadyWriteClosed|kernel.ReadyError) != 0
-	if s.bugs.has(bugHupBeforeRead) && hangup && c.state == stateMember {
-		s.closeConn(c, ReasonEOF, nil)
 		return
 	}
 	// Read first: a FIN or error hint comes with data sent before it.
 	if ev.Readable() {
 		s.readReady(c)
 	}
-	if s.bugs.has(bugTokenReuse) && stale && hangup && c.state != stateClosed {
-		s.closeConn(c, ReasonReset, nil) // the old connection's hang-up, believed
-		return
-	}
 	if ev.Writable() && c.state != stateClosed {
-		if s.bugs.has(bugSpuriousWritableCloses) && c.state == stateMember && c.pendingAll(s.ring.end) == 0 {
-			s.closeConn(c, ReasonWriteError, nil)
-			return
-		}
 		c.wblocked = false
 		s.queueFlush(c)
 	}
@@ -240,8 +237,8 @@ func (s *Server) closeLate(c *conn, timedOut CloseReason) {
 
 // refill gives c this tick's budgets the first time it is served in it.
 func (s *Server) refill(c *conn) {
-	if c.budgetTick != s.stats.Ticks {
-		c.budgetTick = s.stats.Ticks
+	if c.budgetTick != s.tick {
+		c.budgetTick = s.tick
 		c.readLeft = s.cfg.ReadBytesPerTickMax
 		c.writesLeft = s.cfg.WriteCallsPerTickMax
 	}

@@ -488,8 +488,9 @@ func TestShutdownTimeoutHuge(t *testing.T) {
 }
 
 // A write that finds the peer reset must not lose what the peer sent before
-// its reset: the server reads it first (the frame is broadcast), then the
-// read meets the reset and the connection closes for reset.
+// its reset: the next read phase reads it (the frame is broadcast), then the
+// read meets the reset and the connection closes for reset. The flush that
+// failed only marks the connection: it neither reads nor closes.
 func TestWriteErrorSalvagesInput(t *testing.T) {
 	h := newHarness(t, Config{})
 	c := h.connect(2)
@@ -497,6 +498,9 @@ func TestWriteErrorSalvagesInput(t *testing.T) {
 	c[1].readErr = syscall.ECONNRESET
 	c[1].writeErr = syscall.EPIPE
 	h.send(c[0], "hello\n") // flushing it to c[1] fails before c[1]'s read event
+	if c[1].closed || len(c[1].in) == 0 {
+		t.Fatalf("the failed flush closed c1 (%v) or read its input (%q left): flush must only write", c[1].closed, c[1].in)
+	}
 	if to := h.s.pollTimeout(); to != 0 {
 		t.Fatalf("poll timeout %v with a salvaged frame still to flush; want 0", to)
 	}

@@ -4,22 +4,16 @@ package server
 // every member. A connection that would then be owed more than
 // QueueBytesMax is closed first, so the ring never holds more than that.
 func (s *Server) broadcast(from *conn, a, b []byte) {
-	s.bugs.noteSender(from)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Frame(from.stream, a, b)
 	}
 	n := uint64(len(a) + len(b))
 	end := s.ring.end + n
 	limit := uint64(s.cfg.QueueBytesMax)
-	for len(s.lag) > 0 && end-s.lag[0].cursor > limit && !s.bugs.has(bugUnboundedQueue) {
+	for len(s.lag) > 0 && end-s.lag[0].cursor > limit {
 		c := s.lag[0]
 		s.log.Info("queue limit", "conn", c.stream, "owed", c.pending(s.ring.end), "behind", s.ring.end-c.cursor, "queue_bytes_max", limit)
 		s.closeConn(c, ReasonQueueLimit, nil)
-	}
-	if len(s.lag) > 0 {
-		s.ring.release(s.lag[0].cursor)
-	} else {
-		s.ring.release(s.ring.end)
 	}
 	s.ring.reserve(int(n))
 	s.ring.append(a)
@@ -29,7 +23,7 @@ func (s *Server) broadcast(from *conn, a, b []byte) {
 	if len(s.lag) > 0 {
 		s.stats.QueuedBytesHi = max(s.stats.QueuedBytesHi, end-s.lag[0].cursor)
 	} else {
-		s.ring.release(end) // nobody to deliver to
+		s.releaseRing() // nobody to deliver to
 	}
 	s.appended = true
 }
@@ -37,7 +31,7 @@ func (s *Server) broadcast(from *conn, a, b []byte) {
 func (s *Server) queueFlush(c *conn) {
 	if !c.flushAgain {
 		c.flushAgain = true
-		s.flushQ = append(s.flushQ, c)
+		s.flushQ.push(c)
 	}
 }
 
@@ -47,35 +41,24 @@ func (s *Server) queueFlush(c *conn) {
 func (s *Server) flushAll() {
 	if s.appended {
 		s.appended = false
-		for i := 0; i < len(s.members); {
-			c := s.members[i]
+		for _, c := range s.members { // a flush closes no member
 			s.flush(c)
-			if s.bugs.has(bugFanoutErrorDropsSender) && s.bugs.takeFanoutFailed() {
-				if snd := s.bugs.sender(); snd != nil && snd.state != stateClosed {
-					s.closeConn(snd, ReasonWriteError, nil)
-				}
-				break // and skip the rest of the fan-out
-			}
-			if i < len(s.members) && s.members[i] == c {
-				i++
-			}
 		}
 	}
-	q := s.flushQ
-	s.flushQ, s.flushSpare = s.flushSpare[:0], nil
 	// Connections queued from here on (budget cuts) wait for the next tick.
-	for i, c := range q {
-		q[i] = nil
+	round := s.flushQ.take()
+	for _, c := range round {
 		c.flushAgain = false
 		s.flush(c)
 	}
-	s.flushSpare = q[:0]
+	s.flushQ.done(round)
 }
 
 // flush writes what c is owed until done, would-block (a writable edge is
-// then guaranteed), or the per-tick budget (then remembered for next tick).
+// then guaranteed), the per-tick budget (then remembered for next tick), or
+// an error (then c is broken: see drainBroken).
 func (s *Server) flush(c *conn) {
-	if c.state == stateClosed || c.wblocked {
+	if c.state == stateClosed || c.wblocked || c.werr != nil {
 		return
 	}
 	for s.refill(c); ; {
@@ -89,34 +72,17 @@ func (s *Server) flush(c *conn) {
 			return
 		}
 		c.writesLeft--
-		if s.bugs.has(bugLIFOQueue) {
-			a, b = s.lifo(a, b)
-		}
 		n, err := s.write(c, a, b)
-		if s.bugs.has(bugPartialWriteTail) && n > 0 {
-			n = len(a) + len(b) + len(c.tail)
-		}
 		if n > 0 {
 			s.advance(c, uint64(n), to)
 		}
 		if err != nil {
 			if isWouldBlock(err) {
-				if s.bugs.has(bugDropOnWouldBlock) {
-					s.advance(c, uint64(len(a)+len(b)+len(c.tail)), to)
-					return
-				}
 				c.wblocked = true
 				return
 			}
-			if s.bugs.has(bugFanoutErrorDropsSender) {
-				s.bugs.setFanoutFailed()
-			}
-			if !s.bugs.has(bugFanoutErrorDropsSender) {
-				s.salvage(c)
-			}
-			if c.state != stateClosed {
-				s.closeConn(c, ReasonWriteError, err)
-			}
+			c.werr = err
+			s.brokenQ.push(c)
 			return
 		}
 	}
@@ -168,6 +134,6 @@ func (s *Server) advance(c *conn, n, to uint64) {
 		s.unlag(c) // owed nothing more from the ring
 		return
 	}
-	s.lag.down(c.heapIdx)           // a cursor only grows: it can only sink
-	s.ring.release(s.lag[0].cursor) // forget what every connection has taken
+	s.lag.down(c.heapIdx) // a cursor only grows: it can only sink
+	s.releaseRing()
 }

@@ -1,5 +1,3 @@
-//go:build mobbugs
-
 package sim_test
 
 import (
@@ -11,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mobsim/mobsim/internal/bugbuild"
 )
 
 // propResult is what the rapid properties made of one knob.
@@ -23,8 +23,9 @@ type propResult struct {
 }
 
 // propRunner runs the rapid properties of package properties against a
-// buggy server: it builds their test binary once with -tags mobbugs and runs
-// it per knob with -mobsim.bug. It runs in an empty directory so no
+// buggy server: it builds their test binary once on the catalog build (the
+// overlay package bugs writes for the tree) and runs it per knob with
+// -mobsim.bug. It runs in an empty directory so no
 // committed fail file is replayed: each knob must be found from scratch.
 type propRunner struct {
 	t   *testing.T
@@ -35,7 +36,11 @@ type propRunner struct {
 func newPropRunner(t *testing.T) *propRunner {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "properties.test")
-	cmd := exec.Command("go", "test", "-c", "-tags", "mobbugs", "-o", bin, "../properties")
+	overlay, err := bugbuild.Overlay("..", filepath.Join(dir, "catalog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "test", "-c", "-overlay="+overlay, "-o", bin, "../properties")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the properties: %v\n%s", err, out)
 	}

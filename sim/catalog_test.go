@@ -1,5 +1,3 @@
-//go:build mobbugs
-
 package sim_test
 
 import (
@@ -10,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mobsim/mobsim/server"
+	"github.com/mobsim/mobsim/bugs"
 	"github.com/mobsim/mobsim/sim"
 )
 
@@ -26,7 +24,7 @@ func catalogSeeds() uint64 {
 }
 
 type catalogRow struct {
-	bug       server.BugInfo
+	bug       bugs.Bug
 	seed      uint64 // first seed that caught it, 0 if none
 	violation *sim.Violation
 	simTime   time.Duration
@@ -38,8 +36,12 @@ type catalogRow struct {
 // and the rapid properties, each run against the buggy server. It fails if
 // any knob escapes both, and if the sweep with no knob finds anything (a
 // false alarm would make every catch meaningless). Each catch names the
-// invariant it broke and replays from its seed.
+// invariant it broke and replays from its seed. It runs in the catalog
+// build only (make bugs).
 func TestBugCatalog(t *testing.T) {
+	if !sim.BugsBuilt() {
+		t.Skip("needs the catalog build: make bugs (" + bugs.Command + " test ./sim -run TestBugCatalog -v)")
+	}
 	n := catalogSeeds()
 	begin := time.Now()
 	for seed := uint64(1); seed <= n; seed++ {
@@ -51,7 +53,7 @@ func TestBugCatalog(t *testing.T) {
 
 	props := newPropRunner(t)
 	var rows []catalogRow
-	for _, b := range server.Bugs() {
+	for _, b := range bugs.Catalog() {
 		row := catalogRow{bug: b}
 		start := time.Now()
 		for seed := uint64(1); seed <= n; seed++ {

@@ -50,7 +50,7 @@ func (r Report) OK() bool { return r.Violation == nil }
 // with the named catalog bugs switched on if any.
 func ReplayCommand(seed uint64, bugs ...string) string {
 	if len(bugs) > 0 {
-		return fmt.Sprintf("go run -tags mobbugs ./cmd/mobsim -seed %d -bug %s -trace", seed, strings.Join(bugs, ","))
+		return fmt.Sprintf("%s run ./cmd/mobsim -seed %d -bug %s -trace", catalogCommand, seed, strings.Join(bugs, ","))
 	}
 	return fmt.Sprintf("go run ./cmd/mobsim -seed %d -trace", seed)
 }
@@ -60,8 +60,8 @@ type Options struct {
 	// Trace, if set, receives every kernel record, client action and server
 	// membership event as it happens.
 	Trace func(TraceEvent)
-	// Bugs switches on re-introduced bugs from the catalog by name (builds
-	// with -tags mobbugs only).
+	// Bugs switches on re-introduced bugs from the catalog by name (the
+	// catalog build only: see package bugs).
 	Bugs []string
 }
 

@@ -8,6 +8,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/mobsim/mobsim/bugs"
+	"github.com/mobsim/mobsim/sim"
 )
 
 var errHelp = errors.New("help")
@@ -66,7 +69,7 @@ Exit status: 0 all seeds passed, 1 a violation, 2 usage.
 	fs.BoolVar(&o.trace, "trace", false, "print the replayed seed's timeline on stdout")
 	fs.StringVar(&o.traceOut, "trace-out", "", "write the replayed seed's trace as Chrome trace-event JSON (opens in Perfetto)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
-	bug := fs.String("bug", "", "switch on catalog bugs, comma-separated (needs a build with -tags mobbugs)")
+	bug := fs.String("bug", "", "switch on catalog bugs, comma-separated (the catalog build only: "+bugs.Command+" run ./cmd/mobsim -bug NAME ...)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, errHelp
@@ -85,6 +88,9 @@ Exit status: 0 all seeds passed, 1 a violation, 2 usage.
 	}
 	if *bug != "" {
 		o.bugs = strings.Split(*bug, ",")
+		if err := sim.CheckBugs(o.bugs); err != nil {
+			return o, fmt.Errorf("-bug %s: %w", *bug, err)
+		}
 	}
 	var err error
 	if o.shard, err = parseShard(*sh); err != nil {

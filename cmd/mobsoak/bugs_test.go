@@ -1,5 +1,3 @@
-//go:build mobbugs
-
 package main
 
 import (
@@ -9,10 +7,13 @@ import (
 )
 
 // Goal: the soak's oracle catches event-loop bugs on real sockets, not
-// only on the fake kernel. Method: with -tags mobbugs, run a short soak
+// only on the fake kernel. Method: in the catalog build, run a short soak
 // against a server with each of a few catalog bugs switched on; each must
 // end with exit status 1 and say why.
 func TestSoakCatchesBugs(t *testing.T) {
+	if !bugsBuilt {
+		t.Skip("needs the catalog build: go run ./internal/cmd/bugbuild test ./cmd/mobsoak -run TestSoakCatchesBugs")
+	}
 	for _, bug := range []string{"lifo-queue", "drop-on-wouldblock", "hup-before-read", "spurious-writable-closes"} {
 		t.Run(bug, func(t *testing.T) {
 			var out, errOut bytes.Buffer

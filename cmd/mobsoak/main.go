@@ -7,6 +7,9 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/mobsim/mobsim/bugs"
+	"github.com/mobsim/mobsim/server"
 )
 
 func main() {
@@ -62,9 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.lingerTimeout, "linger-timeout", 5*time.Second, "the server's -linger-timeout")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "bound on each step of the drain after the churn")
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "interval of the progress line on stderr; 0: none")
-	if bugsBuilt {
-		fs.StringVar(&o.bug, "bug", "", "switch on this bug from the server's catalog, to see the oracle catch it")
-	}
+	fs.StringVar(&o.bug, "bug", "", "switch on this bug from the server's catalog, to see the oracle catch it (the catalog build only: "+bugs.Command+" run ./cmd/mobsoak -bug NAME)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -99,6 +100,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.lingerTimeout <= 0 || o.drainTimeout <= 0 {
 		bad("-linger-timeout and -drain-timeout must be positive")
+	}
+	if o.bug != "" {
+		if err := bugs.Check((*server.Server)(nil), []string{o.bug}); err != nil {
+			bad("-bug %s: %v", o.bug, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		fmt.Fprintf(stderr, "mobsoak: %v\n", err)

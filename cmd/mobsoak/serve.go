@@ -34,7 +34,7 @@ type serveConfig struct {
 	IdleTimeout     time.Duration
 	LingerTimeout   time.Duration
 	ShutdownTimeout time.Duration
-	Bug             string // a catalog bug to switch on (mobbugs builds only)
+	Bug             string // a catalog bug to switch on (the catalog build only)
 }
 
 // eventsFD is the descriptor of the pipe to the parent (ExtraFiles[0]).

@@ -1,0 +1,22 @@
+package bugs
+
+var dropOnWouldBlock = Bug{
+	Name: "drop-on-wouldblock",
+	Seen: "common in naive event loops",
+	What: "output is dropped instead of queued when a write would block",
+	Hunks: []Hunk{{
+		File: "server/write.go",
+		Find: `
+			if isWouldBlock(err) {
+				c.wblocked = true
+`,
+		Replace: `
+			if isWouldBlock(err) {
+				if s.bugs.dropOnWouldblock {
+					s.advance(c, uint64(len(a)+len(b)+len(c.tail)), to)
+					return
+				}
+				c.wblocked = true
+`,
+	}},
+}

@@ -1,0 +1,18 @@
+package bugs
+
+var splitFrame = Bug{
+	Name: "split-frame",
+	Seen: `mob ("did not read enough bytes")`,
+	What: "a frame is assumed to arrive in one read; the start of a split frame is thrown away",
+	Hunks: []Hunk{{
+		File: "server/read.go",
+		Find: `
+			c.partial = append(c.partial, data...)
+`,
+		Replace: `
+			if !s.bugs.splitFrame {
+				c.partial = append(c.partial, data...)
+			}
+`,
+	}},
+}
