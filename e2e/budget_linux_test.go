@@ -37,7 +37,6 @@ import (
 // of both rounds. The whole test takes about 6 s per framing on an idle
 // 2-core machine; the attackers close with an RST, leaving no TIME_WAIT.
 func TestPartialFrameFlood(t *testing.T) {
-	brokenUntilFixed(t, "break 2: no global bound on buffered input")
 	framings(t, testPartialFrameFlood)
 }
 

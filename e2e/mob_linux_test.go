@@ -135,6 +135,9 @@ type mobVars struct {
 	Members       int               `json:"members"`
 	QueuedBytes   uint64            `json:"queued_bytes"`
 	QueuedBytesHi uint64            `json:"queued_bytes_hi"`
+	InputBytes    uint64            `json:"input_bytes"`
+	InputBytesHi  uint64            `json:"input_bytes_hi"`
+	Throttles     uint64            `json:"throttles"`
 }
 
 // vars fetches the server's counters.

@@ -3,9 +3,7 @@ package e2e
 import (
 	"io"
 	"net"
-	"os"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/mobsim/mobsim/server"
@@ -111,14 +109,3 @@ type stopOnce struct {
 func newStop() *stopOnce { return &stopOnce{ch: make(chan struct{})} }
 
 func (s *stopOnce) stop() { s.once.Do(func() { close(s.ch) }) }
-
-// brokenUntilFixed skips a test of issue 11 that fails on the server as it
-// is, unless MOBSIM_E2E_BROKEN=1 asks to see the failure: the tests land
-// before the fix, and make test must stay green meanwhile. The fix removes
-// every call.
-func brokenUntilFixed(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("MOBSIM_E2E_BROKEN") == "" {
-		t.Skipf("issue 11 (%s): fails until the server's fix lands; MOBSIM_E2E_BROKEN=1 runs it", what)
-	}
-}

@@ -174,7 +174,6 @@ func TestSIGTERMWhileChatting(t *testing.T) {
 // shutdown deadline is 15 s, ten times what the drain takes on an idle
 // machine, so a loaded machine only makes the test slower.
 func TestSIGTERMChattySlowReader(t *testing.T) {
-	brokenUntilFixed(t, "break 1: a chatty slow reader loses frames at SIGTERM")
 	framings(t, func(t *testing.T, f server.Framing) {
 		const senders, readers, frameBytes, backlogBytes = 2, 5, 1000, 256 << 10
 		seed := testSeed(t)
@@ -311,7 +310,6 @@ func btoi(b bool) int {
 // only tells "did not wait for a deadline" from "did"), each client must
 // read the end of stream, and each must be closed for reason shutdown.
 func TestSIGTERMIdleClients(t *testing.T) {
-	brokenUntilFixed(t, "SIGTERM waits for the FIN of idle clients")
 	const clients, deadline = 5, 15 * time.Second
 	f := server.FramingLine
 	p := startMob(t, false, "-linger-timeout", deadline.String(), "-shutdown-timeout", deadline.String())

@@ -124,8 +124,8 @@ func TestSlowlorisByteByByte(t *testing.T) {
 // silent client joins with two bystanders that each send a frame every
 // 50 ms (on average) for about 2.5 s and must receive all of them. The
 // silent client reads until the server closes it: it must hold a prefix of
-// the bystanders' order and then a clean end of stream, and the close must
-// not come before the timeout. The close reason comes from the server's
+// the bystanders' order, then one frame "error: idle ..." saying why, then
+// a clean end of stream, and the close must not come before the timeout. The close reason comes from the server's
 // log line for its address and from the counters.
 func TestIdleTimeout(t *testing.T) {
 	const idleTimeout = 1500 * time.Millisecond
@@ -148,6 +148,12 @@ func TestIdleTimeout(t *testing.T) {
 		closedAfter.Round(time.Millisecond), reason, len(got.frames), len(order))
 	if got.err != io.EOF {
 		t.Errorf("silent client: stream ended with %v (partial %d bytes), want a clean end of stream", got.err, len(got.partial))
+	}
+	if n := len(got.frames); n == 0 || !strings.HasPrefix(string(got.frames[n-1]), "error: idle") {
+		t.Errorf("silent client's last frame is not the idle error: %d frames", n)
+	} else {
+		t.Logf("told: %q", got.frames[n-1])
+		got.frames = got.frames[:n-1]
 	}
 	checkPrefix(t, "silent client", got.frames, order)
 	if reason != "idle" {
@@ -178,7 +184,6 @@ func TestIdleTimeout(t *testing.T) {
 // of stream; the server must log reason idle for it and nothing for the
 // talker.
 func TestPartialFrameIdle(t *testing.T) {
-	brokenUntilFixed(t, "break 2: a partial frame keeps its connection past the idle timeout")
 	const idleTimeout, every, bytesMax = 2 * time.Second, 1500 * time.Millisecond, 6
 	f := server.FramingLine
 	p := startMob(t, false, "-idle-timeout", idleTimeout.String())

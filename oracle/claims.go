@@ -88,6 +88,7 @@ func (o *Oracle) Left(id ConnID, r server.CloseReason) {
 	o.progress++
 	o.require(c, r, leaveRule(r), atClaim)
 	o.require(c, r, leaveAlways, atClaim)
+	o.holdPartial(c, 0) // the server drops what it held of an unfinished frame
 	if !o.kernel {
 		o.recheck(c)
 	}
@@ -101,7 +102,6 @@ func (o *Oracle) Closed(id ConnID, r server.CloseReason) {
 		return
 	}
 	c.closed, c.closeWhy = true, r
-	c.late = c.left && o.cfg.LingerTimeout > 0 && o.now()-c.leftAt >= o.cfg.LingerTimeout
 	o.progress++
 	if !c.joined {
 		c.join = o.order.end() // its window is empty
@@ -111,6 +111,7 @@ func (o *Oracle) Closed(id ConnID, r server.CloseReason) {
 	}
 	o.settlePending(c, r)
 	o.require(c, r, closeRule(r), atClaim)
+	o.holdPartial(c, 0)
 	switch {
 	case r.Rejects():
 		c.rejected = true

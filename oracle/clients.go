@@ -183,7 +183,7 @@ func (o *Oracle) checkTail(c *conn) {
 		if line := o.rejectLine(); !bytes.HasPrefix(line, c.tailRecv) {
 			o.failc(c, InvDelivery, "conn %d was turned away and received %q, not a prefix of %q", c.id, clip(c.tailRecv), line)
 		}
-	case c.left && c.leaveWhy.IsProtocolError():
+	case c.left && c.leaveWhy.TellsWhy():
 		if !o.errorFramePrefix(c.tailRecv) {
 			o.failc(c, InvDelivery, "conn %d left for %v and received %q after its window, not an error frame", c.id, c.leaveWhy, clip(c.tailRecv))
 		}
@@ -246,7 +246,7 @@ func (o *Oracle) receivedWhole(c *conn, r server.CloseReason) string {
 		if got < window {
 			return fmt.Sprintf("conn %d closed for %v after a flush, but its client read %d of its %d bytes before the end of stream", c.id, r, got, window)
 		}
-		if r.IsProtocolError() && !o.isErrorFrame(c.tailRecv) {
+		if r.TellsWhy() && !o.isErrorFrame(c.tailRecv) {
 			return fmt.Sprintf("conn %d closed for %v without the error frame (got %q)", c.id, r, clip(c.tailRecv))
 		}
 		o.complete++

@@ -21,7 +21,13 @@ type conn struct {
 	readBytes uint64  // bytes the server read
 	readLeft  uint64  // of those, bytes read after it left
 	eofAt     int64   // end of the order when the server read EOF, or -1
-	lastData  time.Duration
+	lastFrame time.Duration // when the server last read a complete frame from it (or accepted it)
+	partialAt time.Duration // when the frame its input ends inside began
+	partial   int           // bytes of that frame read so far: what the server must keep (InputBytesMax)
+	// The input rate's bucket (InputRateBytesPerSec), in byte-nanoseconds
+	// so that it earns exactly: what the server may still read from it.
+	bucket   int64
+	bucketAt time.Duration
 	reset     bool   // the kernel reported the connection reset
 	lost      uint64 // output lost after a close that promised the flush (Config.Losses)
 	shut      bool   // the server sent FIN (CloseWrite)
@@ -34,7 +40,6 @@ type conn struct {
 	join, stop                     uint64 // offsets in the order; stop valid once left or closed
 	frames                         int    // frames claimed from it
 	leftAt                         time.Duration
-	late                           bool // closed LingerTimeout or more after it left (see Lost)
 
 	// Its client's account.
 	client      bool

@@ -3,6 +3,7 @@ package oracle
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/mobsim/mobsim/server"
 )
@@ -18,7 +19,8 @@ func (o *Oracle) Accepted(id ConnID) {
 		o.failc(c, InvKernel, "conn %d accepted twice", id)
 	}
 	c.accepted = true
-	c.lastData = o.now()
+	c.lastFrame = o.now()
+	c.bucket, c.bucketAt = int64(o.cfg.InputBurstBytes)*int64(time.Second), o.now()
 	c.input = newDecoder(o.cfg)
 	o.progress++
 	o.tick.accepts++
@@ -38,6 +40,7 @@ func (o *Oracle) Read(id ConnID, p []byte) {
 	if c.left {
 		c.readLeft += uint64(len(p))
 	}
+	o.spend(c, len(p))
 	o.sentArrived(c, p)
 	if len(o.pend) > 0 {
 		o.failc(c, InvDelivery, "server read again before broadcasting the %d frames it had read from conn %d", len(o.pend), o.pend[0].id)
@@ -54,12 +57,53 @@ func (o *Oracle) Read(id ConnID, p []byte) {
 	case c.left || c.input.err != 0:
 		return // a leaving connection's input is read and dropped
 	}
-	c.lastData = o.now()
+	fresh := len(c.input.buf) == 0
 	c.input.feed(p, func(f []byte) {
 		start := len(o.pendBytes)
 		o.pendBytes = append(o.pendBytes, f...)
 		o.pend = append(o.pend, pending{id: id, start: start, end: len(o.pendBytes)})
+		c.lastFrame, fresh = o.now(), true
 	})
+	if len(c.input.buf) > 0 && fresh {
+		c.partialAt = o.now() // its last frame began in this read
+	}
+	o.holdPartial(c, len(c.input.buf))
+}
+
+// holdPartial records that c's input now ends n bytes into a frame (0 at
+// a frame boundary, or once the server drops it): bytes the server must
+// keep for it, and counts against InputBytesMax.
+func (o *Oracle) holdPartial(c *conn, n int) {
+	if c.input.err != 0 || c.left || c.closed {
+		n = 0
+	}
+	o.partials += n - c.partial
+	c.partial = n
+}
+
+// spend takes n bytes read from c out of its input-rate bucket: the server
+// may not read a connection faster than InputRateBytesPerSec, with
+// InputBurstBytes at once. The bucket earns exactly (in byte-nanoseconds),
+// so the server, which earns in whole bytes, can only be below it. A read
+// of a connection whose write failed (readBroken: the kernel reported the
+// reset) is exempt: it is closing.
+func (o *Oracle) spend(c *conn, n int) {
+	rate := int64(o.cfg.InputRateBytesPerSec)
+	if rate <= 0 || o.clock == nil || c.reset {
+		return
+	}
+	full := int64(o.cfg.InputBurstBytes) * int64(time.Second)
+	if now := o.now(); now > c.bucketAt {
+		earned := int64(now-c.bucketAt) * rate
+		if earned < 0 || earned > full { // overflow, or a long pause
+			earned = full
+		}
+		c.bucket, c.bucketAt = min(full, c.bucket+earned), now
+	}
+	if c.bucket -= int64(n) * int64(time.Second); c.bucket < 0 {
+		o.failc(c, InvFairness, "conn %d read faster than its input rate (%d bytes/s, burst %d): %d bytes over",
+			c.id, rate, o.cfg.InputBurstBytes, (-c.bucket+int64(time.Second)-1)/int64(time.Second))
+	}
 }
 
 // ReadEOF says a server Read on id returned end of stream.
@@ -108,7 +152,7 @@ func (o *Oracle) Wrote(id ConnID, p []byte) {
 	switch {
 	case !c.left:
 		o.failc(c, InvDelivery, "conn %d: %d bytes written past everything the server read (duplicate or invented)", id, len(rest))
-	case !c.leaveWhy.IsProtocolError():
+	case !c.leaveWhy.TellsWhy():
 		o.failc(c, InvDelivery, "conn %d left for %v, then was written %d bytes past its leave point", id, c.leaveWhy, len(rest))
 	default:
 		c.errW = append(c.errW, rest...)
@@ -156,24 +200,12 @@ func (o *Oracle) Lost(id ConnID, n int) {
 	if n <= 0 || !c.closed || !c.joined || !c.closeWhy.PromisesFlush() || c.gone {
 		return
 	}
-	if c.late || o.shuttingDownLate() {
-		// Tolerated until issue 11: a close at the end of the linger
-		// time (or the shutdown deadline) counts as graceful once
-		// everything was written to the kernel, though the peer may not
-		// have taken it yet and unread input then resets the connection.
-		return
-	}
 	c.lost += uint64(n)
 	if o.inTick {
 		o.failLost(c)
 		return
 	}
 	o.lossPending = append(o.lossPending, id)
-}
-
-// shuttingDownLate: a shutdown is under way and its deadline has passed.
-func (o *Oracle) shuttingDownLate() bool {
-	return o.shutdown && o.now()-o.downAt >= o.cfg.ShutdownTimeout
 }
 
 func (o *Oracle) failLost(c *conn) {
@@ -183,7 +215,7 @@ func (o *Oracle) failLost(c *conn) {
 // judgeLosses fails the losses between ticks that no client excused.
 func (o *Oracle) judgeLosses() {
 	for _, id := range o.lossPending {
-		if c := o.conns[id]; c != nil && !c.gone && !c.bad {
+		if c := o.lookup(id); c != nil && !c.gone && !c.bad {
 			o.failLost(c)
 		}
 	}
@@ -197,7 +229,7 @@ func (o *Oracle) flushFailure(c *conn, what string, r server.CloseReason) string
 	if owed := c.owed(o); owed > 0 {
 		return fmt.Sprintf("conn %d %s for %v still owed %d bytes", c.id, what, r, owed)
 	}
-	if r.IsProtocolError() && !o.isErrorFrame(c.errW) {
+	if r.TellsWhy() && !o.isErrorFrame(c.errW) {
 		return fmt.Sprintf("conn %d %s for %v without a complete error frame (got %q)", c.id, what, r, clip(c.errW))
 	}
 	return ""

@@ -108,6 +108,7 @@ type Oracle struct {
 	pendBytes   []byte
 
 	open, members int // joined and not closed; joined and not left
+	partials      int // bytes of unfinished frames the members' input ends with: at most InputBytesMax
 	leaves        uint64
 	progress      uint64 // facts that moved bytes or changed a connection
 	tick          tickState

@@ -19,6 +19,7 @@ func testConfig() server.Config {
 		Framing: server.FramingLine, FrameBytesMax: 16, QueueBytesMax: 64, ConnsMax: 3,
 		IdleTimeout: 100 * time.Millisecond, LingerTimeout: 50 * time.Millisecond, LingerBytesMax: 8,
 		ShutdownTimeout: 200 * time.Millisecond, AcceptsPerTickMax: 2, WriteCallsPerTickMax: 2, ReadBytesPerTickMax: 32,
+		InputBytesMax: 32, FrameTimeout: 300 * time.Millisecond, InputRateBytesPerSec: 1000, InputBurstBytes: 100,
 	}
 }
 
@@ -184,7 +185,7 @@ func TestBrokenHistories(t *testing.T) {
 			h.ShutdownBegan()
 			h.Left(1, server.ReasonShutdown)
 		}},
-		{"idle leave too early", InvMembership, "left idle after", func(h *history) {
+		{"idle leave too early", InvMembership, "left idle", func(h *history) {
 			h.member(1)
 			h.now += 99 * time.Millisecond
 			h.Left(1, server.ReasonIdle)
@@ -314,6 +315,58 @@ func TestBrokenHistories(t *testing.T) {
 			h.Read(1, []byte("hi\n"))
 			h.TickEnd()
 		}},
+		{"linger-bytes cut of one that ignored no error", InvDelivery, "only a client that ignores its error frame", func(h *history) {
+			h.member(1)
+			h.now += time.Second
+			h.Left(1, server.ReasonIdle)
+			h.ClientSent(1, []byte("123456789"))
+			h.Read(1, []byte("123456789"))
+			h.Closed(1, server.ReasonLingerBytes)
+		}},
+		{"linger-bytes cut before the error frame", InvDelivery, "before it was written everything", func(h *history) {
+			h.member(1)
+			h.ClientSent(1, []byte("0123456789abcdefXYZ123456789"))
+			h.Read(1, []byte("0123456789abcdefXYZ"))
+			h.Left(1, server.ReasonFrameTooLarge)
+			h.Read(1, []byte("123456789"))
+			h.Closed(1, server.ReasonLingerBytes)
+		}},
+		{"read faster than the input rate", InvFairness, "faster than its input rate", func(h *history) {
+			h.member(1)
+			h.now += 50 * time.Millisecond // earns nothing: the bucket is full
+			line := strings.Repeat("0123456789\n", 10) + "x"
+			h.ClientSent(1, []byte(line))
+			h.Read(1, []byte(line))
+		}},
+		{"unfinished frames over the budget", InvMemory, "unfinished frames", func(h *history) {
+			for id := ConnID(1); id <= 3; id++ {
+				h.member(id)
+			}
+			h.TickBegin()
+			for id := ConnID(1); id <= 3; id++ {
+				h.ClientSent(id, []byte("0123456789ab"))
+				h.Read(id, []byte("0123456789ab"))
+			}
+			h.TickEnd()
+		}},
+		{"frame-timeout too early", InvMembership, "left for frame-timeout", func(h *history) {
+			h.member(1)
+			h.ClientSent(1, []byte("abc"))
+			h.Read(1, []byte("abc"))
+			h.now += 299 * time.Millisecond
+			h.Left(1, server.ReasonFrameTimeout)
+		}},
+		{"input-budget at a frame boundary", InvMembership, "ends at a frame boundary", func(h *history) {
+			h.member(1)
+			h.say(1, "done\n")
+			h.Left(1, server.ReasonInputBudget)
+		}},
+		{"idle leave not told why", InvDelivery, "without a complete error frame", func(h *history) {
+			h.member(1)
+			h.now += time.Second
+			h.Left(1, server.ReasonIdle)
+			h.ShutWrite(1)
+		}},
 		{"a busy loop", InvLiveness, "busy loop", func(h *history) {
 			for range spinTicksMax + 1 {
 				h.TickBegin()
@@ -363,7 +416,7 @@ func TestStuck(t *testing.T) {
 			h.say(1, "hi\n")
 			h.Wrote(1, []byte("hi\n"))
 		}},
-		{"a silent member", "silent for", true, func(h *history) {
+		{"a silent member", "no complete frame for", true, func(h *history) {
 			h.member(1)
 			h.now += time.Second
 		}},
@@ -402,6 +455,31 @@ func TestStuck(t *testing.T) {
 	}
 }
 
+// A close that promises the flush and then destroys output is a violation
+// even at the end of the linger time: the server may count a late close as
+// graceful only once the peer has acknowledged everything (issue 11; the
+// oracle used to tolerate it).
+func TestLateCloseLosesNothing(t *testing.T) {
+	h := &history{}
+	h.Oracle = New(Config{Server: testConfig(), Kernel: true, Losses: true, Clock: func() time.Duration { return h.now }})
+	h.member(1)
+	h.member(2)
+	h.say(2, "hi\n")
+	h.deliver(2, "hi\n")
+	h.Wrote(1, []byte("hi\n")) // in its kernel, not received
+	h.now += time.Second
+	h.Left(1, server.ReasonIdle)
+	h.Wrote(1, []byte("error: idle\n"))
+	h.ShutWrite(1)
+	h.now += 60 * time.Millisecond // past LingerTimeout
+	h.Closed(1, server.ReasonIdle)
+	h.Lost(1, 3)
+	h.TickBegin()
+	if v := h.Violation(); v == nil || v.Invariant != InvDelivery || !strings.Contains(v.Detail, "destroyed 3 bytes") {
+		t.Fatalf("got %v; want a delivery violation: the late close destroyed 3 bytes", v)
+	}
+}
+
 // Tolerances are allowed, and only those: a graceful close that resets a
 // connection whose read budget for the tick was spent (a known fault of
 // the server), a resetting client's last frames, a cut reject line.
@@ -416,6 +494,7 @@ func TestTolerances(t *testing.T) {
 	h.deliver(1, "0123456789abcdef\n0123456789abcdef\n")
 	h.now += time.Second
 	h.Left(1, server.ReasonIdle)
+	h.Wrote(1, []byte("error: idle\n")) // an idle leave is told why
 	h.ShutWrite(1)
 	h.Closed(1, server.ReasonIdle)
 	h.Reset(1)

@@ -43,6 +43,8 @@ var leaveRules = [...][]precondition{
 	server.ReasonBadHeader:     {inputShowsIt, clientSentShowsIt, clientSentAllRead},
 	server.ReasonIdle:          {silentForIdleTimeout},
 	server.ReasonShutdown:      {shutdownUnderWay},
+	server.ReasonInputBudget:   {heldUnfinished},
+	server.ReasonFrameTimeout:  {heldUnfinished, unfinishedForFrameTimeout},
 }
 
 // Every leave: malformed input leaves for what it broke.
@@ -58,7 +60,7 @@ var closeRules = [...][]precondition{
 	server.ReasonRegisterError:   {neverJoined},
 	server.ReasonLingerTimeout:   {lingeredLingerTimeout},
 	server.ReasonShutdownTimeout: {shutdownLeftIt, shutdownTimedOut},
-	server.ReasonLingerBytes:     {readLingerBytesMax},
+	server.ReasonLingerBytes:     {readLingerBytesMax, ignoredItsError},
 }
 
 // Every close of a connection that joined: malformed input closes only by
@@ -96,8 +98,20 @@ var (
 		return ""
 	}}
 	silentForIdleTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if idle := o.now() - c.lastData; o.cfg.IdleTimeout <= 0 || idle < o.cfg.IdleTimeout {
-			return fmt.Sprintf("conn %d left idle after %v of silence (timeout %v)", c.id, idle, o.cfg.IdleTimeout)
+		if idle := o.now() - c.lastFrame; o.cfg.IdleTimeout <= 0 || idle < o.cfg.IdleTimeout {
+			return fmt.Sprintf("conn %d left idle %v after its last complete frame (timeout %v)", c.id, idle, o.cfg.IdleTimeout)
+		}
+		return ""
+	}}
+	heldUnfinished = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if c.partial == 0 {
+			return fmt.Sprintf("conn %d left for %v, but its input ends at a frame boundary", c.id, r)
+		}
+		return ""
+	}}
+	unfinishedForFrameTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if d := o.now() - c.partialAt; o.cfg.FrameTimeout <= 0 || d < o.cfg.FrameTimeout {
+			return fmt.Sprintf("conn %d left for frame-timeout %v after its frame began (timeout %v)", c.id, d, o.cfg.FrameTimeout)
 		}
 		return ""
 	}}
@@ -191,6 +205,19 @@ var (
 	shutdownTimedOut = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
 		if d := o.now() - o.downAt; d < o.cfg.ShutdownTimeout {
 			return fmt.Sprintf("conn %d closed for shutdown-timeout %v into the shutdown (timeout %v)", c.id, d, o.cfg.ShutdownTimeout)
+		}
+		return ""
+	}}
+	// The promise: a member that keeps reading gets every frame accepted
+	// before its leave, whatever it sends. The linger cut (a reset) may
+	// only end one that was told why it must go, was written its whole
+	// window, error frame and FIN, and ignores them.
+	ignoredItsError = precondition{InvDelivery, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if !c.left || !c.leaveWhy.IsProtocolError() {
+			return fmt.Sprintf("conn %d was cut for linger-bytes, having left for %v: only a client that ignores its error frame may be", c.id, c.leaveWhy)
+		}
+		if msg := o.flushFailure(c, "was cut", c.leaveWhy); msg != "" || !c.shut {
+			return fmt.Sprintf("conn %d was cut for linger-bytes before it was written everything it was owed and its FIN (%s)", c.id, msg)
 		}
 		return ""
 	}}

@@ -107,8 +107,14 @@ func (o *Oracle) TickEnd() {
 }
 
 // memoryBound: between ticks no connection with broadcast bytes
-// outstanding is more than QueueBytesMax behind the order.
+// outstanding is more than QueueBytesMax behind the order, and the
+// members' unfinished frames hold no more than InputBytesMax together (the
+// server keeps at least that much for them).
 func (o *Oracle) memoryBound() {
+	if o.kernel && o.partials > o.cfg.InputBytesMax {
+		o.Fail(InvMemory, "members hold %d bytes of unfinished frames, over InputBytesMax %d", o.partials, o.cfg.InputBytesMax)
+		return
+	}
 	limit := uint64(o.cfg.QueueBytesMax)
 	for _, c := range o.list {
 		if !c.joined || c.closed {

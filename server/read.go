@@ -37,26 +37,36 @@ func (s *Server) queueRead(c *conn) {
 type readEnd uint8
 
 const (
-	readMore    readEnd = iota // bytes came; more may be waiting
-	readDrained                // would-block: the next arrival brings an edge
-	readBudget                 // the tick's read budget is spent; no read made
-	readEOF                    // the peer's FIN
-	readFailed                 // any other error: the connection is broken
+	readMore      readEnd = iota // bytes came; more may be waiting
+	readDrained                  // would-block: the next arrival brings an edge
+	readBudget                   // the tick's read budget is spent; no read made
+	readThrottled                // the input rate is spent: stopped until a timer resumes it
+	readEOF                      // the peer's FIN
+	readFailed                   // any other error: the connection is broken
 )
 
-// read makes one read from c within its per-tick read budget and counts
-// it. It is the core's only read of a stream; its callers decide what the
-// bytes and the end mean. The bytes stay valid until the next read.
-func (s *Server) read(c *conn) ([]byte, readEnd, error) {
+// read makes one read from c within its per-tick read budget and, if
+// limited, its input rate, and counts it. It is the core's only read of a
+// stream; its callers decide what the bytes and the end mean. The bytes
+// stay valid until the next read.
+func (s *Server) read(c *conn, limited bool) ([]byte, readEnd, error) {
 	s.refill(c)
 	if c.readLeft <= 0 {
 		return nil, readBudget, nil
 	}
-	n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
+	want := min(len(s.rbuf), c.readLeft)
+	if limited && s.cfg.InputRateBytesPerSec > 0 {
+		if c.throttled || !s.earn(c) {
+			return nil, readThrottled, nil
+		}
+		want = int(min(int64(want), c.tokens))
+	}
+	n, err := c.stream.Read(s.rbuf[:want])
 	n = max(n, 0)
 	s.stats.ReadCalls++
 	s.stats.BytesIn += uint64(n)
 	c.readLeft -= n
+	c.tokens -= int64(n)
 	p := s.rbuf[:n]
 	switch {
 	case err == nil && n > 0:
@@ -75,7 +85,7 @@ func (s *Server) read(c *conn) ([]byte, readEnd, error) {
 // ReadBytesPerTickMax per tick and remembers the rest of the work.
 func (s *Server) readFrames(c *conn) {
 	for {
-		p, end, err := s.read(c)
+		p, end, err := s.read(c, true)
 		if len(p) > 0 {
 			if perr := s.consume(c, p); perr != nil {
 				s.protocolError(c, perr)
@@ -91,6 +101,8 @@ func (s *Server) readFrames(c *conn) {
 			continue
 		case readBudget:
 			s.queueRead(c)
+		case readThrottled:
+			s.throttle(c)
 		case readEOF:
 			c.eof = true
 			s.leave(c, ReasonEOF, nil)
@@ -103,14 +115,13 @@ func (s *Server) readFrames(c *conn) {
 
 // readDiscard reads and drops what a leaving connection sends, to see its
 // FIN: closing a socket with unread data resets it, and a reset can destroy
-// output the peer has not read yet.
+// output the peer has not acknowledged yet. A peer that goes on sending is
+// read at its input rate, like a member, and cut only when that costs it
+// nothing it is owed (see lingerCut).
 func (s *Server) readDiscard(c *conn) {
 	for {
-		p, end, err := s.read(c)
-		if c.dropped += len(p); c.dropped > s.cfg.LingerBytesMax {
-			// It ignores its FIN and ours; closing with its input unread
-			// resets the connection, so this is not a graceful close.
-			s.closeConn(c, ReasonLingerBytes, nil)
+		p, end, err := s.read(c, true)
+		if c.dropped += len(p); c.dropped > s.cfg.LingerBytesMax && s.lingerCut(c) {
 			return
 		}
 		switch end {
@@ -118,6 +129,8 @@ func (s *Server) readDiscard(c *conn) {
 			continue
 		case readBudget:
 			s.queueRead(c)
+		case readThrottled:
+			s.throttle(c)
 		case readEOF:
 			c.eof = true
 			if c.wclosed || c.pendingAll(s.ring.end) == 0 {
@@ -136,14 +149,25 @@ func (s *Server) readDiscard(c *conn) {
 	}
 }
 
-// consume takes input read from member c: it restarts c's idle timer, cuts
-// data into frames, completing c's partial frame first, and broadcasts each
-// while c is a member. Bytes after a protocol error, or after the frame
+// consume takes input read from member c: it cuts data into frames,
+// completing c's partial frame first, and broadcasts each while c is a
+// member (each restarts c's idle timer: idle time is counted in complete
+// frames). Bytes after a protocol error, or after the frame
 // that closed c, are dropped with the connection; the frames before are
 // already out.
 func (s *Server) consume(c *conn, data []byte) error {
-	s.idle.unlink(c)
-	s.idle.pushBack(c, s.now)
+	// A partial frame left at the end began in data if c held none before
+	// or completed one in it.
+	frames, fresh := s.stats.FramesIn, len(c.partial) == 0
+	err := s.cut(c, data)
+	s.timeFrame(c, fresh || s.stats.FramesIn != frames)
+	return err
+}
+
+// cut is consume's framing: it completes c's partial frame, then
+// broadcasts every complete frame in data and keeps the start of the last
+// one if it is incomplete.
+func (s *Server) cut(c *conn, data []byte) error {
 	if len(c.partial) > 0 {
 		n, err := s.completePartial(c, data)
 		if err != nil {
@@ -159,7 +183,7 @@ func (s *Server) consume(c *conn, data []byte) error {
 			return err
 		}
 		if n == 0 {
-			c.partial = append(c.partial, data...)
+			s.keep(c, data)
 			return nil
 		}
 		s.broadcast(c, data[:n], nil)
@@ -175,7 +199,9 @@ func (s *Server) completePartial(c *conn, data []byte) (int, error) {
 	used := 0
 	if f == FramingMob && len(c.partial) < MobHeaderBytes {
 		used = min(MobHeaderBytes-len(c.partial), len(data))
-		c.partial = append(c.partial, data[:used]...)
+		if !s.keep(c, data[:used]) {
+			return len(data), nil // evicted for the input budget: the rest goes with it
+		}
 		if len(c.partial) < MobHeaderBytes {
 			return used, nil
 		}
@@ -200,12 +226,12 @@ func (s *Server) completePartial(c *conn, data []byte) (int, error) {
 		}
 	}
 	if len(rest) < need {
-		c.partial = append(c.partial, rest...)
+		s.keep(c, rest)
 		return len(data), nil
 	}
 	s.broadcast(c, c.partial, rest[:need])
 	if cap(c.partial) > s.cfg.PartialKeepBytesMax {
-		c.partial = nil
+		s.setPartial(c, nil)
 	} else {
 		c.partial = c.partial[:0]
 	}
@@ -231,7 +257,7 @@ func (s *Server) drainBroken() {
 // next tick.
 func (s *Server) readBroken(c *conn) {
 	for c.state == stateMember {
-		p, end, err := s.read(c)
+		p, end, err := s.read(c, false) // it is closing: no rate to keep
 		if len(p) > 0 && s.consume(c, p) != nil {
 			break
 		}
