@@ -179,6 +179,19 @@ func (o *Oracle) ShutWrite(id ConnID) {
 	}
 }
 
+// Released says the server's close of id returned, its kernel socket
+// still holding held bytes of output it never sent (behind the peer's
+// closed window). A close for a reason that resets the connection must
+// leave none: the server drops that peer anyway, and an orphaned socket
+// keeps its send buffer for as long as the kernel retries a peer that does
+// not read (kernel.Aborter frees it at once).
+func (o *Oracle) Released(id ConnID, held int) {
+	c := o.conn(id)
+	if c.closed && c.closeWhy.Resets() && held > 0 {
+		o.failc(c, InvMemory, "conn %d was dropped for %v, but its kernel socket still holds %d bytes of its output (the close was not abortive)", id, c.closeWhy, held)
+	}
+}
+
 // Reset says the kernel reported connection id reset on the server's side:
 // a read or write failed with ECONNRESET or EPIPE, or the server's close
 // sent an RST because input was left unread.

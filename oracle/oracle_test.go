@@ -367,6 +367,36 @@ func TestBrokenHistories(t *testing.T) {
 			h.Left(1, server.ReasonIdle)
 			h.ShutWrite(1)
 		}},
+		{"idle past its timeout at the end of a tick", InvLiveness, "after its last complete frame", func(h *history) {
+			h.member(1)
+			h.TickBegin()
+			h.ClientSent(1, []byte("dribble"))
+			h.Read(1, []byte("dribble")) // bytes, but no complete frame
+			h.now += 100 * time.Millisecond
+			h.TickEnd()
+		}},
+		{"unfinished past its frame timeout", InvLiveness, "after its unfinished frame began", func(h *history) {
+			h.member(1)
+			h.TickBegin()
+			h.ClientSent(1, []byte("ab\ncd"))
+			h.Read(1, []byte("ab\ncd"))
+			h.Frame(1, []byte("ab\n"), nil)
+			h.now += 99 * time.Millisecond // idle 99 ms: not yet
+			h.TickEnd()
+			h.Oracle.cfg.IdleTimeout = -1
+			h.TickBegin()
+			h.now += 300 * time.Millisecond
+			h.TickEnd()
+		}},
+		{"an eviction that leaves a send buffer", InvMemory, "the close was not abortive", func(h *history) {
+			h.member(1)
+			h.member(2)
+			for range 17 {
+				h.say(2, "abc\n")
+			}
+			h.Closed(1, server.ReasonQueueLimit)
+			h.Released(1, 12)
+		}},
 		{"a busy loop", InvLiveness, "busy loop", func(h *history) {
 			for range spinTicksMax + 1 {
 				h.TickBegin()

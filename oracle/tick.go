@@ -104,6 +104,30 @@ func (o *Oracle) TickEnd() {
 		o.Fail(InvDelivery, "the server read %d frames it never broadcast (first from conn %d)", len(o.pend), o.pend[0].id)
 	}
 	o.memoryBound()
+	o.timersFired()
+}
+
+// timersFired: the server runs its timers in every tick, on the clock the
+// oracle shares, so a member whose last complete frame is IdleTimeout old
+// at the end of a tick, or whose unfinished frame began FrameTimeout ago,
+// must have been made to leave in it. Bytes of a frame that never
+// completes keep no member from being idle.
+func (o *Oracle) timersFired() {
+	if !o.kernel || o.clock == nil {
+		return
+	}
+	now, idle, frame := o.now(), o.cfg.IdleTimeout, o.cfg.FrameTimeout
+	for _, c := range o.list {
+		switch {
+		case !c.member() || c.bad:
+		case idle > 0 && now-c.lastFrame >= idle:
+			o.failc(c, InvLiveness, "conn %d is still a member %v after its last complete frame (idle timeout %v)", c.id, now-c.lastFrame, idle)
+			return
+		case frame > 0 && c.partial > 0 && now-c.partialAt >= frame:
+			o.failc(c, InvLiveness, "conn %d is still a member %v after its unfinished frame began (frame timeout %v)", c.id, now-c.partialAt, frame)
+			return
+		}
+	}
 }
 
 // memoryBound: between ticks no connection with broadcast bytes

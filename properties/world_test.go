@@ -115,7 +115,7 @@ func newWorld(t *rapid.T, wc worldConfig) *world {
 	w.srv = srv
 	w.cfg = srv.Config()
 	w.o = oracle.New(oracle.Config{Server: w.cfg, Kernel: true, Losses: true, Clock: w.k.Now})
-	claims.O, w.feed.O = w.o, w.o
+	claims.O, w.feed.O, w.feed.K = w.o, w.o, w.k
 	w.k.SetObserver(&w.feed)
 	w.k.SetTracer(w.feed.Record)
 	return w

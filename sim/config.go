@@ -23,10 +23,15 @@ const (
 	Reconnecter             // sends, closes, connects again later
 	Oversized               // sends, then a frame over the limit (or a bad mob header)
 	Idler                   // connects and never sends
+	Talker                  // reads a little every step and keeps sending, through a shutdown, until its EOF
+	Dribbler                // sends its frames a byte now and then, slower than idle time allows
+	Holder                  // sends all of a large frame but its last byte, and never finishes it
+	Flooder                 // sends as fast as the kernel takes it, and reads everything
 	kindCount
 )
 
-var kindNames = [kindCount]string{"chatty", "bursty", "slow-reader", "never-reader", "half-closer", "resetter", "reconnecter", "oversized", "idler"}
+var kindNames = [kindCount]string{"chatty", "bursty", "slow-reader", "never-reader", "half-closer", "resetter", "reconnecter", "oversized", "idler",
+	"talker", "dribbler", "holder", "flooder"}
 
 func (k Kind) String() string {
 	if k < kindCount {
@@ -142,7 +147,7 @@ func Swarm(seed uint64) Config {
 
 	n := 1 + r.IntN(10)
 	for range n {
-		k := Kind(r.IntN(int(kindCount)))
+		k := Kind(r.IntN(int(Idler) + 1)) // the kinds before issue 11's: see below
 		if chance(0.3) {
 			k = Chatty
 		}
@@ -162,6 +167,27 @@ func Swarm(seed uint64) Config {
 	// last at most 20 ms, so shorter retries let connects that a full
 	// backlog dropped land in the fault phase (the server cannot tell).
 	cfg.Kernel.SYNRetry = time.Duration(pick(1, 10, 100, 1000)) * time.Millisecond
+
+	// Later still, for the same reason: the limits of issue 11 (an input
+	// budget from one frame to plenty, a frame timeout, an input rate in
+	// bytes per second of virtual time, the linger cut, a kernel that
+	// cannot count unacknowledged bytes) and the clients that test them.
+	s.InputBytesMax = s.FrameBytesMax + 8 + pick(0, 1, 300, 5000, 1<<20)
+	s.FrameTimeout = time.Duration(pick(-1, 30, 150, 1000)) * time.Millisecond
+	s.InputRateBytesPerSec = pick(-1, 20_000, 200_000, 5_000_000)
+	s.InputBurstBytes = pick(1, 64, 4096, 65536)
+	s.LingerBytesMax = pick(1, 64, 1000, 65536)
+	cfg.Kernel.NoUnacked = chance(0.2)
+	if chance(0.4) {
+		for range 1 + r.IntN(2) {
+			cfg.Clients = append(cfg.Clients, ClientSpec{
+				Kind:    Talker + Kind(r.IntN(int(kindCount-Talker))),
+				Frames:  pick(5, 20, 60),
+				BodyMax: max(1, min(s.FrameBytesMax, pick(1, 10, 50, 300))),
+				Start:   r.IntN(50),
+			})
+		}
+	}
 	return cfg
 }
 
@@ -174,7 +200,8 @@ func (c Config) String() string {
 		}
 		kinds = append(kinds, cl.Kind.String()...)
 	}
-	return fmt.Sprintf("edge=%v batch=%v framing=%v frame=%dB queue=%dB conns=%d bufs=%d/%d faults=%+v clients=[%s] shutdown=%v",
+	return fmt.Sprintf("edge=%v batch=%v framing=%v frame=%dB queue=%dB input=%dB frame-timeout=%v rate=%d/s burst=%dB linger-bytes=%d conns=%d bufs=%d/%d unacked=%v faults=%+v clients=[%s] shutdown=%v",
 		c.Kernel.Edge, c.Kernel.Batch, c.Server.Framing, c.Server.FrameBytesMax, c.Server.QueueBytesMax,
-		c.Server.ConnsMax, c.Kernel.RecvBufBytes, c.Kernel.SendBufBytes, c.Kernel.Faults, kinds, c.Shutdown)
+		c.Server.InputBytesMax, c.Server.FrameTimeout, c.Server.InputRateBytesPerSec, c.Server.InputBurstBytes, c.Server.LingerBytesMax,
+		c.Server.ConnsMax, c.Kernel.RecvBufBytes, c.Kernel.SendBufBytes, !c.Kernel.NoUnacked, c.Kernel.Faults, kinds, c.Shutdown)
 }

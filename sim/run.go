@@ -80,6 +80,7 @@ type run struct {
 	claims  ClaimFeed
 	clients []*client
 	step    int
+	tearing bool // the teardown of a shutdown world: talkers talk on
 	trace   func(TraceEvent)
 	bugs    []string
 	poller  *cappedPoller
@@ -181,7 +182,7 @@ func (r *run) setup() error {
 	}
 	// The oracle checks the configuration in force, defaults filled in.
 	r.o = oracle.New(oracle.Config{Server: srv.Config(), Kernel: true, Losses: true, Clock: r.k.Now, Step: func() int { return r.step }})
-	r.poller.o, r.feed.O, r.claims.O = r.o, r.o, r.o
+	r.poller.o, r.feed.O, r.feed.K, r.claims.O = r.o, r.o, r.k, r.o
 	r.k.SetObserver(&r.feed)
 	for i, spec := range r.cfg.Clients {
 		r.clients = append(r.clients, &client{idx: i, spec: spec})
@@ -295,6 +296,7 @@ func (r *run) teardown() {
 		r.o.ShutdownBegan()
 		r.tracef("sim", 0, "graceful shutdown")
 		r.srv.Shutdown()
+		r.tearing = true
 	} else {
 		r.tracef("sim", 0, "clients close")
 		for _, c := range r.clients {
