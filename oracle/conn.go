@@ -17,10 +17,10 @@ type conn struct {
 
 	// The kernel's record.
 	accepted  bool
-	input     decoder // the server's reads, cut into frames
-	readBytes uint64  // bytes the server read
-	readLeft  uint64  // of those, bytes read after it left
-	eofAt     int64   // end of the order when the server read EOF, or -1
+	input     decoder       // the server's reads, cut into frames
+	readBytes uint64        // bytes the server read
+	readLeft  uint64        // of those, bytes read after it left
+	eofAt     int64         // end of the order when the server read EOF, or -1
 	lastFrame time.Duration // when the server last read a complete frame from it (or accepted it)
 	partialAt time.Duration // when the frame its input ends inside began
 	partial   int           // bytes of that frame read so far: what the server must keep (InputBytesMax)
@@ -28,11 +28,11 @@ type conn struct {
 	// so that it earns exactly: what the server may still read from it.
 	bucket   int64
 	bucketAt time.Duration
-	reset     bool   // the kernel reported the connection reset
-	lost      uint64 // output lost after a close that promised the flush (Config.Losses)
-	shut      bool   // the server sent FIN (CloseWrite)
-	written   uint64 // bytes of its window written so far
-	errW      []byte // bytes written after its window: an error frame (or a reject line)
+	reset    bool   // the kernel reported the connection reset
+	lost     uint64 // output lost after a close that promised the flush (Config.Losses)
+	shut     bool   // the server sent FIN (CloseWrite)
+	written  uint64 // bytes of its window written so far
+	errW     []byte // bytes written after its window: an error frame (or a reject line)
 
 	// The server's claims.
 	joined, rejected, left, closed bool
