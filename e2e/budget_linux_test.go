@@ -52,41 +52,8 @@ func testPartialFrameFlood(t *testing.T, f server.Framing) {
 	sampler := sampleMemory(p.Pid())
 	g := startChat(t, f, seed, bystanders, 1000, 200, 2*time.Millisecond, nil)
 
-	frame := bytes.Repeat([]byte{'x'}, bodyBytes) // line: no newline
-	if f == server.FramingMob {
-		frame = append(binary.BigEndian.AppendUint64(nil, bodyBytes), frame[:bodyBytes-1]...)
-	}
-	conns := make([]*net.TCPConn, attackers)
-	var failed atomic.Int64
-	var wg sync.WaitGroup
-	next := atomic.Int64{}
 	start := time.Now()
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < attackers; i = int(next.Add(1)) - 1 {
-				c, err := dialErr(p.addr, sockOpts{})
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				conns[i] = c
-				if _, err := c.Write(frame); err != nil {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	t.Cleanup(func() {
-		for _, c := range conns {
-			if c != nil {
-				c.SetLinger(0) // an RST: no TIME_WAIT left behind for the next test
-				c.Close()
-			}
-		}
-	})
+	failed := partialAttack(t, p, f, attackers, bodyBytes)
 	connected := time.Since(start)
 	v := p.waitVars(fmt.Sprint(attackers+2, " accepted"), func(v mobVars) bool { return v.Accepted >= uint64(attackers+2) })
 	for last, since := v.BytesIn, time.Now(); time.Since(since) < 500*time.Millisecond; {
@@ -102,8 +69,8 @@ func testPartialFrameFlood(t *testing.T, f server.Framing) {
 	after := g.wait()
 	peak := sampler.Stop()
 	v = p.vars()
-	t.Logf("%d attackers connected in %v (%d dial or write failures); server read %.1f MB, closed %v, %d conns open",
-		attackers, connected.Round(time.Millisecond), failed.Load(), float64(v.BytesIn)/1e6, v.Closed, v.Conns)
+	t.Logf("%d attackers connected in %v (%d dial or write failures); server read %.1f MB, held at most %.1f MB of unfinished frames, closed %v, %d conns open",
+		attackers, connected.Round(time.Millisecond), failed, float64(v.BytesIn)/1e6, float64(v.InputBytesHi)/1e6, v.Closed, v.Conns)
 	t.Logf("server VmRSS: before %.1f MB, after the attack %.1f MB, peak %.1f MB (limit %.0f MB); bystanders' rounds: %d and %d frames",
 		float64(rssBefore)/1e6, float64(rssAttack)/1e6, float64(peak)/1e6, rssMax/1e6, len(order), len(after))
 	if peak > rssMax {
@@ -114,5 +81,81 @@ func testPartialFrameFlood(t *testing.T, f server.Framing) {
 	}
 	if v.Members < 2 {
 		t.Errorf("%d members left; the bystanders must still be members", v.Members)
+	}
+}
+
+// partialAttack connects n attackers to p, 32 at a time, each sending a
+// frame of bodyBytes but for its end, and returns how many dials or writes
+// failed. Cleanup resets them all (no TIME_WAIT left for the next test).
+func partialAttack(tb testing.TB, p *mobProc, f server.Framing, n, bodyBytes int) int64 {
+	tb.Helper()
+	frame := bytes.Repeat([]byte{'x'}, bodyBytes) // line: no newline
+	if f == server.FramingMob {
+		frame = append(binary.BigEndian.AppendUint64(nil, uint64(bodyBytes)), frame[:bodyBytes-1]...)
+	}
+	conns := make([]*net.TCPConn, n)
+	var failed, next atomic.Int64
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				c, err := dialErr(p.addr, sockOpts{})
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				conns[i] = c
+				if _, err := c.Write(frame); err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	tb.Cleanup(func() {
+		for _, c := range conns {
+			if c != nil {
+				c.SetLinger(0)
+				c.Close()
+			}
+		}
+	})
+	return failed.Load()
+}
+
+// BenchmarkPartialFrameFloodRSS measures the live server's peak RSS under
+// TestPartialFrameFlood's attack (9,998 connections, each all of a 65,535
+// byte frame but its end) for several -input-bytes-max: the figures
+// InputBytesMaxDefault was chosen from. The Go heap holds the budget plus
+// the garbage of evicted buffers until a collection, so the peak is about
+// twice the budget plus a base. Run it with
+//
+//	go test ./e2e -run '^$' -bench PartialFrameFloodRSS -benchtime 1x
+func BenchmarkPartialFrameFloodRSS(b *testing.B) {
+	if _, err := child.RaiseNOFILE(); err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range []server.Framing{server.FramingMob, server.FramingLine} {
+		for _, budget := range []int{8 << 20, 16 << 20, 32 << 20, 48 << 20, 64 << 20} {
+			b.Run(fmt.Sprintf("%v/input-bytes-max=%dMiB", f, budget>>20), func(b *testing.B) {
+				for range b.N {
+					p := startMob(b, false, "-framing", f.String(), "-input-bytes-max", fmt.Sprint(budget))
+					sampler := sampleMemory(p.Pid())
+					partialAttack(b, p, f, 9998, 65535)
+					v := p.waitVars("9,998 accepted", func(v mobVars) bool { return v.Accepted >= 9998 })
+					for last, since := v.BytesIn, time.Now(); time.Since(since) < 500*time.Millisecond; {
+						time.Sleep(20 * time.Millisecond)
+						if v = p.vars(); v.BytesIn != last {
+							last, since = v.BytesIn, time.Now()
+						}
+					}
+					b.ReportMetric(float64(sampler.Stop())/1e6, "peak-RSS-MB")
+					b.ReportMetric(float64(v.Closed["input-budget"]), "evictions")
+					p.Kill()
+				}
+			})
+		}
 	}
 }

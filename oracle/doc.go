@@ -47,8 +47,13 @@
 //
 // Delivery. A connection that joined at offset j of the order is owed every
 // frame from j on while a member, frames j up to its leave point once it
-// left, then, if it left for a protocol error, one "error: ..." frame, and
-// nothing else. What the server writes to it, and what its client
+// left, then, if it left for a reason that tells why (a protocol error,
+// idle, input-budget, frame-timeout), one "error: ..." frame, and nothing
+// else. A member that keeps reading receives all of it, whatever it sends
+// meanwhile: no close reason excuses a loss the peer did nothing to cause.
+// Only its own doing does (a reset, falling QueueBytesMax behind, not
+// taking its output within LingerTimeout or the shutdown deadline,
+// ignoring its error frame: linger-bytes). What the server writes to it, and what its client
 // receives, is always a prefix of that, with no gap, duplicate or
 // reordering. Prefix on close: a close says how much of it the connection
 // got.
@@ -56,30 +61,42 @@
 // Close reasons. What each reason promises is server.CloseReason's (the
 // one place that says which reasons promise a full flush: PromisesFlush,
 // IsLeave, IsProtocolError, FollowsLeave, Aborts, Rejects). A close that
-// promises the flush (eof, frame-too-large, bad-header, idle, shutdown)
-// comes after the connection left and was written its whole window, then
-// its whole error frame, and leaves no unread input behind (an RST could
-// destroy output in flight). The server's FIN to a connection that joined
+// promises the flush (eof, frame-too-large, bad-header, idle, input-budget,
+// frame-timeout, shutdown) comes after the connection left and was written
+// its whole window, then its whole error frame, and destroys none of it
+// (an RST after it may destroy only what the peer had acknowledged). A
+// close that resets (queue-limit, linger-bytes) leaves the kernel no send
+// buffer (Released). The server's FIN to a connection that joined
 // carries the same promise. When the server may give each reason is
 // reasons.go's tables, which read as the rules: eof after it read the
 // peer's EOF; a protocol error after the input shows it; idle after
-// IdleTimeout without input; shutdown during a shutdown; reset and
+// IdleTimeout without a complete frame; input-budget for a member holding
+// an unfinished frame; frame-timeout FrameTimeout after its unfinished
+// frame began; shutdown during a shutdown; reset and
 // write-error after the kernel reported an error; queue-limit only for a
 // connection more than QueueBytesMax behind; conns-limit with ConnsMax
 // open; linger-timeout LingerTimeout after the leave; shutdown-timeout
 // ShutdownTimeout into a shutdown; linger-bytes after more than
-// LingerBytesMax was read since the leave; every close of one that joined
-// after its leave, except the teardowns.
+// LingerBytesMax was read since a leave for a protocol error, once the
+// window, the error frame and the FIN were written; every close of one
+// that joined after its leave, except the teardowns.
 //
 // Memory. Between two ticks no open connection with output owed is more
-// than QueueBytesMax behind the order.
+// than QueueBytesMax behind the order, and the members' unfinished frames
+// hold no more than InputBytesMax together.
 //
 // Fairness. Within one tick the server makes at most AcceptsPerTickMax
 // accept calls, and for each connection at most WriteCallsPerTickMax write
-// calls and ReadBytesPerTickMax bytes read.
+// calls and ReadBytesPerTickMax bytes read; over time it reads no
+// connection faster than InputRateBytesPerSec, with InputBurstBytes at once
+// (a token bucket that earns exactly), except a connection whose write
+// failed, which it drains to close.
 //
 // Liveness. The server never spins: not more than 1000 ticks in a row that
-// poll without waiting, get nothing and do nothing. Once the world has
+// poll without waiting, get nothing and do nothing. Its timers fire in the
+// tick they fall due in: no member is still one at the end of a tick
+// IdleTimeout after its last complete frame, or FrameTimeout after its
+// unfinished frame began. Once the world has
 // settled (Stuck), every client still connected was accepted (unless no
 // descriptor was free), every member has been read all its client sent and
 // has been written, and has received, all it is owed, no member is still
@@ -114,9 +131,8 @@
 //     rejected client had sent data, since the close then resets (issue 13).
 //   - A teardown (reset, write-error, queue-limit) and a close that ends a
 //     leave early (linger-timeout, shutdown-timeout, linger-bytes) promise
-//     only a prefix: that a member that keeps reading gets every frame
-//     accepted before shutdown, or before its own leave, whatever the close
-//     reason, is not yet required (issue 11).
+//     only a prefix; each needs the peer's own doing (see Delivery), which
+//     its precondition checks.
 //   - A close that promises the flush but finds the connection's read
 //     budget for the tick already spent (ReadBytesPerTickMax) may leave
 //     input unread and so reset the connection: a known fault of the
@@ -124,14 +140,13 @@
 //     graceful close that resets is a violation. Where the world reports
 //     lost output (Config.Losses: the fake kernel does), the rule is
 //     exact instead: such a close is a violation only if its RST destroyed
-//     output the client had not received, and a close at the end of the
-//     linger time or past the shutdown deadline is tolerated even then,
-//     because the server counts it as graceful once everything was written
-//     to the kernel (issue 11: close only once the peer acknowledged it).
-//   - Timing is checked as lower bounds only: an idle, linger or shutdown
-//     close must not come early, but that it comes at its deadline, that the
-//     accept back-off follows its sequence, and that the server does not
-//     sleep past its earliest deadline are not checked (issue 14); nor that
+//     output the client had not received, at any time (a late close counts
+//     as graceful only once the peer acknowledged everything).
+//   - Timing is checked as lower bounds, and as upper bounds only for the
+//     idle and frame timeouts (within the tick they fall due in): that a
+//     linger or shutdown close comes at its deadline, that the accept
+//     back-off follows its sequence, and that the server does not sleep
+//     past its earliest deadline are not checked (issue 14); nor that
 //     a connection closed for queue-limit was still owed something (only
 //     that it was more than QueueBytesMax behind the order).
 //   - Without a kernel record there is no kernel fidelity, fairness, memory
