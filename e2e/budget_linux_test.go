@@ -55,13 +55,8 @@ func testPartialFrameFlood(t *testing.T, f server.Framing) {
 	start := time.Now()
 	failed := partialAttack(t, p, f, attackers, bodyBytes)
 	connected := time.Since(start)
-	v := p.waitVars(fmt.Sprint(attackers+2, " accepted"), func(v mobVars) bool { return v.Accepted >= uint64(attackers+2) })
-	for last, since := v.BytesIn, time.Now(); time.Since(since) < 500*time.Millisecond; {
-		time.Sleep(20 * time.Millisecond)
-		if v = p.vars(); v.BytesIn != last {
-			last, since = v.BytesIn, time.Now()
-		}
-	}
+	p.waitVars(fmt.Sprint(attackers+2, " accepted"), func(v mobVars) bool { return v.Accepted >= uint64(attackers+2) })
+	v := p.waitStill(func(v mobVars) uint64 { return v.BytesIn })
 	rssAttack, _ := p.memory()
 	order := g.wait()
 
@@ -144,13 +139,8 @@ func BenchmarkPartialFrameFloodRSS(b *testing.B) {
 					p := startMob(b, false, "-framing", f.String(), "-input-bytes-max", fmt.Sprint(budget))
 					sampler := sampleMemory(p.Pid())
 					partialAttack(b, p, f, 9998, 65535)
-					v := p.waitVars("9,998 accepted", func(v mobVars) bool { return v.Accepted >= 9998 })
-					for last, since := v.BytesIn, time.Now(); time.Since(since) < 500*time.Millisecond; {
-						time.Sleep(20 * time.Millisecond)
-						if v = p.vars(); v.BytesIn != last {
-							last, since = v.BytesIn, time.Now()
-						}
-					}
+					p.waitVars("9,998 accepted", func(v mobVars) bool { return v.Accepted >= 9998 })
+					v := p.waitStill(func(v mobVars) uint64 { return v.BytesIn })
 					b.ReportMetric(float64(sampler.Stop())/1e6, "peak-RSS-MB")
 					b.ReportMetric(float64(v.Closed["input-budget"]), "evictions")
 					p.Kill()

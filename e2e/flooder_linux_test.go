@@ -104,13 +104,7 @@ func TestFlooderEvictsNobody(t *testing.T) {
 	stop.stop()
 	floodErr := <-floodDone
 	elapsed := time.Since(start)
-	v := p.vars()
-	for last, since := v.FramesIn, time.Now(); time.Since(since) < 500*time.Millisecond; {
-		time.Sleep(20 * time.Millisecond)
-		if v = p.vars(); v.FramesIn != last {
-			last, since = v.FramesIn, time.Now()
-		}
-	}
+	v := p.waitStill(func(v mobVars) uint64 { return v.FramesIn })
 	for i := range counts {
 		deadline := time.After(testTimeout)
 	wait:

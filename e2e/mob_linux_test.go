@@ -174,6 +174,26 @@ func (p *mobProc) waitVars(what string, cond func(mobVars) bool) mobVars {
 	}
 }
 
+// waitStill waits until counter has not moved for 500 ms, and returns the
+// counters then. It ends a phase whose end the server cannot announce (an
+// attack read to its end, a flood's backlog drained): a loaded machine
+// makes it come later, and only a pause of 500 ms in the middle could end
+// it early.
+func (p *mobProc) waitStill(counter func(mobVars) uint64) mobVars {
+	p.t.Helper()
+	v := p.vars()
+	for last, since, deadline := counter(v), time.Now(), time.Now().Add(testTimeout); time.Since(since) < 500*time.Millisecond; {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the counter still moved after %v", testTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if v = p.vars(); counter(v) != last {
+			last, since = counter(v), time.Now()
+		}
+	}
+	return v
+}
+
 // waitMembers waits until the server counts n members.
 func (p *mobProc) waitMembers(n int) {
 	p.t.Helper()

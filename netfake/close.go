@@ -39,32 +39,4 @@ func (s *Socket) UnackedBytes() (int, error) {
 // wire, and its send buffer and receive buffer are dropped at once (the
 // bytes it still held are lost, which the LossObserver is told). Once both
 // FINs have crossed there is nothing to reset, and nothing is sent.
-func (s *Socket) Abort() error {
-	k, c := s.k, s.c
-	rec := Record{Kind: KindAbort, FD: s.fd, Conn: c.id}
-	if !s.open {
-		rec.Err = EBADF
-		k.record(&rec)
-		return errOf(opAbort, EBADF)
-	}
-	k.unregister(&s.file)
-	s.open = false
-	k.freeFD(s.fd)
-	e := &c.ep[sideServer]
-	sentRST := false
-	if e.reset {
-		k.discard(c, sideServer)
-	} else {
-		sentRST = k.sendRST(c, sideServer)
-	}
-	e.closed = true
-	e.nospace = false
-	k.record(&rec)
-	if sentRST {
-		k.observeReset(c)
-	}
-	if k.obs != nil {
-		k.obs.Closed(c.id)
-	}
-	return nil
-}
+func (s *Socket) Abort() error { return s.release(KindAbort, opAbort, true) }
