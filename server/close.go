@@ -85,13 +85,13 @@ func (s *Server) acked(c *conn) bool {
 		return false
 	}
 	u, ok := c.stream.(kernel.UnackedCounter)
-	if !ok {
+	if !ok || c.ackUnknown {
 		return false
 	}
 	n, err := u.UnackedBytes()
 	s.stats.AckChecks++
 	if err != nil {
-		c.ackWait = false
+		c.ackWait, c.ackUnknown = false, true // not asked again
 		s.log.Debug("unacked bytes", "conn", c.stream, "err", err)
 		return false
 	}

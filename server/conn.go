@@ -47,9 +47,10 @@ type conn struct {
 	// Closing: on Server.ackWait while waiting for its peer to acknowledge
 	// everything (kernel.UnackedCounter); unacked is the last count (-1
 	// before the first), and unackedAt when it last fell (or the FIN went).
-	ackWait   bool
-	unacked   int
-	unackedAt time.Duration
+	ackWait    bool
+	ackUnknown bool // the kernel could not tell: wait for the FIN or the deadline
+	unacked    int
+	unackedAt  time.Duration
 
 	// Per-tick budgets, refilled the first time c is served in a tick, so
 	// duplicate events and remembered work share one budget per tick.
