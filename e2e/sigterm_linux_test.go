@@ -31,7 +31,11 @@ import (
 // (64 KiB) and the server's send buffers (-send-buf-bytes 4096) are small,
 // so the server holds a backlog for it that the shutdown must flush. Once
 // the server has read 4000 frames the test sends SIGTERM. Each client reads
-// to the end of stream, then stops writing and sends its FIN. The server's
+// to the end of stream, then stops writing and sends its FIN (its writes
+// after the signal may meet the server's reset: the server closes as soon
+// as the client's kernel has acknowledged everything, and a client still
+// writing then gets ECONNRESET or EPIPE; that costs it nothing it was
+// owed). The server's
 // final log line gives how many frames it read (N) and delivered, and its
 // close reasons. Every client must hold the same N frames, each sender's a
 // prefix of what it sent, in order; the server must have delivered N to
@@ -72,6 +76,7 @@ func TestSIGTERMWhileChatting(t *testing.T) {
 		sent := make([][][]byte, clients)
 		wrote := make([]int, clients)
 		got := make([]received, clients)
+		var signalled atomic.Bool
 		resume := make(chan struct{}) // client 0 starts reading
 		resumeOnce := sync.OnceFunc(func() { close(resume) })
 		defer resumeOnce()
@@ -93,7 +98,14 @@ func TestSIGTERMWhileChatting(t *testing.T) {
 						default:
 						}
 						if err := writeSplit(c, rng, f.Encode(nil, b)); err != nil {
-							t.Errorf("client %d: write: %v", i, err)
+							// Once the server has written a client everything
+							// and its FIN, and the client's kernel has
+							// acknowledged it, the server closes; a client still
+							// writing then meets the reset. Before the signal a
+							// write must not fail.
+							if !signalled.Load() {
+								t.Errorf("client %d: write before SIGTERM: %v", i, err)
+							}
 							return
 						}
 						wrote[i]++
@@ -106,12 +118,11 @@ func TestSIGTERMWhileChatting(t *testing.T) {
 				got[i] = readers[i].readFrames(-1, nil)
 				close(stop)
 				<-writerDone
-				if err := c.CloseWrite(); err != nil {
-					t.Errorf("client %d: close write: %v", i, err)
-				}
+				c.CloseWrite() // may find the server's reset (see above)
 			}()
 		}
 		v := p.waitVars(fmt.Sprint(readBeforeSignal, " frames read"), func(v mobVars) bool { return v.FramesIn >= readBeforeSignal })
+		signalled.Store(true)
 		t.Logf("before SIGTERM: %d frames read, %d bytes queued, largest backlog %d bytes", v.FramesIn, v.QueuedBytes, v.QueuedBytesHi)
 		go func() {
 			time.Sleep(10 * time.Millisecond) // let the signal land first
