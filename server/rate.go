@@ -64,6 +64,9 @@ func (s *Server) rateResume() time.Duration {
 // resumeThrottled reads again the connections that have waited out their
 // pause: their data was left waiting, and no edge will announce it.
 func (s *Server) resumeThrottled() {
+	if s.rate.head == nil {
+		return
+	}
 	wait := s.rateResume()
 	for c := s.rate.head; c != nil && s.now-s.rate.since(c) >= wait; c = s.rate.head {
 		s.unthrottle(c)
