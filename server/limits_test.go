@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,26 @@ func TestQueueLimitAborts(t *testing.T) {
 	h.tick(kernel.Event{Token: h.token(c[0]), Ready: kernel.ReadyRead})
 	if !c[0].closed || c[0].aborted {
 		t.Fatalf("the EOF close: closed %v, aborted %v; want a plain close", c[0].closed, c[0].aborted)
+	}
+}
+
+// A shutdown that waits says, once a second, for whom and for what: the
+// connections still being written what they are owed (and how much), and
+// those written everything whose peers have not acknowledged it.
+func TestShutdownSaysWhatItWaitsFor(t *testing.T) {
+	var log strings.Builder
+	h := newHarness(t, Config{ShutdownTimeout: 10 * time.Second, LingerTimeout: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	c := h.connect(3)
+	c[1].outCap = 0  // takes nothing
+	c[2].unacked = 5 // takes everything, acknowledges nothing
+	h.send(c[0], "twelve bytes\n")
+	h.s.Shutdown()
+	h.tick()
+	h.p.now += time.Second
+	h.tick()
+	want := "msg=\"shutdown waiting\" conns=2 flushing=1 owed_bytes=13 awaiting_ack_or_fin=1 unacked_bytes=5"
+	if !strings.Contains(log.String(), want) {
+		t.Fatalf("log lacks %q:\n%s", want, log.String())
 	}
 }
