@@ -54,11 +54,19 @@ func (s *Server) unthrottle(c *conn) {
 	}
 }
 
-// rateResume is how long a stopped connection waits: the time it takes to
-// earn rateResumeBytes (or the burst), at least a millisecond.
-func (s *Server) rateResume() time.Duration {
-	need := int64(min(rateResumeBytes, s.cfg.InputBurstBytes))
-	return max(time.Duration(need*int64(time.Second)/int64(s.cfg.InputRateBytesPerSec)), time.Millisecond)
+// rateResume is how long a stopped connection waits (Config.RateResume).
+func (s *Server) rateResume() time.Duration { return s.cfg.RateResume() }
+
+// RateResume is how long a connection that InputRateBytesPerSec stopped
+// waits, its data in its socket, before it is read again: the time it takes
+// to earn 4 KiB (or InputBurstBytes, if smaller), at least a millisecond.
+// Zero when the rate is off.
+func (c Config) RateResume() time.Duration {
+	if c.InputRateBytesPerSec <= 0 {
+		return 0
+	}
+	need := int64(min(rateResumeBytes, c.InputBurstBytes))
+	return max(time.Duration(need*int64(time.Second)/int64(c.InputRateBytesPerSec)), time.Millisecond)
 }
 
 // resumeThrottled reads again the connections that have waited out their

@@ -244,7 +244,8 @@ func (r *run) drainPhase() {
 	r.poller.cap = max(r.cfg.StepTime, time.Millisecond) // timers must make progress
 	r.tracef("sim", 0, "drain: faults off")
 	cfg := r.srv.Config()
-	patience := cfg.LingerTimeout + cfg.AcceptBackoffMax + cfg.ShutdownTimeout + max(cfg.IdleTimeout, 0) + 10*time.Millisecond
+	// A connection its input rate stopped waits too, its data unread.
+	patience := cfg.LingerTimeout + cfg.AcceptBackoffMax + cfg.ShutdownTimeout + max(cfg.IdleTimeout, 0) + cfg.RateResume() + 10*time.Millisecond
 	quiet, last, lastAt := 0, r.o.Progress(), r.k.Now()
 	for i := 0; i < r.cfg.DrainSteps && r.o.Violation() == nil; i, r.step = i+1, r.step+1 {
 		for _, c := range r.clients {
