@@ -35,7 +35,9 @@
 //   - A virtual clock: Now, Advance, and Poll's timeout (see Poll). SYN
 //     retries fall due on it, and a Poll waiting with nothing ready
 //     returns at the retry that gives its listener an edge.
-//   - Faults (FaultPlan, switchable with SetFaults): short reads and writes,
+//   - Faults (FaultPlan, switchable with SetFaults): short reads (each
+//     followed by a readable edge for the bytes it left, so a short read
+//     still means what the seam's contract says) and short writes,
 //     spurious events (not-ready, stale, never-used and duplicate tokens),
 //     injected ECONNRESET and EPIPE (which really reset the connection on
 //     both sides), EINTR from Poll, ECONNABORTED and EMFILE from Accept.
@@ -68,16 +70,19 @@
 //     acknowledgement of our own FIN, and every shutdown(2) call;
 //   - a listener gets an edge per new connection.
 //
-// EdgeStrict gives only the edges the seam contract promises: readable
-// when a receive buffer goes from empty to non-empty or a FIN or RST
-// arrives; writable on (re)registration with write interest and after a
-// write returned ErrWouldBlock, once writable again by the same threshold
-// as Linux (earlier would not be a subset of Linux); a listener edge when
-// its queue goes from empty to non-empty. A (re)registration with read
-// interest also reports what is already there to read, as epoll and kqueue
-// both do, unless Config.StrictNoInitialRead asks for the contract's
-// letter, which does not promise it. Strict events are always a subset of
-// Linux's for the same calls (TestStrictSubsetOfLinux,
+// EdgeStrict gives only the edges the seam contract promises: readable when
+// a receive buffer goes from empty to non-empty or a FIN or RST arrives (a
+// Read that returns fewer bytes than asked has emptied the buffer, so the
+// next arrival is such an edge, as the contract's drain-by-short-read
+// clause promises; a Read that fills its buffer may leave bytes, and
+// arrivals behind them make no edge); writable on (re)registration with
+// write interest and after a write returned ErrWouldBlock, once writable
+// again by the same threshold as Linux (earlier would not be a subset of
+// Linux); a listener edge when its queue goes from empty to non-empty. A
+// (re)registration with read interest also reports what is already there to
+// read, as epoll and kqueue both do, unless Config.StrictNoInitialRead asks
+// for the contract's letter, which does not promise it. Strict events are
+// always a subset of Linux's for the same calls (TestStrictSubsetOfLinux,
 // TestConformanceStrictSubset).
 //
 // Batches come in two shapes: BatchEpoll (one merged event per token) and
