@@ -1,7 +1,7 @@
 // Package netfake is a deterministic fake kernel behind the seam of package
-// kernel (kernel.Poller, kernel.Listener, kernel.Stream, kernel.VectorWriter). The
-// simulator runs the real server core on it, drives clients from the other
-// side, and checks what arrives.
+// kernel (kernel.Poller, kernel.Listener, kernel.Stream, kernel.VectorWriter,
+// kernel.BatchWriter). The simulator runs the real server core on it,
+// drives clients from the other side, and checks what arrives.
 //
 // # What it models
 //
@@ -129,7 +129,10 @@
 //     kernel.WritevBufsMax non-empty buffers (a short count on a socket
 //     that is still writable, with no edge to follow), and a zero-length
 //     Write or Writev is no syscall (0, nil, and a pending error stays
-//     pending).
+//     pending). WriteBatch (kernel.BatchWriter) is its writes made one
+//     after another with Writev: the same results, fault draws and trace
+//     records, and no record of its own, so a batching server's trace is
+//     that of the same writes made one by one.
 //
 // # Where it is harsher than Linux, on purpose
 //

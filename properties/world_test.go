@@ -105,7 +105,11 @@ func newWorld(t *rapid.T, wc worldConfig) *world {
 	claims := &sim.ClaimFeed{Note: func(id uint64, what string) { t.Logf("server: %s", what) }}
 	scfg := wc.Server
 	scfg.Observer = claims
-	srv, err := server.New(w.poll, ln, scfg)
+	var poller kernel.Poller = w.poll
+	if wc.BatchWrites {
+		poller = batchChaosPoller{w.poll, w.k}
+	}
+	srv, err := server.New(poller, ln, scfg)
 	if err != nil {
 		t.Fatalf("server: %v", err)
 	}

@@ -56,6 +56,10 @@ type Config struct {
 	// Shutdown ends the run with a graceful server shutdown instead of the
 	// clients closing.
 	Shutdown bool
+	// BatchWrites offers the server the kernel's kernel.BatchWriter, so it
+	// sends each tick's fan-out as one batch; without it the server makes
+	// the same writes one by one.
+	BatchWrites bool
 }
 
 // Standard is the benchmark scenario: 8 chatty clients, 200 frames each,
@@ -162,6 +166,9 @@ func Swarm(seed uint64) Config {
 	// last at most 20 ms, so shorter retries let connects that a full
 	// backlog dropped land in the fault phase (the server cannot tell).
 	cfg.Kernel.SYNRetry = time.Duration(pick(1, 10, 100, 1000)) * time.Millisecond
+	// Drawn after it for the same reason: half the worlds offer the
+	// kernel's batched writes, so both forms of the fan-out are checked.
+	cfg.BatchWrites = chance(0.5)
 	return cfg
 }
 
@@ -174,7 +181,7 @@ func (c Config) String() string {
 		}
 		kinds = append(kinds, cl.Kind.String()...)
 	}
-	return fmt.Sprintf("edge=%v batch=%v framing=%v frame=%dB queue=%dB conns=%d bufs=%d/%d faults=%+v clients=[%s] shutdown=%v",
+	return fmt.Sprintf("edge=%v batch=%v framing=%v frame=%dB queue=%dB conns=%d bufs=%d/%d faults=%+v clients=[%s] shutdown=%v batch-writes=%v",
 		c.Kernel.Edge, c.Kernel.Batch, c.Server.Framing, c.Server.FrameBytesMax, c.Server.QueueBytesMax,
-		c.Server.ConnsMax, c.Kernel.RecvBufBytes, c.Kernel.SendBufBytes, c.Kernel.Faults, kinds, c.Shutdown)
+		c.Server.ConnsMax, c.Kernel.RecvBufBytes, c.Kernel.SendBufBytes, c.Kernel.Faults, kinds, c.Shutdown, c.BatchWrites)
 }

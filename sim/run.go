@@ -89,11 +89,19 @@ type run struct {
 // waits at most cap: the clients act between ticks, so a server must not
 // sleep through them to its next timer. The kernel's Poll advances the
 // clock by the (capped) timeout when nothing is ready. The oracle is told
-// what the server asked for and what it got.
+// what the server asked for and what it got. It offers the kernel's
+// Poller only: a world that offers batched writes wraps it in batchPoller.
 type cappedPoller struct {
-	*netfake.Kernel
+	kernel.Poller
 	cap time.Duration
 	o   *oracle.Oracle
+}
+
+// batchPoller is cappedPoller with the kernel's kernel.BatchWriter: the
+// server then sends each tick's fan-out as one batch.
+type batchPoller struct {
+	*cappedPoller
+	kernel.BatchWriter
 }
 
 func (p *cappedPoller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
@@ -101,7 +109,7 @@ func (p *cappedPoller) Poll(events []kernel.Event, timeout time.Duration) (int, 
 	if timeout < 0 || timeout > p.cap {
 		timeout = p.cap
 	}
-	n, err := p.Kernel.Poll(events, timeout)
+	n, err := p.Poller.Poll(events, timeout)
 	p.o.Polled(asked, n)
 	return n, err
 }
@@ -170,8 +178,12 @@ func (r *run) setup() error {
 		r.claims.Note = func(id uint64, what string) { r.tracef("server", id, "%s", what) }
 	}
 	r.k.SetTracer(r.record)
-	r.poller = &cappedPoller{Kernel: r.k}
-	srv, err := server.New(r.poller, ln, scfg)
+	r.poller = &cappedPoller{Poller: r.k}
+	var poller kernel.Poller = r.poller
+	if r.cfg.BatchWrites {
+		poller = &batchPoller{cappedPoller: r.poller, BatchWriter: r.k}
+	}
+	srv, err := server.New(poller, ln, scfg)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
