@@ -140,11 +140,3 @@ func statsVars(st server.Stats) mobVars {
 	}
 }
 
-// startDebug listens on addr and serves.
-func startDebug(addr string, l *loop, log *slog.Logger) (*debugServer, error) {
-	ln, err := listenDebug(addr)
-	if err != nil {
-		return nil, err
-	}
-	return serveDebug(ln, l, log), nil
-}
