@@ -139,4 +139,3 @@ func statsVars(st server.Stats) mobVars {
 		QueuedBytes: st.QueuedBytes, QueuedBytesHi: st.QueuedBytesHi,
 	}
 }
-

@@ -105,6 +105,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.addr, "addr", addrDefault, "`host:port` to listen on; port 0 picks a free port (the log says which)")
 	fs.Var(framingValue{&c.Framing}, "framing", "frame format: `line` (newline-terminated, for nc) or mob (8-byte big-endian length, then the body)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	o.logFormat = logText
 	fs.Var(&o.logFormat, "log-format", "log `format` on stderr: text (key=value) or json (one object per line)")
 	fs.BoolVar(&o.version, "version", false, "print the version, the VCS revision and the Go version, and exit")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "`host:port` for an HTTP server with Prometheus metrics at /metrics, a health check at /healthz, expvar counters at /debug/vars and pprof at /debug/pprof/; empty: none")

@@ -15,8 +15,8 @@ const (
 )
 
 func (f *logFormat) String() string {
-	if f == nil || *f == "" {
-		return string(logText)
+	if f == nil {
+		return ""
 	}
 	return string(*f)
 }
