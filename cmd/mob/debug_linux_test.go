@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,11 +24,7 @@ import (
 // from the log, relay one frame between two clients, and read the pages.
 func TestDebugServer(t *testing.T) {
 	s := startServer(t, "-debug-addr", "127.0.0.1:0")
-	m, ok := s.logs.Wait(regexp.MustCompile(`msg="debug server" addr=(\S+)`), testTimeout)
-	if !ok {
-		t.Fatalf("no debug server address in the log:\n%s", s.logs.Tail(100))
-	}
-	debugAddr := m[1]
+	debugAddr := debugAddrOf(t, s)
 	conns := s.dialMembers(2)
 	if _, err := conns[0].Write([]byte("ping\n")); err != nil {
 		t.Fatal(err)
