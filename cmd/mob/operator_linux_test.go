@@ -55,18 +55,7 @@ func get(t *testing.T, url string) (*http.Response, []byte) {
 // loop serves. Method: relay one frame between two clients, scrape both
 // pages, compare the scrape with the loop's own stats.
 func TestMetricsAndHealthzLive(t *testing.T) {
-	s := startServer(t, "-debug-addr", "127.0.0.1:0")
-	debugAddr := debugAddrOf(t, s)
-	conns := s.dialMembers(2)
-	if _, err := conns[0].Write([]byte("ping\n")); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range conns {
-		buf := make([]byte, 5)
-		if _, err := io.ReadFull(c, buf); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, debugAddr, conns := startRelayed(t)
 	conns[1].Close()
 	st := s.waitStats("one close", func(st server.Stats) bool { return st.ClosedTotal() == 1 && st.FramesIn == 1 })
 
