@@ -76,9 +76,13 @@ cross:
 #     directory, which the children inherit and go test then discards;
 #     -exec env puts ours back.
 # -coverpkg=./server alone therefore records only in-process tests.
+# internal/child is instrumented too, though only the core is reported: a
+# -cover binary with no instrumented package prints "program not built
+# with -cover" on stderr, and internal/child's tests read the exact log of
+# their re-executed test binary.
 COVER_DIR  := $(CURDIR)/bin/cover
 COVER_CORE := github.com/mobsim/mobsim/server
-COVER_PKGS := $(COVER_CORE),github.com/mobsim/mobsim/cmd/mob,github.com/mobsim/mobsim/cmd/mobsoak
+COVER_PKGS := $(COVER_CORE),github.com/mobsim/mobsim/cmd/mob,github.com/mobsim/mobsim/cmd/mobsoak,github.com/mobsim/mobsim/internal/child
 cover:
 	rm -rf $(COVER_DIR) && mkdir -p $(COVER_DIR)
 	GOFLAGS="$$($(GO) env GOFLAGS) -cover -coverpkg=$(COVER_PKGS)" \
