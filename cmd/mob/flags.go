@@ -29,7 +29,7 @@ type options struct {
 	logFormat logFormat
 	version   bool
 	listen    netpoll.ListenConfig
-	ioURing   bool // -io-uring; the poller's NoIOUring is its negation
+	ioURing   bool          // -io-uring; the poller's NoIOUring is its negation
 	cfg       server.Config // Logger is set later, by run
 }
 

@@ -50,7 +50,7 @@ type Loop struct {
 	snapMu   sync.Mutex
 	snap     server.Stats       // the latest snapshot, under snapMu
 	snapKern netpoll.BatchStats // the poller's batch counters, in the same snapshot
-	done     chan struct{} // closed when Serve has returned: snap is final
+	done     chan struct{}      // closed when Serve has returned: snap is final
 }
 
 // Listen opens the poller and the listener and builds the server on them.
