@@ -100,16 +100,7 @@ func drainByShortRead(c *checker) {
 	want := pattern(payloadBytes)
 	big := newShortReader(c, s, 1, 1000)
 	for sent := 0; len(big.out) < len(want); {
-		for sent < len(want) {
-			n, err := peer.Write(want[sent:min(sent+chunkBytes, len(want))])
-			sent += n
-			if errors.Is(err, kernel.ErrWouldBlock) || n == 0 {
-				break
-			}
-			if err != nil {
-				c.t.Fatalf("peer Write: %v", err)
-			}
-		}
+		sent = c.peerFeed(peer, want, sent)
 		if err := big.recv(len(big.out) + 1); err != nil {
 			c.t.Fatalf("Read after %d of %d bytes: %v", len(big.out), len(want), err)
 		}
