@@ -29,6 +29,7 @@ const (
 	InvKernel     = oracle.InvKernel
 	InvCore       = oracle.InvCore
 	InvFairness   = oracle.InvFairness
+	InvTiming     = oracle.InvTiming
 )
 
 // Report is the outcome of one seed.
@@ -86,10 +87,15 @@ type run struct {
 }
 
 // cappedPoller is the kernel as the server sees it, except that a Poll
-// waits at most cap: the clients act between ticks, so a server must not
-// sleep through them to its next timer. The kernel's Poll advances the
-// clock by the (capped) timeout when nothing is ready. The oracle is told
-// what the server asked for and what it got.
+// waits at most cap: the clients act between ticks, so the world wakes the
+// server for their next step as real clients would with their traffic.
+// The kernel's Poll advances the clock by the (capped) timeout when nothing
+// is ready. The oracle judges what the server asked for before the poll
+// (no sleeping past a deadline it knows of) and is told after it whether
+// the cap cut the wait: a cut wait followed by a timer firing means the
+// server would have slept past a deadline of its own, which the oracle
+// reports too. So the cap hides nothing; it is a safety net that says when
+// it was needed.
 type cappedPoller struct {
 	*netfake.Kernel
 	cap time.Duration
@@ -97,12 +103,14 @@ type cappedPoller struct {
 }
 
 func (p *cappedPoller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
+	p.o.PollWaits(timeout)
 	asked := timeout
-	if timeout < 0 || timeout > p.cap {
+	cut := timeout < 0 || timeout > p.cap
+	if cut {
 		timeout = p.cap
 	}
 	n, err := p.Kernel.Poll(events, timeout)
-	p.o.Polled(asked, n)
+	p.o.Polled(asked, n, cut && n == 0)
 	return n, err
 }
 
