@@ -232,7 +232,7 @@ func (r *run) randTime(d time.Duration) time.Duration {
 func (r *run) faultPhase() {
 	for ; r.step < r.cfg.FaultSteps && r.o.Violation() == nil; r.step++ {
 		for _, c := range r.clients {
-			r.act(c, false)
+			r.act(c, phaseFault)
 		}
 		r.k.Step()
 		r.poller.cap = r.randTime(r.cfg.StepTime)
@@ -255,7 +255,7 @@ func (r *run) drainPhase() {
 	quiet, last, lastAt := 0, r.o.Progress(), r.k.Now()
 	for i := 0; i < r.cfg.DrainSteps && r.o.Violation() == nil; i, r.step = i+1, r.step+1 {
 		for _, c := range r.clients {
-			r.act(c, true)
+			r.act(c, phaseDrain)
 		}
 		r.k.Flush()
 		r.tick()
@@ -325,9 +325,13 @@ func (r *run) teardown() {
 			r.o.Fail(InvLeak, "%d connections still open %v after teardown began", r.srv.Stats().Conns, r.k.Now()-deadline)
 			return
 		}
+		ph := phaseDrain
+		if r.cfg.Shutdown {
+			ph = phaseShutdown
+		}
 		for _, c := range r.clients {
 			if c.conn != nil && !c.gone {
-				r.act(c, true)
+				r.act(c, ph)
 			}
 		}
 		r.k.Flush()
