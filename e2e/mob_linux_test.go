@@ -113,10 +113,10 @@ func (p *mobProc) sigterm() (time.Duration, error) {
 
 // closedReason waits for the debug log line of a connection's close and
 // returns its reason. peer is the client's local address, which the server
-// logs as conn="peer=ADDR fd=N".
+// logs as conn.peer=ADDR conn.fd=N.
 func (p *mobProc) closedReason(peer string) string {
 	p.t.Helper()
-	re := regexp.MustCompile(`msg=closed conn="peer=` + regexp.QuoteMeta(peer) + ` fd=\d+" reason=(\S+)`)
+	re := regexp.MustCompile(`msg=closed conn\.peer=` + regexp.QuoteMeta(peer) + ` conn\.fd=\d+ reason=(\S+)`)
 	return p.waitLog(re)[1]
 }
 

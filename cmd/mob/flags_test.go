@@ -27,9 +27,12 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		{"addr", "127.0.0.1:9", func(o options) any { return o.addr }, "127.0.0.1:9"},
 		{"debug-addr", "127.0.0.1:6060", func(o options) any { return o.debugAddr }, "127.0.0.1:6060"},
 		{"log-level", "debug", func(o options) any { return o.logLevel }, slog.LevelDebug},
+		{"log-format", "json", func(o options) any { return o.logFormat }, logJSON},
 		{"framing", "mob", func(o options) any { return o.cfg.Framing }, server.FramingMob},
 		{"frame-bytes-max", "100", func(o options) any { return o.cfg.FrameBytesMax }, 100},
 		{"queue-bytes-max", "2000000", func(o options) any { return o.cfg.QueueBytesMax }, 2000000},
+		{"queue-bytes-max", "2MiB", func(o options) any { return o.cfg.QueueBytesMax }, 2 << 20},
+		{"read-buffer-bytes", "16KiB", func(o options) any { return o.cfg.ReadBufferBytes }, 16 << 10},
 		{"conns-max", "7", func(o options) any { return o.cfg.ConnsMax }, 7},
 		{"idle-timeout", "90s", func(o options) any { return o.cfg.IdleTimeout }, 90 * time.Second},
 		{"linger-timeout", "3s", func(o options) any { return o.cfg.LingerTimeout }, 3 * time.Second},
@@ -66,6 +69,7 @@ func TestFlagsSetTheirFields(t *testing.T) {
 			t.Errorf("-%s %s: field is %v (%T), want %v (%T)", c.flag, c.value, got, got, c.want, c.want)
 		}
 	}
+	covered["version"] = true // it exits: TestVersion
 	newFlagSet(&options{}, io.Discard).VisitAll(func(f *flag.Flag) {
 		if !covered[f.Name] {
 			t.Errorf("flag -%s has no case here", f.Name)
@@ -113,13 +117,15 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	help := out.String()
 	newFlagSet(&options{cfg: server.DefaultConfig()}, io.Discard).VisitAll(func(f *flag.Flag) {
 		name, _ := flag.UnquoteUsage(f)
-		if name == "" {
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			name = "" // a switch: it takes no value
+		} else if name == "" {
 			t.Errorf("-%s: the help names no unit or value", f.Name)
 		}
-		if !strings.Contains(help, "-"+f.Name+" "+name+"\n") {
+		if !strings.Contains(help, strings.TrimSpace("-"+f.Name+" "+name)+"\n") {
 			t.Errorf("-h output lacks %q", "-"+f.Name+" "+name)
 		}
-		if f.DefValue != "" && f.DefValue != "0" && !strings.Contains(help, f.DefValue) {
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && !strings.Contains(help, f.DefValue) {
 			t.Errorf("-h output lacks the default of -%s (%s)", f.Name, f.DefValue)
 		}
 	})

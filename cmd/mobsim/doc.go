@@ -7,9 +7,16 @@
 // Usage:
 //
 //	mobsim -seed N [-trace] [-trace-out FILE] [-json] [-bug NAME]
-//	mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json] [-quiet]
+//	mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json] [-quiet] [-failfast]
+//	mobsim merge [-json] FILE...
 //
-// A sweep shows a live progress line on stderr and prints a summary; the
-// failures are listed in seed order, each with the command that replays it.
-// Shards are disjoint and together cover the range.
+// A sweep shows a progress line with an ETA on stderr (redrawn in place on
+// a terminal, a line every 10 s elsewhere) and prints a summary: the
+// failures grouped by invariant, each group naming its shortest failing
+// seed, then every failure in seed order with the command that replays it.
+// -failfast stops at the first failure. Shards are disjoint and together
+// cover the range; merge combines their -json summaries into one.
+//
+// The JSON is made for jq and JavaScript: the trace hash is a hex string,
+// lists are [] when empty, and the world is an object.
 package main

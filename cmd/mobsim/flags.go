@@ -26,6 +26,7 @@ type options struct {
 	trace    bool
 	traceOut string
 	quiet    bool
+	failfast bool
 	bugs     []string
 }
 
@@ -53,7 +54,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprint(stderr, `mobsim: deterministic simulation of the mob multi-echo server.
 
   mobsim -seed N [-trace] [-trace-out FILE]   replay one seed
-  mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json]   sweep seeds S..S+N-1
+  mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json] [-failfast]   sweep seeds S..S+N-1
+  mobsim merge [-json] FILE...   combine the -json summaries of a sweep's shards
 
 Exit status: 0 all seeds passed, 1 a violation, 2 usage.
 
@@ -69,6 +71,7 @@ Exit status: 0 all seeds passed, 1 a violation, 2 usage.
 	fs.BoolVar(&o.trace, "trace", false, "print the replayed seed's timeline on stdout")
 	fs.StringVar(&o.traceOut, "trace-out", "", "write the replayed seed's trace as Chrome trace-event JSON (opens in Perfetto)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	fs.BoolVar(&o.failfast, "failfast", false, "stop a sweep at the first failure (seeds already running finish)")
 	bug := fs.String("bug", "", "switch on catalog bugs, comma-separated (the catalog build only: "+bugs.Command+" run ./cmd/mobsim -bug NAME ...)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -103,6 +106,8 @@ Exit status: 0 all seeds passed, 1 a violation, 2 usage.
 		return o, errors.New("give -seed N to replay or -seeds N to sweep")
 	case !o.seedSet && (o.trace || o.traceOut != ""):
 		return o, errors.New("-trace and -trace-out need -seed")
+	case o.seedSet && o.failfast:
+		return o, errors.New("-failfast is for a sweep (-seeds)")
 	case o.parallel < 1:
 		return o, errors.New("-parallel must be at least 1")
 	}

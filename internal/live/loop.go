@@ -157,6 +157,14 @@ func (l *Loop) Stop() {
 // Stats returns the server's counters: a snapshot the loop takes after
 // the call, or, if none comes within wait, the latest one.
 func (l *Loop) Stats(wait time.Duration) server.Stats {
+	l.ask(wait)
+	return l.latest()
+}
+
+// ask makes a request and waits up to wait for the loop to take a
+// snapshot after it. It reports whether one came: false when the wait
+// passed or Serve returned first (the final snapshot is in place then).
+func (l *Loop) ask(wait time.Duration) bool {
 	l.reqMu.Lock()
 	defer l.reqMu.Unlock()
 	n := l.asked.Add(1)
@@ -167,12 +175,12 @@ func (l *Loop) Stats(wait time.Duration) server.Stats {
 		select {
 		case <-l.reply:
 		case <-l.timer.C:
-			return l.latest()
+			return false
 		case <-l.done:
-			return l.latest()
+			return false
 		}
 	}
-	return l.latest()
+	return true
 }
 
 func (l *Loop) latest() server.Stats {
