@@ -19,10 +19,10 @@ import (
 func TestRingModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var r ring
-		var model []byte // the bytes [head, end)
-		var head uint64  // the model's first offset
+		var model []byte                                   // the bytes [head, end)
+		var head uint64                                    // the model's first offset
 		limit := rapid.IntRange(1, 1<<17).Draw(t, "limit") // as QueueBytesMax: the caller bounds used
-		most := 0                                           // the most the ring held
+		most := 0                                          // the most the ring held
 		seed := byte(rapid.IntRange(0, 255).Draw(t, "seed"))
 
 		// content of the byte at absolute offset off: any value, so a
