@@ -36,6 +36,7 @@ type conn struct {
 	// server's last read call.
 	arrived, arrivedBefore, arrivedAtRead uint64
 	arrTick                               uint64
+	readCallAt                            uint64 // Oracle.calls at its last read call
 
 	// The server's claims.
 	joined, rejected, left, closed bool

@@ -37,19 +37,27 @@ func (o *Oracle) Arrived(id ConnID, n int) {
 // (its bytes, if any, follow as Read).
 func (o *Oracle) ReadCall(id ConnID) {
 	c := o.conn(id)
-	c.arrivedAtRead = c.arrived
+	o.calls++
+	c.arrivedAtRead, c.readCallAt = c.arrived, o.calls
 }
 
-// unreadLeft is the input of c that the server has not read though it
-// could have: bytes that had reached its socket before its last read call
-// on c, or before this tick began (bytes arriving in the tick after its
-// last read are a race no server can win).
-func (c *conn) unreadLeft(tick uint64) uint64 {
-	before := c.arrived
-	if c.arrTick == tick {
-		before = c.arrivedBefore
+// unreadLeft is the input of c the server has not read though it could
+// have, as it closes c: bytes that had reached its socket before this tick
+// began, or before its last read call on c; and if that read was not its
+// last call before the close, everything that arrived (it could have read
+// again right before closing). Only bytes arriving just after a read that
+// the close follows at once are a race no server can win.
+func (o *Oracle) unreadLeft(c *conn) uint64 {
+	seen := c.arrived
+	if c.readCallAt == o.calls {
+		seen = c.arrivedAtRead
+		if c.arrTick != o.tickNo {
+			seen = c.arrived // it all came before the tick
+		} else {
+			seen = max(seen, c.arrivedBefore)
+		}
 	}
-	if seen := max(before, c.arrivedAtRead); seen > c.readBytes {
+	if seen > c.readBytes {
 		return seen - c.readBytes
 	}
 	return 0
@@ -111,6 +119,7 @@ func (o *Oracle) ReadEOF(id ConnID) {
 // the kernel took less than the call asked for because its buffer was full
 // (a short count, or would-block).
 func (o *Oracle) WriteCall(id ConnID, cut bool) {
+	o.calls++
 	o.tick.note(id, 1, 0)
 	if cut {
 		o.conn(id).writeCut = true
@@ -160,6 +169,7 @@ func (o *Oracle) Wrote(id ConnID, p []byte) {
 // that left, the FIN ends its stream: everything owed must precede it.
 func (o *Oracle) ShutWrite(id ConnID) {
 	c := o.conn(id)
+	o.calls++
 	c.shut = true
 	if !c.joined {
 		return // a turned-away connection's line is best effort
@@ -185,7 +195,7 @@ func (o *Oracle) Reset(id ConnID) {
 	if !c.closed || !c.joined || !c.closeWhy.PromisesFlush() {
 		return
 	}
-	if n := c.unreadLeft(o.tickNo); n > 0 {
+	if n := o.unreadLeft(c); n > 0 {
 		o.failc(c, InvDelivery, "conn %d closed for %v with %d bytes of input it could have read left unread: the close reset the connection", id, c.closeWhy, n)
 		return
 	}

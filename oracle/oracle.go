@@ -91,6 +91,7 @@ type Oracle struct {
 	tickAt   time.Duration // the clock when the server's last poll returned (or its shutdown began)
 	timed    bool          // the history has Polled facts: tickAt is the server's clock
 	tickNo   uint64        // ticks begun
+	calls    uint64        // the server's read, write, shutdown and accept calls so far
 	backoff  backoff
 
 	conns     map[ConnID]*conn // lookups only: order is kept in list

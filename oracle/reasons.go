@@ -184,7 +184,7 @@ var (
 		if !c.joined || c.left || c.input.err != 0 {
 			return "" // a leaver's input is dropped; so is what follows a malformed frame
 		}
-		if n := c.unreadLeft(o.tickNo); n > 0 {
+		if n := o.unreadLeft(c); n > 0 {
 			return fmt.Sprintf("conn %d closed for %v with %d bytes that had reached the server unread: the frames in them are lost", c.id, r, n)
 		}
 		return ""

@@ -53,6 +53,7 @@ type backoff struct {
 // AcceptCall says the server made one Accept call, and what it returned.
 // Every outcome but AcceptEmpty counts against AcceptsPerTickMax.
 func (o *Oracle) AcceptCall(r AcceptOutcome) {
+	o.calls++
 	if r != AcceptEmpty {
 		o.tick.accepts++
 	}

@@ -198,6 +198,33 @@ func TestTightened(t *testing.T) {
 				h.Closed(1, server.ReasonShutdown)
 			})
 		}},
+		{"a graceful close that does not read right before it", InvDelivery, "could have read left unread", func(h *history) {
+			h.member(1)
+			h.member(2)
+			h.ShutdownBegan()
+			h.tick(func() {
+				h.Left(1, server.ReasonShutdown)
+				h.ShutWrite(1)
+				h.ReadCall(1) // would-block
+				h.WriteCall(2, false)
+				h.Arrived(1, 5) // after a call that was not its read
+				h.Closed(1, server.ReasonShutdown)
+				h.Reset(1)
+			})
+		}, func(h *history) {
+			h.member(1)
+			h.member(2)
+			h.ShutdownBegan()
+			h.tick(func() {
+				h.Left(1, server.ReasonShutdown)
+				h.ShutWrite(1)
+				h.WriteCall(2, false)
+				h.ReadCall(1) // would-block
+				h.Arrived(1, 5)
+				h.Closed(1, server.ReasonShutdown)
+				h.Reset(1)
+			})
+		}},
 		{"a reject line the kernel could have taken whole", InvDelivery, "though the kernel took all it was given", func(h *history) {
 			for id := ConnID(1); id <= 3; id++ {
 				h.member(id)
