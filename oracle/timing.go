@@ -81,17 +81,17 @@ func (o *Oracle) PollWaits(timeout time.Duration) {
 	if !o.timing() || !o.timed {
 		return
 	}
-	at, what, ok := o.nextDeadline()
-	if !ok {
+	d := o.nextDeadline()
+	if !d.ok {
 		return
 	}
 	now := o.now()
-	if allowed := max(at-now, 0); timeout < 0 || timeout > allowed {
+	if allowed := max(d.at-now, 0); timeout < 0 || timeout > allowed {
 		asked := "forever"
 		if timeout >= 0 {
 			asked = timeout.String()
 		}
-		o.Fail(InvTiming, "at %v the server asked to sleep %s, past %s due at %v (oversleeping)", now, asked, what, at)
+		o.Fail(InvTiming, "at %v the server asked to sleep %s, past %s due at %v (oversleeping)", now, asked, d, d.at)
 	}
 }
 
@@ -108,32 +108,63 @@ func (o *Oracle) serverNow() time.Duration {
 	return o.now()
 }
 
+// deadline is one the history knows of: when, and whose.
+type deadline struct {
+	at   time.Duration
+	ok   bool
+	kind uint8 // one of the deadline kinds below
+	c    *conn
+	b    time.Duration // the back-off's length
+}
+
+const (
+	dueLinger uint8 = iota
+	dueIdle
+	dueShutdown
+	dueBackoff
+)
+
+func (d deadline) String() string {
+	switch d.kind {
+	case dueLinger:
+		return fmt.Sprintf("conn %d's linger time", d.c.id)
+	case dueIdle:
+		return fmt.Sprintf("conn %d's idle timeout", d.c.id)
+	case dueShutdown:
+		return "the shutdown deadline"
+	}
+	return fmt.Sprintf("the end of the %v accept back-off", d.b)
+}
+
 // nextDeadline returns the earliest deadline the history knows of, as its
 // late bound: a member's idle timeout, a leaving connection's linger time,
 // the shutdown deadline, the end of an accept back-off.
-func (o *Oracle) nextDeadline() (at time.Duration, what string, ok bool) {
-	consider := func(t time.Duration, w func() string) {
-		if !ok || t < at {
-			at, ok = t, true
-			what = w()
+func (o *Oracle) nextDeadline() deadline {
+	var d deadline
+	consider := func(t time.Duration, kind uint8, c *conn) {
+		if !d.ok || t < d.at {
+			d = deadline{at: t, ok: true, kind: kind, c: c}
 		}
 	}
 	cfg := &o.cfg
 	for _, c := range o.live {
 		switch {
 		case c.left:
-			consider(c.leftAt+cfg.LingerTimeout, func() string { return fmt.Sprintf("conn %d's linger time", c.id) })
+			consider(c.leftAt+cfg.LingerTimeout, dueLinger, c)
 		case cfg.IdleTimeout > 0:
-			consider(c.lastData+cfg.IdleTimeout, func() string { return fmt.Sprintf("conn %d's idle timeout", c.id) })
+			consider(c.lastData+cfg.IdleTimeout, dueIdle, c)
 		}
 	}
 	if o.shutdown && len(o.live) > 0 {
-		consider(o.downAt+cfg.ShutdownTimeout, func() string { return "the shutdown deadline" })
+		consider(o.downAt+cfg.ShutdownTimeout, dueShutdown, nil)
 	}
 	if b := &o.backoff; b.paused && !o.shutdown {
-		consider(b.at+b.length, func() string { return fmt.Sprintf("the end of the %v accept back-off", b.length) })
+		consider(b.at+b.length, dueBackoff, nil)
+		if d.kind == dueBackoff {
+			d.b = b.length
+		}
 	}
-	return at, what, ok
+	return d
 }
 
 // lateTimers checks, at the end of a tick, that every deadline whose late
