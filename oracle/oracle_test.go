@@ -345,14 +345,21 @@ func TestBrokenHistories(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := kernelHistory()
 			tc.feed(h)
-			v := h.Violation()
-			if v == nil {
-				t.Fatalf("no violation; want %s (%q)", tc.inv, tc.says)
-			}
-			if v.Invariant != tc.inv || !strings.Contains(v.Detail, tc.says) {
-				t.Fatalf("got %s: %s; want %s (%q)", v.Invariant, v.Detail, tc.inv, tc.says)
-			}
+			wantViolation(t, h, tc.inv, tc.says)
 		})
+	}
+}
+
+// wantViolation fails t unless h's first violation is of invariant inv and
+// says says.
+func wantViolation(t *testing.T, h *history, inv, says string) {
+	t.Helper()
+	v := h.Violation()
+	if v == nil {
+		t.Fatalf("no violation; want %s (%q)", inv, says)
+	}
+	if v.Invariant != inv || !strings.Contains(v.Detail, says) {
+		t.Fatalf("got %s: %s; want %s (%q)", v.Invariant, v.Detail, inv, says)
 	}
 }
 

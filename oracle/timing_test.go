@@ -1,7 +1,6 @@
 package oracle
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -24,13 +23,7 @@ func runRuleCases(t *testing.T, cases []ruleCase) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := lossHistory()
 			tc.broken(h)
-			v := h.Violation()
-			if v == nil {
-				t.Fatalf("no violation; want %s (%q)", tc.inv, tc.says)
-			}
-			if v.Invariant != tc.inv || !strings.Contains(v.Detail, tc.says) {
-				t.Fatalf("got %s: %s; want %s (%q)", v.Invariant, v.Detail, tc.inv, tc.says)
-			}
+			wantViolation(t, h, tc.inv, tc.says)
 			h = lossHistory()
 			tc.kept(h)
 			if v := h.Violation(); v != nil {
