@@ -35,9 +35,14 @@
 //   - A virtual clock: Now, Advance, and Poll's timeout (see Poll). SYN
 //     retries fall due on it, and a Poll waiting with nothing ready
 //     returns at the retry that gives its listener an edge.
-//   - Faults (FaultPlan, switchable with SetFaults): short reads (each
-//     followed by a readable edge for the bytes it left, so a short read
-//     still means what the seam's contract says) and short writes,
+//   - Work (Config.Work): the server's syscalls take time, a cost per
+//     call and per byte plus an rng-drawn jitter, so the clock moves while
+//     traffic flows and the server's deadlines fall due in the middle of
+//     it; and after any server syscall a transmission step may run
+//     (rng-chosen), so data, a FIN or an RST arrives between two calls of
+//     one tick, not only between polls.
+//   - Faults (FaultPlan, switchable with SetFaults): short reads and
+//     short writes,
 //     spurious events (not-ready, stale, never-used and duplicate tokens),
 //     injected ECONNRESET and EPIPE (which really reset the connection on
 //     both sides), EINTR from Poll, ECONNABORTED and EMFILE from Accept.
@@ -136,6 +141,12 @@
 //
 // # Where it is harsher than Linux, on purpose
 //
+//   - A short read the fault plan makes (FaultShortRead) leaves bytes
+//     behind, which no short read on Linux does (the seam's
+//     drain-by-short-read clause). It leaves a readable edge pending for
+//     them, so a caller that stops at it is not stranded; a caller that
+//     closes right after it, trusting it to have emptied the socket,
+//     resets the connection: before such a close, read to would-block.
 //   - Strict mode, above. In particular: no edge for an arrival on unread
 //     data, a FIN reported as read-closed without readable, an RST without
 //     readable and writable, no edge for state changes, and no writable

@@ -27,9 +27,15 @@ func (s *Socket) ID() uint64 { return s.c.id }
 // It returns fewer bytes than len(p) only when it read everything that had
 // arrived, so the next arrival finds the buffer empty and makes an edge in
 // either mode (the seam's drain-by-short-read clause), or when the fault
-// plan cut it short (FaultShortRead), which leaves a readable edge pending
-// for the bytes it left.
+// plan cut it short (FaultShortRead), which leaves bytes behind, harsher
+// than Linux, and a readable edge pending for them.
 func (s *Socket) Read(p []byte) (int, error) {
+	n, err := s.read(p)
+	s.k.worked(n)
+	return n, err
+}
+
+func (s *Socket) read(p []byte) (int, error) {
 	k, c := s.k, s.c
 	rec := Record{Kind: KindRead, FD: s.fd, Conn: c.id}
 	if !s.open {
@@ -94,7 +100,9 @@ func (s *Socket) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	return s.write(opWrite, KindWrite, p, nil, len(p))
+	n, err := s.write(opWrite, KindWrite, p, nil, len(p))
+	s.k.worked(n)
+	return n, err
 }
 
 // Writev is Write for several buffers in one call, like writev(2). Like
@@ -118,12 +126,14 @@ func (s *Socket) Writev(bufs [][]byte) (int, error) {
 	if total == 0 {
 		return 0, nil
 	}
-	return s.write(opWritev, KindWritev, nil, bufs, total)
+	n, err := s.write(opWritev, KindWritev, nil, bufs, total)
+	s.k.worked(n)
+	return n, err
 }
 
 func (s *Socket) write(o op, kind Kind, p []byte, bufs [][]byte, total int) (int, error) {
 	k, c := s.k, s.c
-	rec := Record{Kind: kind, FD: s.fd, Conn: c.id}
+	rec := Record{Kind: kind, FD: s.fd, Conn: c.id, Want: int64(total)}
 	if !s.open {
 		rec.Err = EBADF
 		k.record(&rec)
@@ -217,6 +227,7 @@ func (s *Socket) CloseWrite() error {
 		k.wakeConn(c, wakeState)
 	}
 	k.record(&rec)
+	k.worked(0)
 	return errOf(opCloseWrite, rec.Err)
 }
 
@@ -259,5 +270,6 @@ func (s *Socket) Close() error {
 	if k.obs != nil {
 		k.obs.Closed(c.id)
 	}
+	k.worked(0)
 	return nil
 }

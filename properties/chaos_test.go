@@ -8,18 +8,7 @@ import (
 	"github.com/mobsim/mobsim/kernel"
 )
 
-var (
-	_ kernel.Poller      = (*chaosPoller)(nil)
-	_ kernel.BatchWriter = batchChaosPoller{}
-)
-
-// batchChaosPoller is a chaosPoller that also offers the kernel's batched
-// writes: the batch goes straight to the kernel, since the chaos is in the
-// events, and a batch's results are the kernel's own.
-type batchChaosPoller struct {
-	*chaosPoller
-	kernel.BatchWriter
-}
+var _ kernel.Poller = (*chaosPoller)(nil)
 
 // extraKind says which token an invented event names.
 type extraKind uint8

@@ -56,7 +56,7 @@ type conn struct {
 	werr       error       // a write failed with it: broken, on Server.brokenQ
 	wblocked   bool        // a write returned kernel.ErrWouldBlock; wait for writable
 	eof        bool        // read returned io.EOF
-	endHinted  bool        // an event hinted at a FIN or an error, or a write failed: read past short reads to the end
+	readToEnd  bool        // a short read is not the end: an event hinted at a FIN or an error, a write failed, or a close follows
 	wclosed    bool        // CloseWrite done
 	readAgain  bool        // on Server.readQ: read budget ran out before would-block
 	flushAgain bool        // on Server.flushQ: needs a flush this tick

@@ -51,9 +51,11 @@ const (
 // A short read (fewer bytes than this call asked for, the budget's cut
 // included) drains the stream as would-block does: the seam promises an
 // edge for the next arrival, so the read that would only say so is saved.
-// Not once an event hinted at a FIN or an error (c.endHinted): that end
-// came with the bytes and no edge will announce it again, so reading goes
-// on to it.
+// Not once an event hinted at a FIN or an error, or a write failed
+// (c.readToEnd): that end came with the bytes and no edge will announce it
+// again, so reading goes on to it. Nor before a close that must not reset
+// the connection (closeLate): no edge can be waited for there, so reading
+// goes on to would-block, whatever the kernel's short reads promise.
 func (s *Server) read(c *conn) ([]byte, readEnd, error) {
 	s.refill(c)
 	if c.readLeft <= 0 {
@@ -67,7 +69,7 @@ func (s *Server) read(c *conn) ([]byte, readEnd, error) {
 	c.readLeft -= n
 	p := s.rbuf[:n]
 	switch {
-	case err == nil && n > 0 && (n == asked || c.endHinted):
+	case err == nil && n > 0 && (n == asked || c.readToEnd):
 		return p, readMore, nil
 	case err == nil || isWouldBlock(err):
 		return p, readDrained, nil

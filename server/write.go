@@ -193,7 +193,7 @@ func (s *Server) wrote(c *conn, n int, err error, to uint64) bool {
 		return false
 	}
 	c.werr = err
-	c.endHinted = true // the read phase reads it to its end
+	c.readToEnd = true // the read phase reads it to its end
 	s.brokenQ.push(c)
 	return false
 }
