@@ -66,9 +66,12 @@
 //     re-offers them and is compared then.
 //   - Writev: the same number of buffers, each of the same length, and the
 //     first n bytes across them equal to those recorded.
-//   - With Options.WriteDigests the written bytes are compared by their
-//     CRC-32C, and the hooks (OnRecord, Observer) get the replayed core's
-//     bytes, which match it.
+//   - What is compared of the written bytes depends on the recording's
+//     write mode (Options.Writes, see WriteMode): every byte
+//     (WriteContents), their CRC-32C (WriteDigests, and the sampled writes
+//     of WriteCounts), or nothing but the lengths (the other writes of
+//     WriteCounts). Without contents the hooks (OnRecord, Observer) get
+//     the replayed core's bytes, so an oracle still checks every one.
 //   - Register, Reregister: the same token and interest. Deregister, Close,
 //     CloseWrite, Accept, Now: the operation and source only.
 //   - Note (with ReplayOptions.MatchNotes): the same kind, stream and
@@ -110,8 +113,8 @@
 //
 // A recording holds what the kernel told the server and what the server
 // asked of it: accepts, every byte read (so every frame, in the global read
-// order), every byte written to each stream (with WriteDigests, the
-// replayed core's bytes, checked against the digests), FINs read (io.EOF)
+// order), every byte written to each stream (without WriteContents, the
+// replayed core's bytes, checked against the digests where there are any), FINs read (io.EOF)
 // and sent (CloseWrite), resets seen (errors), closes, the time, and the
 // batches (ticks). With the core's membership claims (its Observer, live in
 // the replay, or recorded as notes through the Observer adapter) that
@@ -146,14 +149,14 @@
 //
 //	recording = magic version block*
 //	magic     = "MOBREC"
-//	version   = uvarint (FormatVersion, now 1)
+//	version   = uvarint (FormatVersion, now 2)
 //	block     = uvarint length, 4-byte CRC-32C (Castagnoli, little-endian) of
 //	            the payload, then length bytes of payload (1 to 128 MiB)
 //
 // The first block's payload is the header: module path, module version,
 // vcs.revision, vcs.time (strings), vcs.modified (one byte, 0 or 1), build
 // tags, Go version, GOOS, GOARCH (strings), the write mode (one byte: 0
-// contents, 1 digests), then the caller's config blob (string, at most 16
+// contents, 1 digests, 2 counts), then the caller's config blob (string, at most 16
 // MiB). Every later block's payload is a whole number of
 // records; no record spans two blocks. A record is an op byte and its
 // fields:
@@ -163,8 +166,8 @@
 //	3  poll        timeout (varint ns), len(events), n, n x (token, ready byte), err
 //	4  accept      listener id, err; if err is nil: new id, flags byte (1: has Writev)
 //	5  read        id, len(p), n, n bytes read, err
-//	6  write       id, len(p), n, the n bytes written (digests: their CRC-32C, 4 bytes LE), err
-//	7  writev      id, buffer count, each buffer's length, n, the n bytes written (or CRC), err
+//	6  write       id, len(p), written, err
+//	7  writev      id, buffer count, each buffer's length, written, err
 //	8  close-write id, err
 //	9  close       id, err (a listener or a stream)
 //	10 register    id, token, interest byte, err
@@ -174,6 +177,11 @@
 //	14 shutdown    (no fields)
 //	15 stop        reason (1: size cap, 2: record too large), text
 //	16 end         record count before it
+//
+// where written is, by the write mode: contents, n and the n bytes written
+// (across the buffers, in order); digests, n and their CRC-32C (4 bytes,
+// little-endian); counts, n<<1|d, then the CRC-32C if d is 1 (the sampled
+// writes, Options.DigestEvery).
 //
 // Ids are uvarints numbering sources from 1 in order of creation (a listen
 // or a successful accept takes the next); a record may name only an id

@@ -42,10 +42,10 @@ func (e *VersionError) Is(target error) bool { return target == ErrVersion }
 
 // Header is what a recording says about itself.
 type Header struct {
-	Version      uint64 // format version
-	Build        Build  // the binary that recorded it
-	WriteDigests bool   // writes are recorded as a CRC-32C of their bytes (Options.WriteDigests)
-	Config       []byte // the caller's config blob (Options.Config)
+	Version uint64    // format version
+	Build   Build     // the binary that recorded it
+	Writes  WriteMode // what the write records keep of the bytes (Options.Writes)
+	Config  []byte    // the caller's config blob (Options.Config)
 }
 
 // Record is one decoded record. Which fields are set depends on Op (see the
@@ -68,9 +68,12 @@ type Record struct {
 	Bufs     []int           // Writev: the length of each buffer
 	N        int             // Poll: events returned; Read, Write, Writev: bytes moved
 	Events   []kernel.Event  // Poll: the batch
-	Data     []byte          // Read: bytes read; Write, Writev: bytes written (the first N; see Digest)
-	Digest   uint32          // Write, Writev with Header.WriteDigests: CRC-32C of the N bytes written
-	Err      error           // the call's error, rebuilt (nil for success)
+	Data     []byte          // Read: bytes read; Write, Writev with WriteContents: bytes written (the first N)
+	Digest   uint32          // Write, Writev with HasDigest: CRC-32C of the N bytes written
+	// HasDigest: Digest is set (every write with WriteDigests, the
+	// sampled ones with WriteCounts).
+	HasDigest bool
+	Err       error // the call's error, rebuilt (nil for success)
 
 	Kind NoteKind // Note
 	Arg  uint64   // Note
@@ -142,11 +145,9 @@ func NewReader(r io.Reader) (*Reader, error) {
 	for _, f := range [...]*string{&b.Tags, &b.GoVersion, &b.GOOS, &b.GOARCH} {
 		*f = string(d.bytes(headerFieldBytesMax))
 	}
-	switch d.byte() {
-	case 0:
-	case 1:
-		rd.hdr.WriteDigests = true
-	default:
+	if m := WriteMode(d.byte()); m < writeModeCount {
+		rd.hdr.Writes = m
+	} else {
 		d.fail("write mode")
 	}
 	rd.hdr.Version = v
@@ -286,9 +287,8 @@ func (rd *Reader) decode() (*Record, error) {
 	case OpRead, OpWrite:
 		rec.ID = d.uvarint()
 		rec.Len = d.count(math.MaxInt)
-		if rec.Op == OpWrite && rd.hdr.WriteDigests {
-			rec.N = d.count(rec.Len)
-			rec.Digest = d.fixed32()
+		if rec.Op == OpWrite {
+			rd.written(&d, rec, rec.Len)
 		} else {
 			rec.Data = d.bytes(rec.Len)
 			rec.N = len(rec.Data)
@@ -308,13 +308,7 @@ func (rd *Reader) decode() (*Record, error) {
 			total += n
 		}
 		rec.Bufs = rd.bufs
-		if rd.hdr.WriteDigests {
-			rec.N = d.count(total)
-			rec.Digest = d.fixed32()
-		} else {
-			rec.Data = d.bytes(total)
-			rec.N = len(rec.Data)
-		}
+		rd.written(&d, rec, total)
 		rec.Err = rd.decodeErr(&d)
 	case OpCloseWrite, OpClose, OpDeregister:
 		rec.ID = d.uvarint()
@@ -350,6 +344,30 @@ func (rd *Reader) decode() (*Record, error) {
 	rec.Size = d.pos - rd.pos
 	rd.pos = d.pos
 	return rec, nil
+}
+
+// written reads what a write record keeps of the bytes it took, by the
+// recording's write mode: the bytes, their digest, or the count with a
+// flag bit for a sampled digest. total bounds the count.
+func (rd *Reader) written(d *decoder, rec *Record, total int) {
+	switch rd.hdr.Writes {
+	case WriteContents:
+		rec.Data = d.bytes(total)
+		rec.N = len(rec.Data)
+	case WriteDigests:
+		rec.N = d.count(total)
+		rec.Digest, rec.HasDigest = d.fixed32(), true
+	case WriteCounts:
+		v := d.uvarint()
+		if v>>1 > uint64(total) {
+			d.fail(fmt.Sprintf("count %d over its bound %d", v>>1, total))
+			return
+		}
+		rec.N = int(v >> 1)
+		if v&1 == 1 {
+			rec.Digest, rec.HasDigest = d.fixed32(), true
+		}
+	}
 }
 
 // checkIDs holds ids to what the recorder does: sources are numbered from 1

@@ -153,21 +153,28 @@ func (s *recVStream) Writev(bufs [][]byte) (int, error) {
 		total += len(p)
 	}
 	k := min(max(n, 0), total)
-	b = binary.AppendUvarint(b, uint64(k))
+	digest := r.writes == WriteDigests
+	switch r.writes {
+	case WriteContents, WriteDigests:
+		b = binary.AppendUvarint(b, uint64(k))
+	case WriteCounts:
+		digest = r.sampled()
+		b = binary.AppendUvarint(b, uint64(k)<<1|uint64(boolByte(digest)))
+	}
 	var sum uint32
 	for _, p := range bufs {
-		if k == 0 {
+		if k == 0 || (!digest && r.writes != WriteContents) {
 			break
 		}
 		m := min(k, len(p))
-		if r.digests {
+		if digest {
 			sum = crc32.Update(sum, crcTable, p[:m])
 		} else {
 			b = append(b, p[:m]...)
 		}
 		k -= m
 	}
-	if r.digests {
+	if digest {
 		b = binary.LittleEndian.AppendUint32(b, sum)
 	}
 	r.log.buf = appendErr(b, err)

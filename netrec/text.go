@@ -140,7 +140,7 @@ func appendWritten(b []byte, c *Call) []byte {
 	switch {
 	case len(c.Data) > 0:
 		b = appendData(append(b, ' '), c.Data)
-	case c.N > 0:
+	case c.HasDigest:
 		b = strconv.AppendUint(append(b, " crc=0x"...), uint64(c.Digest), 16)
 	}
 	return b
