@@ -22,6 +22,12 @@ func (rec *Record) AppendText(b []byte) []byte {
 	b = append(b, ' ')
 	b = append(b, rec.Time.String()...)
 	b = append(b, ' ')
+	return rec.AppendCall(b)
+}
+
+// AppendCall appends the record as AppendText does without its step and
+// time: the call and its result, e.g. `read #3 len=65536 n=6 "hello\n" ok`.
+func (rec *Record) AppendCall(b []byte) []byte {
 	switch rec.Op {
 	case OpListen:
 		return appendSource(append(b, "listen "...), rec.ID)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mobsim/mobsim/bugs"
-	"github.com/mobsim/mobsim/internal/recconfig"
+	"github.com/mobsim/mobsim/internal/recfile"
 	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
 	"github.com/mobsim/mobsim/netrec"
@@ -39,7 +39,7 @@ type recording struct {
 // startRecording creates the recording and wraps the kernel and the
 // listener in it; the core's claims go to the recording as notes too.
 func startRecording(r *Record, poller *netpoll.Poller, ln kernel.Listener, cfg *Config) (*recording, kernel.Poller, kernel.Listener, error) {
-	blob, err := recconfig.Encode(recconfig.Core{Program: r.Program, Server: cfg.Server, Bugs: cfg.Bugs,
+	blob, err := recfile.Encode(recfile.Core{Program: r.Program, Server: cfg.Server, Bugs: cfg.Bugs,
 		Writes: r.Writes.String(), DigestEvery: r.DigestEvery})
 	if err != nil {
 		return nil, nil, nil, err
@@ -57,11 +57,11 @@ func startRecording(r *Record, poller *netpoll.Poller, ln kernel.Listener, cfg *
 // takes its default inside server.New, and the recording would then not
 // say how the core ran.
 func (r *recording) check(srv *server.Server) error {
-	inForce, err := recconfig.Encode(recconfig.Core{Server: srv.Config()})
+	inForce, err := recfile.Encode(recfile.Core{Server: srv.Config()})
 	if err != nil {
 		return err
 	}
-	if given, _ := recconfig.Encode(recconfig.Core{Server: r.given}); !bytes.Equal(given, inForce) {
+	if given, _ := recfile.Encode(recfile.Core{Server: r.given}); !bytes.Equal(given, inForce) {
 		return fmt.Errorf("record: the server's config in force is not the one recorded (a zero field took its default): give every field, from server.DefaultConfig")
 	}
 	return nil

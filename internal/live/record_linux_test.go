@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mobsim/mobsim/internal/recconfig"
+	"github.com/mobsim/mobsim/internal/recfile"
 	"github.com/mobsim/mobsim/netrec"
 	"github.com/mobsim/mobsim/server"
 )
@@ -60,7 +60,7 @@ func TestRecordedLoopReplays(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rp.Close()
-	core, err := recconfig.Decode(rp.Header().Config)
+	core, err := recfile.Decode(rp.Header().Config)
 	if err != nil {
 		t.Fatal(err)
 	}

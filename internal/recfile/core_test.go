@@ -1,6 +1,7 @@
-package recconfig
+package recfile
 
 import (
+	"bytes"
 	"log/slog"
 	"strings"
 	"testing"
@@ -60,6 +61,27 @@ func TestDecodeRefuses(t *testing.T) {
 	} {
 		if _, err := Decode([]byte(c.doc)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
+		}
+	}
+}
+
+// Accounts round-trip, and a bad line is refused with its number.
+func TestAccounts(t *testing.T) {
+	in := []Account{
+		{Conn: 2, Name: "a", Sent: 10, SentCRC: 7, Received: 20, ReceivedCRC: 9, End: "eof", Survivor: true},
+		{Conn: 3, Name: "b", End: "none", Reset: true},
+	}
+	var buf bytes.Buffer
+	if err := WriteAccounts(&buf, in); err != nil {
+		t.Fatal(err)
+	}
+	out, err := ReadAccounts(bytes.NewReader(buf.Bytes()))
+	if err != nil || len(out) != 2 || out[0] != in[0] || out[1] != in[1] {
+		t.Fatalf("read %+v, %v", out, err)
+	}
+	for _, bad := range []string{"{\"conn\":1,\"end\":\"later\"}\n", "{\"end\":\"eof\"}\n", "not json\n"} {
+		if _, err := ReadAccounts(strings.NewReader(buf.String() + bad)); err == nil || !strings.Contains(err.Error(), "line 3") {
+			t.Errorf("%q: %v, want an error naming line 3", bad, err)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package recconfig
+package recfile
 
 import (
 	"bytes"
