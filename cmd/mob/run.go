@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*live.
 	}
 	cfg := o.cfg
 	cfg.Logger = log
-	l, err := live.Listen(live.Config{Addr: o.addr, Listen: o.listen, Server: cfg})
+	l, err := live.Listen(live.Config{Addr: o.addr, Listen: o.listen, Server: cfg, Record: o.record.live()})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		if dbgLn != nil {
@@ -57,6 +57,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*live.
 	cfg = l.Config()
 	log.Info("listening", "addr", l.Addr().String(), "framing", cfg.Framing,
 		"frame_bytes_max", cfg.FrameBytesMax, "queue_bytes_max", cfg.QueueBytesMax, "conns_max", cfg.ConnsMax)
+	if r := o.record.live(); r != nil {
+		log.Warn("recording every byte the clients send", "file", r.Path, "bytes_max", r.BytesMax, "writes", r.Writes, "digest_every", r.DigestEvery)
+	}
 
 	var dbg *debugServer
 	if dbgLn != nil {
@@ -74,6 +77,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*live.
 	}
 	st := l.Stats(0)
 	log.Info("stopped", statsAttrs(st)...)
+	if rs, ok := l.Recording(); ok {
+		logRecording(log, o.record.path, rs)
+	}
 	if err != nil {
 		log.Error("event loop failed", "err", err)
 		return exitError
