@@ -84,18 +84,20 @@ func (t *streamTallies) check(o *oracle.Oracle) int {
 			continue
 		}
 		joined++
+		st, _ := o.Conn(a.Conn)
 		switch {
 		case a.Received > s.written:
 			o.FailConn(a.Conn, InvKernel, "%s received %d bytes; the server wrote %d", a.Name, a.Received, s.written)
 		case a.ReceivedCRC != s.prefixCRC:
 			o.FailConn(a.Conn, InvKernel, "%s: the %d bytes it received differ from the first %d the server wrote (CRC-32C %#08x, written %#08x)",
 				a.Name, a.Received, a.Received, a.ReceivedCRC, s.prefixCRC)
-		case a.End == "eof" && !a.Reset && a.Received != s.written:
-			o.FailConn(a.Conn, InvKernel, "%s read a clean end of stream after %d bytes; the server wrote %d", a.Name, a.Received, s.written)
+		case st.Closed && st.CloseWhy.PromisesFlush() && a.End == "eof" && !a.Reset && a.Received != s.written:
+			o.FailConn(a.Conn, InvDelivery, "conn %d closed for %v after a flush, but %s read %d of the %d bytes written to it before the end of stream",
+				a.Conn, st.CloseWhy, a.Name, a.Received, s.written)
 		case s.read > a.Sent:
 			o.FailConn(a.Conn, InvKernel, "the server read %d bytes from %s, which sent %d", s.read, a.Name, a.Sent)
-		case s.eof && s.read != a.Sent:
-			o.FailConn(a.Conn, InvKernel, "the server read %s's end of stream after %d of the %d bytes it sent", a.Name, s.read, a.Sent)
+		case a.Fin && !a.Reset && s.eof && s.read != a.Sent:
+			o.FailConn(a.Conn, InvKernel, "the server read %s's end of stream after %d of the %d bytes it sent before its FIN", a.Name, s.read, a.Sent)
 		case s.read == a.Sent && s.readCRC != a.SentCRC:
 			o.FailConn(a.Conn, InvKernel, "the %d bytes the server read from %s differ from those it sent (CRC-32C %#08x, sent %#08x)",
 				s.read, a.Name, s.readCRC, a.SentCRC)

@@ -31,6 +31,9 @@ type Account struct {
 	// "truncated" (an end inside a frame), "reset" (an error), "local"
 	// (it closed its own socket first) or "none" (it never read).
 	End string `json:"end"`
+	// Fin says the client sent its FIN (shut down its writing) after all
+	// it sent.
+	Fin bool `json:"fin,omitempty"`
 	// Reset says the client reset its socket (an RST, unsent bytes
 	// dropped).
 	Reset bool `json:"reset,omitempty"`
