@@ -9,8 +9,10 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/mobsim/mobsim/bugs"
 	"github.com/mobsim/mobsim/internal/recfile"
 	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netrec"
@@ -87,6 +89,15 @@ type ReplayReport struct {
 // no violation.
 func (r ReplayReport) OK() bool { return r.Err == nil && r.Divergence == nil && r.Violation == nil }
 
+// ReplayFileCommand is the command that replays the recording at path
+// with its trace: through the catalog build if it has bugs switched on.
+func ReplayFileCommand(path string, bugs []string) string {
+	if len(bugs) > 0 {
+		return fmt.Sprintf("%s run ./cmd/mobsim -replay %s -trace", catalogCommand, path)
+	}
+	return fmt.Sprintf("go run ./cmd/mobsim -replay %s -trace", path)
+}
+
 // Replay replays the recording at path, with the clients' account beside
 // it (path + recfile.AccountSuffix) if there is one and opt has none.
 func Replay(path string, opt ReplayOptions) ReplayReport {
@@ -127,7 +138,7 @@ func readAccounts(path string) ([]recfile.Account, error) {
 // ReplayFrom replays the recording read from r (named name in the report).
 func ReplayFrom(r io.Reader, name string, opt ReplayOptions) (rep ReplayReport) {
 	rep = ReplayReport{Path: name, Replaying: netrec.CurrentBuild()}
-	p := &replay{trace: opt.Trace, hash: fnv.New64a()}
+	p := &replay{name: name, trace: opt.Trace, hash: fnv.New64a()}
 	p.streams = newStreamTallies(opt.Accounts)
 	rp, err := netrec.NewReplayer(r, netrec.ReplayOptions{MatchNotes: true, OnRecord: p.record, Observer: &p.kernel})
 	if err != nil {
@@ -167,6 +178,7 @@ func ReplayFrom(r io.Reader, name string, opt ReplayOptions) (rep ReplayReport) 
 // replay is one replay's state: the replayer, the core, the oracle, and
 // what the trace and the clients' account need.
 type replay struct {
+	name   string
 	rp     *netrec.Replayer
 	srv    *server.Server
 	o      *oracle.Oracle
@@ -197,8 +209,11 @@ func (p *replay) build(core recfile.Core) error {
 		return p.diverged(err)
 	}
 	p.srv = srv
-	if err := EnableBugs(srv, core.Bugs); err != nil {
-		return fmt.Errorf("the recording has catalog bugs switched on: %w", err)
+	if err := EnableBugs(srv, core.Bugs); errors.Is(err, bugs.ErrNotBuilt) {
+		return fmt.Errorf("the recording was made with catalog bugs switched on (%s), which only the catalog build has: %s",
+			strings.Join(core.Bugs, ","), ReplayFileCommand(p.name, core.Bugs))
+	} else if err != nil {
+		return fmt.Errorf("the recording's catalog bugs: %w", err)
 	}
 	p.o = oracle.New(oracle.Config{Server: srv.Config(), Kernel: true,
 		Clock: func() time.Duration { return p.now }, Step: func() int { return int(p.step) }})
@@ -258,7 +273,8 @@ func (p *replay) finish(rep *ReplayReport) {
 	case err != nil && rep.Err == nil:
 		rep.Err = err
 	}
-	if p.o != nil && err == nil && sum.End == "end" && p.o.Violation() == nil {
+	if p.o != nil && err == nil && sum.End == "end" {
+		// After a violation these still run; the oracle keeps the first.
 		if msg := p.o.Stuck(oracle.Settled{}); msg != "" {
 			p.o.Fail(InvLiveness, "%s", msg)
 		}

@@ -7,8 +7,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/mobsim/mobsim/bugs"
 	"github.com/mobsim/mobsim/internal/recfile"
+	"github.com/mobsim/mobsim/sim"
 )
 
 // With -record the child records its server's seam (internal/live's
@@ -119,11 +119,11 @@ func (r *recordingReport) print(w io.Writer, bug string) {
 	case !r.kept:
 		fmt.Fprintf(w, "recording:      %s (%.1f MiB) deleted: the run was clean (-keep-record keeps it)\n", r.path, float64(r.bytes)/(1<<20))
 	default:
-		cmd := "go run ./cmd/mobsim"
+		var names []string
 		if bug != "" {
-			cmd = bugs.Command + " run ./cmd/mobsim"
+			names = []string{bug}
 		}
-		fmt.Fprintf(w, "recording:      %s (%.1f MiB), clients' account %s%s (%d connections)\n  replay: %s -replay %s\n",
-			r.path, float64(r.bytes)/(1<<20), r.path, recfile.AccountSuffix, r.accounts, cmd, r.path)
+		fmt.Fprintf(w, "recording:      %s (%.1f MiB), clients' account %s%s (%d connections)\n  replay: %s\n",
+			r.path, float64(r.bytes)/(1<<20), r.path, recfile.AccountSuffix, r.accounts, sim.ReplayFileCommand(r.path, names))
 	}
 }
