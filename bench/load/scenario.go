@@ -80,6 +80,8 @@ func Scenarios() []Scenario {
 		{Name: "reads/frame in", Better: "lower"},
 		{Name: "allocs/delivery", Better: "lower"},
 		{Name: "errors", Better: "lower", Worst: true},
+		{Name: "log bytes/delivery", Better: "lower"},
+		{Name: "log bytes/frame in", Better: "lower"},
 	}
 	return []Scenario{
 		{
@@ -256,6 +258,8 @@ func fleetMetrics(p *Proc, res FleetResult, w window) map[string]float64 {
 		"reads/frame in":         perFrameIn(w, float64(w.st1.ReadCalls-w.st0.ReadCalls)),
 		"allocs/delivery":        w.perDelivery(float64(w.st1.Mallocs - w.st0.Mallocs)),
 		"errors":                 float64(res.Errors),
+		"log bytes/delivery":     w.perDelivery(float64(w.st1.LogBytes - w.st0.LogBytes)),
+		"log bytes/frame in":     perFrameIn(w, float64(w.st1.LogBytes-w.st0.LogBytes)),
 	}
 }
 

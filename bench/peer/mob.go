@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mobsim/mobsim/internal/live"
+	"github.com/mobsim/mobsim/netrec"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -16,11 +17,13 @@ const statsWait = 5 * time.Second
 // runner cmd/mob uses.
 type mobPeer struct {
 	l    *live.Loop
+	rec  *recording // nil: not recorded
 	done chan struct{}
 	err  error
 }
 
-func startMob(cfg Config) (Peer, error) {
+// startMob runs the mob peer; with mode it records (see mob_record.go).
+func startMob(cfg Config, mode *netrec.WriteMode) (Peer, error) {
 	sc := server.DefaultConfig()
 	sc.Framing = cfg.Framing
 	sc.FrameBytesMax = cfg.FrameBytesMax
@@ -29,11 +32,26 @@ func startMob(cfg Config) (Peer, error) {
 	sc.IdleTimeout = -1
 	sc.LingerTimeout = time.Second
 	sc.ShutdownTimeout = time.Second
-	l, err := live.Listen(live.Config{Addr: cfg.Addr, Server: sc})
+	lc := live.Config{Addr: cfg.Addr, Server: sc}
+	var rec *recording
+	if mode != nil {
+		var err error
+		if rec, err = newRecording(*mode); err != nil {
+			return nil, err
+		}
+		lc.Record = rec.conf
+	}
+	l, err := live.Listen(lc)
+	if err == nil && rec != nil {
+		err = rec.opened()
+	}
 	if err != nil {
+		if rec != nil {
+			rec.remove()
+		}
 		return nil, err
 	}
-	p := &mobPeer{l: l, done: make(chan struct{})}
+	p := &mobPeer{l: l, rec: rec, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		p.err = l.Serve()
@@ -45,7 +63,12 @@ func (p *mobPeer) Addr() net.Addr { return p.l.Addr() }
 
 func (p *mobPeer) Stats() Stats {
 	st := p.l.Stats(statsWait)
+	var logBytes uint64
+	if p.rec != nil {
+		logBytes = p.rec.bytes()
+	}
 	return Stats{
+		LogBytes:   logBytes,
 		Conns:      st.Conns,
 		FramesIn:   st.FramesIn,
 		Deliveries: st.FramesOut,
@@ -59,5 +82,10 @@ func (p *mobPeer) Stats() Stats {
 func (p *mobPeer) Close() error {
 	p.l.Stop()
 	<-p.done
+	if p.rec != nil {
+		if err := p.rec.remove(); err != nil && p.err == nil {
+			return err
+		}
+	}
 	return p.err
 }

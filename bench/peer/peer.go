@@ -8,7 +8,7 @@ import (
 )
 
 // Impls lists the implementations Start knows, in table order.
-var Impls = []string{"mob", "goroutine", "gnet", "gnet-batch", "gnet-mc"}
+var Impls = []string{"mob", "goroutine", "gnet", "gnet-batch", "gnet-mc", "mob-record", "mob-record-digests", "mob-record-contents"}
 
 // Config is what every peer is built from.
 type Config struct {
@@ -41,6 +41,7 @@ type Stats struct {
 	ReadCalls  uint64 // application-level read calls (gnet: OnTraffic calls)
 	Closed     uint64 // connections closed, any reason
 	CutSlow    uint64 // connections closed for exceeding QueueBytesMax
+	LogBytes   uint64 // mob-record peers: bytes of recording on disk so far
 }
 
 // Peer is a running server.
@@ -59,7 +60,7 @@ func Start(impl string, cfg Config) (Peer, error) {
 	}
 	switch impl {
 	case "mob":
-		return startMob(cfg)
+		return startMob(cfg, nil)
 	case "goroutine":
 		return startGoroutine(cfg)
 	case "gnet":
@@ -68,6 +69,9 @@ func Start(impl string, cfg Config) (Peer, error) {
 		return startGnet(cfg, gnetBatch)
 	case "gnet-mc":
 		return startGnet(cfg, gnetAsync)
+	}
+	if m, ok := recordMode(impl); ok {
+		return startMob(cfg, &m)
 	}
 	return nil, fmt.Errorf("unknown implementation %q (want one of %v)", impl, Impls)
 }

@@ -46,8 +46,8 @@ func addRecordFlags(fs *flag.FlagSet, r *recordOptions) {
 	fs.StringVar(&r.path, "record", "", "record every call the server makes to the kernel, with its result, to this `file`, for mobsim -replay; "+
 		"it holds every byte the clients send, so it is off unless asked, created 0600, and never written over an existing file; empty: no recording")
 	fs.Var(size64Value{&r.bytesMax}, "record-bytes-max", "cap of the recording in `bytes`; past it the file says where it stopped and the server goes on unrecorded")
-	fs.Var(writeModeValue{&r.writes}, "record-writes", "what the recording keeps of each write: `mode` counts (the kernel's answer: all a replay needs; cheapest), digests (a CRC-32C of every write) or contents (every byte)")
-	fs.IntVar(&r.digestEvery, "record-digest-every", r.digestEvery, "with -record-writes counts, a CRC-32C of every this `count`-th write, so a replay compares a sample byte for byte; 0: none")
+	fs.Var(writeModeValue{&r.writes}, "record-writes", "what the recording keeps of each write, a `mode`: counts (the kernel's answer, all a replay needs; the cheapest), digests (a CRC-32C of every write) or contents (every byte)")
+	fs.IntVar(&r.digestEvery, "record-digest-every", r.digestEvery, "with -record-writes counts, a CRC-32C of one write in this `count`, so a replay compares a sample byte for byte; 0: none")
 }
 
 // check reports -record flags that make no sense: limits out of range, or
