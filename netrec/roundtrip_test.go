@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mobsim/mobsim/netrec"
+	"github.com/mobsim/mobsim/server"
 )
 
 var (
@@ -87,17 +88,7 @@ func TestRoundTripNetfake(t *testing.T) {
 // is smaller by what the server fanned out.
 func TestRoundTripDigests(t *testing.T) {
 	full, live := recordSession(t, 1, 600, netrec.Options{})
-	data, live2 := recordSession(t, 1, 600, netrec.Options{Writes: netrec.WriteDigests})
-	if live != live2 {
-		t.Fatal("the recorder's mode changed the live run")
-	}
-	res := replaySession(t, data, netrec.ReplayOptions{MatchNotes: true})
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
-	if res.stats != live || res.kernel.wrote != writtenBytes(t, full) {
-		t.Errorf("replay ends with %+v, wrote %d; live %+v", res.stats, res.kernel.wrote, live)
-	}
+	data := recordReplays(t, full, live, netrec.Options{Writes: netrec.WriteDigests})
 	if !bytes.Contains(dump(t, data), []byte(" crc=0x")) {
 		t.Error("the listing shows no digest")
 	}
@@ -127,23 +118,14 @@ func TestRecordingDeterministic(t *testing.T) {
 // sample: the session replays with zero divergence, the kernel observer
 // still gets every byte the replayed core wrote, the log is no larger than
 // with digests, and a core whose writes carry other bytes is caught at the
-// first sampled write it changed. Without a sample the replay cannot see
-// such a core; the oracle, given the bytes, does (sim's replay tests).
+// first sampled write it changed. Without a sample the replay alone cannot
+// see such a core; what it wrote still reaches the hooks, and the oracle
+// checks it against the frames read (sim.Replay).
 func TestRoundTripCounts(t *testing.T) {
 	full, live := recordSession(t, 1, 600, netrec.Options{})
 	digests, _ := recordSession(t, 1, 600, netrec.Options{Writes: netrec.WriteDigests})
 	for _, every := range []int{0, 4} {
-		data, live2 := recordSession(t, 1, 600, netrec.Options{Writes: netrec.WriteCounts, DigestEvery: every})
-		if live != live2 {
-			t.Fatal("the recorder's mode changed the live run")
-		}
-		res := replaySession(t, data, netrec.ReplayOptions{MatchNotes: true})
-		if res.err != nil {
-			t.Fatal(res.err)
-		}
-		if res.stats != live || res.kernel.wrote != writtenBytes(t, full) {
-			t.Errorf("every %d: replay ends with %+v, wrote %d; live %+v", every, res.stats, res.kernel.wrote, live)
-		}
+		data := recordReplays(t, full, live, netrec.Options{Writes: netrec.WriteCounts, DigestEvery: every})
 		t.Logf("every %d: %d bytes with counts, %d with digests, %d with contents", every, len(data), len(digests), len(full))
 		if len(data) > len(digests) {
 			t.Errorf("every %d: counts take %d bytes, digests %d", every, len(data), len(digests))
@@ -162,4 +144,24 @@ func TestRoundTripCounts(t *testing.T) {
 			}
 		}
 	}
+}
+
+// recordReplays records seed 1's session with opt and replays it: the mode
+// must not change the live run (live, as recorded with contents in full),
+// and the replay must end with the live counters, its kernel observer told
+// every byte written. It returns the recording.
+func recordReplays(t *testing.T, full []byte, live server.Stats, opt netrec.Options) []byte {
+	t.Helper()
+	data, live2 := recordSession(t, 1, 600, opt)
+	if live != live2 {
+		t.Fatalf("%v: the recorder's mode changed the live run", opt.Writes)
+	}
+	res := replaySession(t, data, netrec.ReplayOptions{MatchNotes: true})
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if res.stats != live || res.kernel.wrote != writtenBytes(t, full) {
+		t.Errorf("%v: replay ends with %+v, wrote %d; live %+v", opt.Writes, res.stats, res.kernel.wrote, live)
+	}
+	return data
 }
