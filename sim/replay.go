@@ -25,8 +25,8 @@ import (
 // kernel, and checks the recorded history with the oracle a seed is
 // checked with. The recording is the world: the kernel's record is its
 // records, the clock is its recorded Now, the steps are its record
-// indexes; the server's claims come from the replayed core (and must be
-// the ones recorded: notes are matched); the clients' side comes from the
+// indexes; the server's claims come from the replayed core (its
+// membership claims must be the ones recorded: notes are matched); the clients' side comes from the
 // clients' account beside the recording, when there is one.
 
 // ReplayOptions are the switches of a replay; none changes its outcome.
@@ -203,7 +203,7 @@ func (p *replay) build(core recfile.Core) error {
 	}
 	cfg := core.Server
 	cfg.Logger = nil
-	cfg.Observer = netrec.Observer[server.CloseReason]{N: p.rp, Then: claimGate{p}}
+	cfg.Observer = netrec.Observer[server.CloseReason]{N: p.rp, Then: claimGate{p}, SkipFrames: !core.FrameNotes}
 	srv, err := server.New(p.rp, ln, cfg)
 	if err != nil {
 		return p.diverged(err)

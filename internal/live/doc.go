@@ -35,9 +35,10 @@
 //     the core against: the recorder is the poller the core sees, so it
 //     records what the core asked (any other wrapper of the kernel goes
 //     under it); the stop request is recorded where the loop calls
-//     Shutdown; the core's claims are recorded as notes; the header holds
-//     the config in force (Listen refuses a config with a field left to
-//     its default) and the catalog bugs switched on (Config.Bugs). Serve
+//     Shutdown; the core's membership claims are recorded as notes; the
+//     header holds the config in force (Listen refuses a config with a
+//     field left to its default) and the catalog bugs switched on
+//     (Config.Bugs). Serve
 //     closes the recording with an end record, or on a panic flushes it
 //     without one, so it reads as cut short where the core stopped.
 //

@@ -37,7 +37,9 @@ type recording struct {
 }
 
 // startRecording creates the recording and wraps the kernel and the
-// listener in it; the core's claims go to the recording as notes too.
+// listener in it; the core's membership claims go to the recording as
+// notes too (not its frame claims: one a frame is the notes' largest
+// share, and the reads say it all).
 func startRecording(r *Record, poller *netpoll.Poller, ln kernel.Listener, cfg *Config) (*recording, kernel.Poller, kernel.Listener, error) {
 	blob, err := recfile.Encode(recfile.Core{Program: r.Program, Server: cfg.Server, Bugs: cfg.Bugs,
 		Writes: r.Writes.String(), DigestEvery: r.DigestEvery})
@@ -49,7 +51,7 @@ func startRecording(r *Record, poller *netpoll.Poller, ln kernel.Listener, cfg *
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("record: %w", err)
 	}
-	cfg.Server.Observer = netrec.Observer[server.CloseReason]{N: rec, Then: cfg.Server.Observer}
+	cfg.Server.Observer = netrec.Observer[server.CloseReason]{N: rec, Then: cfg.Server.Observer, SkipFrames: true}
 	return &recording{rec: rec, given: cfg.Server}, rec, rec.Listener(ln), nil
 }
 

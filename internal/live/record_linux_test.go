@@ -74,7 +74,7 @@ func TestRecordedLoopReplays(t *testing.T) {
 		t.Fatal(err)
 	}
 	rcfg := core.Server
-	rcfg.Observer = netrec.Observer[server.CloseReason]{N: rp}
+	rcfg.Observer = netrec.Observer[server.CloseReason]{N: rp, SkipFrames: !core.FrameNotes}
 	srv, err := server.New(rp, ln, rcfg)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,10 @@ type Core struct {
 	// (netrec.Options), for the reader's information.
 	Writes      string `json:"writes,omitempty"`
 	DigestEvery int    `json:"digest_every,omitempty"`
+	// FrameNotes says the core's Frame claims are notes in the recording
+	// (netrec.Observer's SkipFrames off); the replay's adapter must do
+	// the same.
+	FrameNotes bool `json:"frame_notes,omitempty"`
 }
 
 // Encode writes c as the header's config: JSON, Logger and Observer left
