@@ -95,8 +95,12 @@ func printReplay(w io.Writer, r sim.ReplayReport, took time.Duration) {
 	}
 	fmt.Fprintf(w, "  recorded by %s (%s, %s framing, writes %s%s)\n  replayed by %s\n",
 		r.Recorded, r.Core.Program, r.Core.Server.Framing, r.Core.Writes, bugs, r.Replaying)
+	end := r.End
+	if end == "" {
+		end = "its end not reached"
+	}
 	fmt.Fprintf(w, "  records %d (%s), ticks %d, frames %d, clients' account %s, trace hash %016x\n",
-		r.Records, r.End, r.Ticks, r.Frames, accountsLine(r.Accounts), r.TraceHash)
+		r.Records, end, r.Ticks, r.Frames, accountsLine(r.Accounts), r.TraceHash)
 	if secs := took.Seconds(); secs > 0 {
 		fmt.Fprintf(w, "  replayed in %v: %.0f records/s; the live run took %v (%.1fx its wall time)\n",
 			took.Round(time.Millisecond), float64(r.Records)/secs, r.Span.Round(time.Millisecond), r.Span.Seconds()/secs)
