@@ -136,10 +136,10 @@
 // backlog are not in the recording), that the kernel carried the bytes
 // unaltered, that a close with unread input reset the connection (the
 // kernel does not say), and leaks inside the kernel. Those need the
-// clients' record: the soak's clients report what each sent and received,
-// and an oracle joins the two by connection (the soak's Observer can name
-// each stream by ID, the recording's id, or reach its peer address through
-// the stream's Unwrap).
+// clients' record: cmd/mobsoak -record writes, beside the recording, what
+// each client sent and received by count and CRC-32C, named by the
+// recording's stream id (its Observer numbers streams by ID), and
+// sim.Replay joins the two by connection (see sim.ReplayAccountChecks).
 //
 // # File format
 //
