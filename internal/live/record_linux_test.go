@@ -29,14 +29,7 @@ func TestRecordedLoopReplays(t *testing.T) {
 	if _, ok := l.Recording(); !ok {
 		t.Fatal("Recording says the loop does not record")
 	}
-	served := make(chan error, 1)
-	go func() { served <- l.Serve() }()
-	a, b := dial(t, l), dial(t, l)
-	waitStats(t, l, "2 members", func(st server.Stats) bool { return st.Members == 2 })
-	if _, err := a.Write([]byte("hello\n")); err != nil {
-		t.Fatal(err)
-	}
-	waitStats(t, l, "1 frame in", func(st server.Stats) bool { return st.FramesIn == 1 })
+	served, a, b := serveOneFrame(t, l)
 	l.Stop()
 	for _, c := range []io.ReadWriteCloser{a, b} {
 		if got, err := io.ReadAll(c); err != nil || string(got) != "hello\n" {
