@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mobsim/mobsim/bugs"
 	"github.com/mobsim/mobsim/internal/live"
 	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
@@ -82,7 +83,7 @@ func serve(cfgJSON string, log *slog.Logger) error {
 		BeforeTick: func() error { return wrapEvents(ev.w.Flush()) },
 	}
 	if sc.Bug != "" {
-		lc.Bugs = []string{sc.Bug}
+		lc.Bugs, lc.EnableBugs = []string{sc.Bug}, bugs.Enable
 	}
 	if sc.Record != "" {
 		lc.Record = &live.Record{Path: sc.Record, Writes: netrec.WriteCounts, DigestEvery: live.DefaultDigestEvery, Program: "mobsoak"}

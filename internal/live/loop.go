@@ -27,9 +27,13 @@ type Config struct {
 	// the rest of the shutdown.
 	BeforeTick func() error
 
-	// Bugs are catalog bugs to switch on before the first tick (the
-	// catalog build only: package bugs).
-	Bugs []string
+	// Bugs are catalog bugs to switch on before the first tick, with
+	// EnableBugs (bugs.Enable: the catalog build only). They are named
+	// here, not switched on after Listen, so that a recording's header
+	// says which. The runner does not import package bugs itself: a
+	// binary that never names a bug carries none of their names.
+	Bugs       []string
+	EnableBugs func(srv any, names []string) error
 	// Record, if not nil, records every call the core makes to the kernel,
 	// with its result, to a file that mobsim -replay runs the core against.
 	// Server must then be complete (every field set, as from
@@ -102,8 +106,13 @@ func Listen(cfg Config) (*Loop, error) {
 			return fail(err)
 		}
 	}
-	if err := enableBugs(srv, cfg.Bugs); err != nil {
-		return fail(err)
+	if len(cfg.Bugs) > 0 {
+		if cfg.EnableBugs == nil {
+			return fail(fmt.Errorf("bugs %v named without EnableBugs", cfg.Bugs))
+		}
+		if err := cfg.EnableBugs(srv, cfg.Bugs); err != nil {
+			return fail(err)
+		}
 	}
 	l := &Loop{
 		poller: poller, rec: rec, srv: srv, addr: ln.Addr(), log: srv.Config().Logger, before: cfg.BeforeTick,

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/mobsim/mobsim/bugs"
 	"github.com/mobsim/mobsim/internal/recfile"
 	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
@@ -67,12 +66,4 @@ func (r *recording) check(srv *server.Server) error {
 		return fmt.Errorf("record: the server's config in force is not the one recorded (a zero field took its default): give every field, from server.DefaultConfig")
 	}
 	return nil
-}
-
-// enableBugs switches on the catalog bugs before the first tick.
-func enableBugs(srv *server.Server, names []string) error {
-	if len(names) == 0 {
-		return nil
-	}
-	return bugs.Enable(srv, names)
 }
