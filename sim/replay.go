@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mobsim/mobsim/bugs"
@@ -192,6 +193,11 @@ type replay struct {
 	step    uint64
 	ticks   uint64
 	streams streamTallies
+
+	shutdownNow bool // the live loop called Shutdown; its Now not yet passed
+	polled      bool // a Poll record was passed and its tick's Now not yet
+	pollTimeout time.Duration
+	pollEvents  int
 }
 
 // build makes the core on the replayer, with the recorded config, bugs and
@@ -241,7 +247,9 @@ func (p *replay) run() {
 	shutdown := false
 	for !p.srv.Done() {
 		if !shutdown && p.rp.Stop() {
-			p.o.ShutdownBegan()
+			// The oracle hears of it at the Now the core's Shutdown reads
+			// first: its deadline runs from there (feedRecord).
+			p.shutdownNow = true
 			p.srv.Shutdown()
 			shutdown = true
 			continue
@@ -294,22 +302,8 @@ func (p *replay) finish(rep *ReplayReport) {
 // the kernel observer does not carry), then to the trace and its hash.
 func (p *replay) record(rec *netrec.Record) {
 	p.now, p.step = rec.Time, rec.Step
-	if o := p.o; o != nil {
-		switch rec.Op {
-		case netrec.OpRead:
-			if errors.Is(rec.Err, io.EOF) {
-				o.ReadEOF(rec.ID)
-				p.streams.eof(rec.ID)
-			}
-		case netrec.OpWrite, netrec.OpWritev:
-			o.WriteCall(rec.ID)
-		case netrec.OpAccept:
-			if rec.Err != nil && !errors.Is(rec.Err, kernel.ErrWouldBlock) {
-				o.AcceptFailed() // an empty probe is no work
-			}
-		case netrec.OpPoll:
-			o.Polled(rec.Timeout, rec.N)
-		}
+	if p.o != nil {
+		p.feedRecord(rec)
 	}
 	who, conn := "kernel", rec.ID
 	switch rec.Op {
@@ -340,6 +334,69 @@ func (p *replay) record(rec *netrec.Record) {
 	if p.trace != nil {
 		p.trace(TraceEvent{Time: rec.Time, Step: int(rec.Step), Who: who, Conn: conn, What: string(b[start : len(b)-1])})
 	}
+}
+
+// feedRecord gives the oracle what a record says beyond the kernel
+// observer's bytes: every read, write and accept call with its outcome,
+// the peer's EOF, and the tick's poll, as the simulator's feed does. The
+// poll is told in two parts, as the core makes it: the wait it asks for
+// before (at the clock the core read to compute it), the tick's time when
+// the core reads the clock after it (the Now that follows a Poll).
+func (p *replay) feedRecord(rec *netrec.Record) {
+	o := p.o
+	switch rec.Op {
+	case netrec.OpRead:
+		o.ReadCall(rec.ID)
+		if errors.Is(rec.Err, io.EOF) {
+			o.ReadEOF(rec.ID)
+			p.streams.eof(rec.ID)
+		}
+	case netrec.OpWrite, netrec.OpWritev:
+		o.WriteCall(rec.ID, writeCut(rec))
+	case netrec.OpAccept:
+		o.AcceptCall(acceptOutcomeOf(rec.Err))
+	case netrec.OpPoll:
+		o.PollWaits(rec.Timeout)
+		p.polled, p.pollTimeout, p.pollEvents = true, rec.Timeout, rec.N
+	case netrec.OpNow:
+		if p.shutdownNow {
+			p.shutdownNow = false
+			o.ShutdownBegan()
+		}
+		if p.polled {
+			p.polled = false
+			o.Polled(p.pollTimeout, p.pollEvents, false)
+		}
+	}
+}
+
+// writeCut says the kernel took less than a write asked: would-block, or
+// a short count.
+func writeCut(rec *netrec.Record) bool {
+	if errors.Is(rec.Err, kernel.ErrWouldBlock) {
+		return true
+	}
+	want := rec.Len
+	if rec.Op == netrec.OpWritev {
+		want = 0
+		for _, n := range rec.Bufs {
+			want += n
+		}
+	}
+	return rec.Err == nil && rec.N < want
+}
+
+// acceptOutcomeOf classes an Accept's error as the oracle's rules need it.
+func acceptOutcomeOf(err error) oracle.AcceptOutcome {
+	switch {
+	case err == nil:
+		return oracle.AcceptOK
+	case errors.Is(err, kernel.ErrWouldBlock):
+		return oracle.AcceptEmpty
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE), errors.Is(err, syscall.ENOBUFS), errors.Is(err, syscall.ENOMEM):
+		return oracle.AcceptExhausted
+	}
+	return oracle.AcceptRetry
 }
 
 // claimGate passes the replayed core's claims to the oracle while the
