@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mobsim/mobsim/internal/live"
+	"github.com/mobsim/mobsim/netpoll"
 	"github.com/mobsim/mobsim/netrec"
 	"github.com/mobsim/mobsim/server"
 )
@@ -22,8 +23,10 @@ type mobPeer struct {
 	err  error
 }
 
-// startMob runs the mob peer; with mode it records (see mob_record.go).
-func startMob(cfg Config, mode *netrec.WriteMode) (Peer, error) {
+// startMob runs the mob core; noIOUring turns io_uring off, so its
+// batched fan-out takes the writev loop (the "mob-writev" peer); with
+// mode it is recorded (the "mob-record" peers, see mob_record.go).
+func startMob(cfg Config, noIOUring bool, mode *netrec.WriteMode) (Peer, error) {
 	sc := server.DefaultConfig()
 	sc.Framing = cfg.Framing
 	sc.FrameBytesMax = cfg.FrameBytesMax
@@ -32,7 +35,7 @@ func startMob(cfg Config, mode *netrec.WriteMode) (Peer, error) {
 	sc.IdleTimeout = -1
 	sc.LingerTimeout = time.Second
 	sc.ShutdownTimeout = time.Second
-	lc := live.Config{Addr: cfg.Addr, Server: sc}
+	lc := live.Config{Addr: cfg.Addr, Server: sc, Poller: netpoll.Config{NoIOUring: noIOUring}}
 	var rec *recording
 	if mode != nil {
 		var err error
@@ -63,19 +66,22 @@ func (p *mobPeer) Addr() net.Addr { return p.l.Addr() }
 
 func (p *mobPeer) Stats() Stats {
 	st := p.l.Stats(statsWait)
+	bst := p.l.BatchStats() // of the same snapshot
 	var logBytes uint64
 	if p.rec != nil {
 		logBytes = p.rec.bytes()
 	}
 	return Stats{
-		LogBytes:   logBytes,
-		Conns:      st.Conns,
-		FramesIn:   st.FramesIn,
-		Deliveries: st.FramesOut,
-		WriteCalls: st.WriteCalls,
-		ReadCalls:  st.ReadCalls,
-		Closed:     st.ClosedTotal(),
-		CutSlow:    st.Closed[server.ReasonQueueLimit],
+		Conns:         st.Conns,
+		FramesIn:      st.FramesIn,
+		Deliveries:    st.FramesOut,
+		WriteCalls:    st.WriteCalls,
+		ReadCalls:     st.ReadCalls,
+		WriteSyscalls: st.WriteCalls - st.BatchedWrites + bst.Syscalls,
+		Ticks:         st.Ticks,
+		Closed:        st.ClosedTotal(),
+		CutSlow:       st.Closed[server.ReasonQueueLimit],
+		LogBytes:      logBytes,
 	}
 }
 

@@ -50,6 +50,7 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		{"write-calls-per-tick-max", "2", func(o options) any { return o.cfg.WriteCallsPerTickMax }, 2},
 		{"read-buffer-bytes", "512", func(o options) any { return o.cfg.ReadBufferBytes }, 512},
 		{"partial-keep-bytes-max", "64", func(o options) any { return o.cfg.PartialKeepBytesMax }, 64},
+		{"io-uring", "false", func(o options) any { return o.ioURing }, false},
 		{"record", "/tmp/x.rec", func(o options) any { return o.record.path }, "/tmp/x.rec"},
 		{"record-bytes-max", "8GiB", func(o options) any { return o.record.bytesMax }, int64(8 << 30)},
 		{"record-writes", "digests", func(o options) any { return o.record.writes }, netrec.WriteDigests},
@@ -65,7 +66,7 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		if fmt.Sprint(c.got(def)) == fmt.Sprint(c.want) {
 			t.Errorf("-%s: %v is already the default; the case proves nothing", c.flag, c.want)
 		}
-		args := []string{"-" + c.flag, c.value}
+		args := []string{"-" + c.flag + "=" + c.value} // = for the boolean ones
 		if strings.HasPrefix(c.flag, "record-") {
 			args = append([]string{"-record", "x"}, args...) // they need it
 		}
