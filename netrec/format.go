@@ -13,7 +13,7 @@ const magic = "MOBREC"
 
 // FormatVersion is the version of the layout this package writes and the
 // only one it reads (see "Versioning" in the package doc).
-const FormatVersion = 2
+const FormatVersion = 3
 
 // Op is the kind of a record: the seam call it holds, or a record of the
 // recording's own (Note, Shutdown, Stop, End).
@@ -38,12 +38,14 @@ const (
 	OpShutdown                 // the loop asked the core to shut down (Recorder.Shutdown)
 	OpStop                     // recording stopped early (size cap, write error); nothing follows
 	OpEnd                      // the recorder was closed; nothing follows
+	OpWriteBatch               // kernel.BatchWriter.WriteBatch
 	opCount
 )
 
 var opNames = [opCount]string{
 	"?", "listen", "now", "poll", "accept", "read", "write", "writev", "close-write",
 	"close", "register", "reregister", "deregister", "note", "shutdown", "stop", "end",
+	"write-batch",
 }
 
 func (o Op) String() string {

@@ -45,7 +45,11 @@ type Header struct {
 	Version uint64    // format version
 	Build   Build     // the binary that recorded it
 	Writes  WriteMode // what the write records keep of the bytes (Options.Writes)
-	Config  []byte    // the caller's config blob (Options.Config)
+	// Batches says the recorded kernel writes batches
+	// (kernel.BatchWriter): the core was given WriteBatch, and a replay
+	// must give it too (Replayer.Poller).
+	Batches bool
+	Config  []byte // the caller's config blob (Options.Config)
 }
 
 // Record is one decoded record. Which fields are set depends on Op (see the
@@ -73,7 +77,8 @@ type Record struct {
 	// HasDigest: Digest is set (every write with WriteDigests, the
 	// sampled ones with WriteCounts).
 	HasDigest bool
-	Err       error // the call's error, rebuilt (nil for success)
+	Batch     []BatchItem // WriteBatch: its writes, in order
+	Err       error       // the call's error, rebuilt (nil for success)
 
 	Kind NoteKind // Note
 	Arg  uint64   // Note
@@ -105,6 +110,7 @@ type Reader struct {
 	rec    Record
 	events []kernel.Event
 	bufs   []int
+	batch  []BatchItem
 	errs   map[errKey]error // rebuilt errors, one per distinct kind and text
 }
 
@@ -149,6 +155,13 @@ func NewReader(r io.Reader) (*Reader, error) {
 		rd.hdr.Writes = m
 	} else {
 		d.fail("write mode")
+	}
+	switch d.byte() {
+	case 0:
+	case 1:
+		rd.hdr.Batches = true
+	default:
+		d.fail("flags")
 	}
 	rd.hdr.Version = v
 	rd.hdr.Config = append([]byte(nil), d.bytes(configBytesMax)...)
@@ -310,6 +323,8 @@ func (rd *Reader) decode() (*Record, error) {
 		rec.Bufs = rd.bufs
 		rd.written(&d, rec, total)
 		rec.Err = rd.decodeErr(&d)
+	case OpWriteBatch:
+		rd.decodeBatch(&d, rec)
 	case OpCloseWrite, OpClose, OpDeregister:
 		rec.ID = d.uvarint()
 		rec.Err = rd.decodeErr(&d)
@@ -346,28 +361,78 @@ func (rd *Reader) decode() (*Record, error) {
 	return rec, nil
 }
 
-// written reads what a write record keeps of the bytes it took, by the
+// written reads what a write record keeps of the bytes it took into rec.
+func (rd *Reader) written(d *decoder, rec *Record, total int) {
+	rec.N, rec.Data, rec.Digest, rec.HasDigest = rd.writtenOf(d, total)
+}
+
+// writtenOf reads what a write keeps of the bytes it took, by the
 // recording's write mode: the bytes, their digest, or the count with a
 // flag bit for a sampled digest. total bounds the count.
-func (rd *Reader) written(d *decoder, rec *Record, total int) {
+func (rd *Reader) writtenOf(d *decoder, total int) (n int, data []byte, digest uint32, has bool) {
 	switch rd.hdr.Writes {
 	case WriteContents:
-		rec.Data = d.bytes(total)
-		rec.N = len(rec.Data)
+		data = d.bytes(total)
+		return len(data), data, 0, false
 	case WriteDigests:
-		rec.N = d.count(total)
-		rec.Digest, rec.HasDigest = d.fixed32(), true
-	case WriteCounts:
-		v := d.uvarint()
-		if v>>1 > uint64(total) {
-			d.fail(fmt.Sprintf("count %d over its bound %d", v>>1, total))
+		n = d.count(total)
+		return n, nil, d.fixed32(), true
+	}
+	v := d.uvarint()
+	if v>>1 > uint64(total) {
+		d.fail(fmt.Sprintf("count %d over its bound %d", v>>1, total))
+		return 0, nil, 0, false
+	}
+	if v&1 == 1 {
+		return int(v >> 1), nil, d.fixed32(), true
+	}
+	return int(v >> 1), nil, 0, false
+}
+
+// BatchItem is one write of a WriteBatch record: as a Writev record holds
+// it. Slices are only valid until the next call to Reader.Next.
+type BatchItem struct {
+	ID        uint64 // the stream (0: one the recorder did not make)
+	Bufs      []int  // the lengths of its buffers, trailing empty ones left out
+	N         int    // bytes written
+	Data      []byte // with WriteContents: the N bytes written
+	Digest    uint32 // with HasDigest: their CRC-32C
+	HasDigest bool
+	Err       error
+}
+
+// decodeBatch reads a WriteBatch record's writes.
+func (rd *Reader) decodeBatch(d *decoder, rec *Record) {
+	k := d.count((len(d.b) - d.pos) / 4) // a write takes 4 bytes at least
+	rd.batch, rd.bufs = rd.batch[:0], rd.bufs[:0]
+	for range k {
+		if d.err != nil {
 			return
 		}
-		rec.N = int(v >> 1)
-		if v&1 == 1 {
-			rec.Digest, rec.HasDigest = d.fixed32(), true
+		it := BatchItem{ID: d.uvarint()}
+		nb := d.count(kernel.BatchBufsMax)
+		start, total := len(rd.bufs), 0
+		for range nb {
+			n := d.count(math.MaxInt - total)
+			rd.bufs = append(rd.bufs, n)
+			total += n
 		}
+		it.N, it.Data, it.Digest, it.HasDigest = rd.writtenOf(d, total)
+		it.Err = rd.decodeErr(d)
+		it.Bufs = rd.bufs[start:len(rd.bufs):len(rd.bufs)]
+		if it.ID >= rd.nextID {
+			d.fail(fmt.Sprintf("write-batch names source %d, never created", it.ID))
+		}
+		rd.batch = append(rd.batch, it)
 	}
+	// rd.bufs may have moved as it grew: cut each write's lengths again.
+	at := 0
+	for i := range rd.batch {
+		n := len(rd.batch[i].Bufs)
+		rd.batch[i].Bufs = rd.bufs[at : at+n : at+n]
+		at += n
+	}
+	rec.Batch = rd.batch
 }
 
 // checkIDs holds ids to what the recorder does: sources are numbered from 1

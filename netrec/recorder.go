@@ -46,6 +46,13 @@ type Options struct {
 	// bytes, so a replay compares a sample of the output byte for byte as
 	// well; 0 means none. Other modes ignore it.
 	DigestEvery int
+	// Batches offers the core the wrapped kernel's batched writes
+	// (kernel.BatchWriter), if it has them: build the core on Poller(),
+	// which then has WriteBatch, and each batch is recorded. The header
+	// says so, and a replay's Poller offers WriteBatch too, so the
+	// replayed core writes as the live one did. Without it (or when the
+	// kernel has no batches) the core is given none.
+	Batches bool
 	// Build is written to the header; nil means CurrentBuild(). Tests use
 	// it to make recordings of other builds.
 	Build *Build
@@ -61,12 +68,15 @@ type Recorder struct {
 	inner   kernel.Poller
 	log     *logWriter
 	writes  WriteMode
-	every   uint64   // Options.DigestEvery (WriteCounts)
-	nwrites uint64   // write records so far: the sample's clock
-	file    *os.File // set by Create: closed by Close
-	nextID  uint64
-	lastNow time.Duration
-	closed  bool
+	every   uint64 // Options.DigestEvery (WriteCounts)
+	nwrites uint64 // write records so far: the sample's clock
+
+	batcher  kernel.BatchWriter // the kernel's, if it has one (see Poller)
+	batchSrc []kernel.Stream    // the core's streams of the batch being made
+	file     *os.File           // set by Create: closed by Close
+	nextID   uint64
+	lastNow  time.Duration
+	closed   bool
 }
 
 var _ kernel.Poller = (*Recorder)(nil)
@@ -124,7 +134,11 @@ func NewRecorder(w io.Writer, inner kernel.Poller, opt Options) (*Recorder, erro
 	}
 	l := newLogWriter(w, opt.BlockBytes, opt.LogBytesMax)
 	pre := binary.AppendUvarint([]byte(magic), FormatVersion)
-	hdr := appendHeader(nil, b, opt.Writes, opt.Config)
+	var batcher kernel.BatchWriter
+	if opt.Batches {
+		batcher, _ = inner.(kernel.BatchWriter)
+	}
+	hdr := appendHeader(nil, b, opt.Writes, batcher != nil, opt.Config)
 	if need := int64(len(pre)+blockHeaderBytesMax+len(hdr)) + stopRecordBytesMax; need > opt.LogBytesMax {
 		return nil, fmt.Errorf("netrec: LogBytesMax (%d bytes) cannot hold the header and the stop record (%d bytes)", opt.LogBytesMax, need)
 	}
@@ -138,7 +152,7 @@ func NewRecorder(w io.Writer, inner kernel.Poller, opt Options) (*Recorder, erro
 	if l.err != nil {
 		return nil, l.err
 	}
-	r := &Recorder{inner: inner, log: l, writes: opt.Writes}
+	r := &Recorder{inner: inner, log: l, writes: opt.Writes, batcher: batcher}
 	if opt.Writes == WriteCounts {
 		r.every = uint64(opt.DigestEvery)
 	}
@@ -147,7 +161,7 @@ func NewRecorder(w io.Writer, inner kernel.Poller, opt Options) (*Recorder, erro
 
 // appendHeader writes the header block's payload: the build, the write
 // mode, then the caller's config.
-func appendHeader(p []byte, b Build, writes WriteMode, config []byte) []byte {
+func appendHeader(p []byte, b Build, writes WriteMode, batch bool, config []byte) []byte {
 	for _, s := range [...]string{b.Module, b.Version, b.Revision, b.Time} {
 		p = appendString(p, truncate(s, headerFieldBytesMax))
 	}
@@ -156,6 +170,7 @@ func appendHeader(p []byte, b Build, writes WriteMode, config []byte) []byte {
 		p = appendString(p, truncate(s, headerFieldBytesMax))
 	}
 	p = append(p, byte(writes))
+	p = append(p, boolByte(batch)) // the flags byte: bit 0, the kernel writes batches
 	return appendBytes(p, config)
 }
 

@@ -147,6 +147,16 @@ func (s *recVStream) Writev(bufs [][]byte) (int, error) {
 	}
 	b := binary.AppendUvarint(r.log.buf, s.id)
 	b = binary.AppendUvarint(b, uint64(len(bufs)))
+	b = r.appendVector(b, bufs, n)
+	r.log.buf = appendErr(b, err)
+	r.log.commit(at)
+	return n, err
+}
+
+// appendVector writes the lengths of bufs and what the write mode keeps of
+// the first n bytes written across them (the count, the bytes, or their
+// CRC), the layout Writev and each write of a batch share.
+func (r *Recorder) appendVector(b []byte, bufs [][]byte, n int) []byte {
 	total := 0
 	for _, p := range bufs {
 		b = binary.AppendUvarint(b, uint64(len(p)))
@@ -177,7 +187,5 @@ func (s *recVStream) Writev(bufs [][]byte) (int, error) {
 	if digest {
 		b = binary.LittleEndian.AppendUint32(b, sum)
 	}
-	r.log.buf = appendErr(b, err)
-	r.log.commit(at)
-	return n, err
+	return b
 }

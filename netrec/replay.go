@@ -188,11 +188,16 @@ func (p *Replayer) take(c *Call) *Record {
 		return nil
 	}
 	hooked := p.opt.OnRecord != nil || p.opt.Observer != nil
-	if hooked && p.rd.hdr.Writes != WriteContents && (rec.Op == OpWrite || rec.Op == OpWritev) {
+	if hooked && p.rd.hdr.Writes != WriteContents {
 		// The recording has a digest or a count only; the core's bytes
 		// match what it has.
-		p.written = appendFirst(p.written[:0], c, rec.N)
-		rec.Data = p.written
+		switch rec.Op {
+		case OpWrite, OpWritev:
+			p.written = appendFirst(p.written[:0], c, rec.N)
+			rec.Data = p.written
+		case OpWriteBatch:
+			p.batchWritten(c, rec)
+		}
 	}
 	p.rec = nil
 	p.pass(rec)
@@ -240,6 +245,14 @@ func (p *Replayer) observe(o KernelObserver, rec *Record) {
 		if rec.N > 0 {
 			o.Wrote(rec.ID, rec.Data)
 		}
+	case OpWriteBatch:
+		for i := range rec.Batch {
+			it := &rec.Batch[i]
+			if it.N > 0 {
+				o.Wrote(it.ID, it.Data)
+			}
+			p.observeReset(o, it.ID, it.Err)
+		}
 	case OpCloseWrite:
 		if rec.Err == nil {
 			o.ClosedWrite(rec.ID)
@@ -251,10 +264,15 @@ func (p *Replayer) observe(o KernelObserver, rec *Record) {
 	}
 	switch rec.Op {
 	case OpRead, OpWrite, OpWritev:
-		if (errors.Is(rec.Err, syscall.ECONNRESET) || errors.Is(rec.Err, syscall.EPIPE)) && !p.resetTold[rec.ID] {
-			p.resetTold[rec.ID] = true
-			o.Reset(rec.ID)
-		}
+		p.observeReset(o, rec.ID, rec.Err)
+	}
+}
+
+// observeReset tells o of the first reset error on stream id.
+func (p *Replayer) observeReset(o KernelObserver, id uint64, err error) {
+	if (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) && !p.resetTold[id] {
+		p.resetTold[id] = true
+		o.Reset(id)
 	}
 }
 
@@ -430,6 +448,10 @@ type Call struct {
 	HasDigest bool
 	Kind      NoteKind
 	Arg       uint64
+	// Writes is a WriteBatch from the core, before clone turns it into
+	// Batch; Batch is a batch as one Writev call a write.
+	Writes []kernel.BatchWrite
+	Batch  []Call
 }
 
 // clone copies c so it outlives the core's buffers.
@@ -442,6 +464,15 @@ func (c *Call) clone() Call {
 		d.Data = append(d.Data, b...)
 	}
 	d.Vec = nil
+	if c.Writes != nil {
+		d.Batch = batchCalls(c, nil)
+	} else {
+		d.Batch = nil
+		for _, one := range c.Batch {
+			d.Batch = append(d.Batch, one.clone())
+		}
+	}
+	d.Writes = nil
 	return d
 }
 
@@ -450,8 +481,11 @@ func (c *Call) clone() Call {
 func callOf(rec *Record) Call {
 	c := Call{Op: rec.Op, ID: rec.ID, Token: rec.Token, Interest: rec.Interest, Timeout: rec.Timeout,
 		Len: rec.Len, Bufs: rec.Bufs, Kind: rec.Kind, Arg: rec.Arg, N: rec.N, Digest: rec.Digest, HasDigest: rec.HasDigest}
-	if rec.Op == OpWrite || rec.Op == OpWritev {
+	switch rec.Op {
+	case OpWrite, OpWritev:
 		c.Data = rec.Data
+	case OpWriteBatch:
+		c.Batch = batchCalls(nil, rec)
 	}
 	return c
 }
@@ -517,6 +551,8 @@ func match(c *Call, rec *Record, mode WriteMode) string {
 		if digests {
 			return digestDiff(sum, rec)
 		}
+	case OpWriteBatch:
+		return matchBatch(c, rec, mode)
 	case OpRegister, OpReregister:
 		if c.Token != rec.Token || c.Interest != rec.Interest {
 			return fmt.Sprintf("token %#x interest %d, recorded token %#x interest %d", uint64(c.Token), c.Interest, uint64(rec.Token), rec.Interest)

@@ -51,7 +51,7 @@ func roundTripLoopback(t *testing.T, mode netrec.WriteMode) {
 		}
 		cfg := loopbackConfig()
 		cfg.Observer = netrec.Observer[server.CloseReason]{N: rp}
-		srv, err := server.New(rp, ln, cfg)
+		srv, err := server.New(rp.Poller(), ln, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,13 +93,13 @@ func recordLoopback(t *testing.T, path string, mode netrec.WriteMode) server.Sta
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := netrec.Create(path, poller, netrec.Options{Config: []byte("loopbackConfig"), Writes: mode, DigestEvery: 3})
+	rec, err := netrec.Create(path, poller, netrec.Options{Config: []byte("loopbackConfig"), Writes: mode, DigestEvery: 3, Batches: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := loopbackConfig()
 	cfg.Observer = netrec.Observer[server.CloseReason]{N: rec}
-	srv, err := server.New(rec, rec.Listener(ln), cfg)
+	srv, err := server.New(rec.Poller(), rec.Listener(ln), cfg) // netpoll's batches (io_uring, or writev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,18 @@ func (rec *Record) AppendCall(b []byte) []byte {
 			}
 		}
 		return appendErrText(b, rec.Err)
+	case OpWriteBatch:
+		b = strconv.AppendInt(append(b, "write-batch k="...), int64(len(rec.Batch)), 10)
+		b = append(b, " ["...)
+		for i := range rec.Batch {
+			if i > 0 {
+				b = append(b, "; "...)
+			}
+			r := rec.Batch[i].record()
+			c := callOf(&r)
+			b = appendErrText(c.appendText(b), r.Err)
+		}
+		return append(b, ']')
 	}
 	c := callOf(rec)
 	b = c.appendText(b)
@@ -119,6 +131,20 @@ func (c *Call) appendText(b []byte) []byte {
 		}
 		b = append(b, ']')
 		b = appendWritten(b, c)
+	case OpWriteBatch:
+		calls := c.Batch
+		if calls == nil && c.Writes != nil {
+			calls = batchCalls(c, nil) // the core's, not yet cloned
+		}
+		b = strconv.AppendInt(append(b, " k="...), int64(len(calls)), 10)
+		b = append(b, " ["...)
+		for i := range calls {
+			if i > 0 {
+				b = append(b, "; "...)
+			}
+			b = calls[i].appendText(b)
+		}
+		b = append(b, ']')
 	case OpRegister, OpReregister:
 		b = strconv.AppendUint(append(b, " token=0x"...), uint64(c.Token), 16)
 		b = append(b, " interest="...)

@@ -210,7 +210,7 @@ func (p *replay) build(core recfile.Core) error {
 	cfg := core.Server
 	cfg.Logger = nil
 	cfg.Observer = netrec.Observer[server.CloseReason]{N: p.rp, Then: claimGate{p}, SkipFrames: !core.FrameNotes}
-	srv, err := server.New(p.rp, ln, cfg)
+	srv, err := server.New(p.rp.Poller(), ln, cfg)
 	if err != nil {
 		return p.diverged(err)
 	}

@@ -38,12 +38,12 @@ func recordChat(t *testing.T, ran, recorded server.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := netrec.Create(path, poller, netrec.Options{Config: blob, Writes: netrec.WriteCounts})
+	rec, err := netrec.Create(path, poller, netrec.Options{Config: blob, Writes: netrec.WriteCounts, Batches: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ran.Observer = netrec.Observer[server.CloseReason]{N: rec, SkipFrames: true}
-	srv, err := server.New(rec, rec.Listener(ln), ran)
+	srv, err := server.New(rec.Poller(), rec.Listener(ln), ran)
 	if err != nil {
 		t.Fatal(err)
 	}

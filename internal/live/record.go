@@ -29,7 +29,9 @@ const DefaultDigestEvery = 64
 // recording is the core's seam as Listen builds it: the recorder straight
 // under the core, so that it sees the calls the core made (the timeouts it
 // asked, the buffers it gave) and a replay can hold the core to them. Any
-// other wrapper of the kernel goes under the recorder, never above it.
+// other wrapper of the kernel goes under the recorder, never above it. The
+// core gets the poller's batched writes through it (io_uring or writev,
+// as unrecorded), each batch recorded.
 type recording struct {
 	rec   *netrec.Recorder
 	given server.Config // the recorded config, checked against the one in force
@@ -46,12 +48,12 @@ func startRecording(r *Record, poller *netpoll.Poller, ln kernel.Listener, cfg *
 		return nil, nil, nil, err
 	}
 	rec, err := netrec.Create(r.Path, poller, netrec.Options{Config: blob, LogBytesMax: r.BytesMax,
-		Writes: r.Writes, DigestEvery: r.DigestEvery})
+		Writes: r.Writes, DigestEvery: r.DigestEvery, Batches: true})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("record: %w", err)
 	}
 	cfg.Server.Observer = netrec.Observer[server.CloseReason]{N: rec, Then: cfg.Server.Observer, SkipFrames: true}
-	return &recording{rec: rec, given: cfg.Server}, rec, rec.Listener(ln), nil
+	return &recording{rec: rec, given: cfg.Server}, rec.Poller(), rec.Listener(ln), nil
 }
 
 // check holds the recorded config to the one in force: a field left zero

@@ -68,7 +68,7 @@ func TestRecordedLoopReplays(t *testing.T) {
 	}
 	rcfg := core.Server
 	rcfg.Observer = netrec.Observer[server.CloseReason]{N: rp, SkipFrames: !core.FrameNotes}
-	srv, err := server.New(rp, ln, rcfg)
+	srv, err := server.New(rp.Poller(), ln, rcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
