@@ -114,14 +114,14 @@ func BenchmarkRecordCall(b *testing.B) {
 }
 
 // TestRecordingDoesNotAllocate holds the recorder to its promise outside
-// the benchmarks too: steady-state Read, Write, Writev, Poll and Now,
-// recorded, allocate nothing.
+// the benchmarks too: steady-state Read, Write, Writev, WriteBatch, Poll
+// and Now, recorded, allocate nothing.
 func TestRecordingDoesNotAllocate(t *testing.T) {
 	p := bytes.Repeat([]byte("x"), 64)
 	iov := [][]byte{p, p[:7]}
 	k := &scriptKernel{streams: []*scriptStream{{readData: p, vector: true}, {readErr: kernel.ErrWouldBlock, vector: true}},
 		batch: []kernel.Event{{Token: 1<<32 | 5, Ready: kernel.ReadyRead}}}
-	rec, err := netrec.NewRecorder(io.Discard, k, netrec.Options{LogBytesMax: noCap})
+	rec, err := netrec.NewRecorder(io.Discard, scriptBatchKernel{k}, netrec.Options{LogBytesMax: noCap, Batches: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,11 +129,14 @@ func TestRecordingDoesNotAllocate(t *testing.T) {
 	st, _ := ln.Accept()
 	idle, _ := ln.Accept()
 	events := make([]kernel.Event, 16)
+	bw := rec.Poller().(kernel.BatchWriter)
+	ws := []kernel.BatchWrite{{Stream: st, Bufs: [kernel.BatchBufsMax][]byte{p, p[:7]}}, {Stream: idle, Bufs: [kernel.BatchBufsMax][]byte{p}}}
 	allocs := testing.AllocsPerRun(10_000, func() {
 		st.Read(p)
 		idle.Read(p)
 		st.Write(p)
 		st.(kernel.VectorWriter).Writev(iov)
+		bw.WriteBatch(ws)
 		rec.Poll(events, time.Millisecond)
 		rec.Now()
 	})

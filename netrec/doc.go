@@ -188,10 +188,10 @@
 //	17 write-batch count, count x (id, buffer count (at most 4), each buffer's length, written, err)
 //
 // where written is, by the write mode (for a writev and each write of a
-// batch, across its buffers in order): contents, n and the n bytes written
-// (across the buffers, in order); digests, n and their CRC-32C (4 bytes,
-// little-endian); counts, n<<1|d, then the CRC-32C if d is 1 (the sampled
-// writes, Options.DigestEvery).
+// batch, across its buffers in order): contents, n and the n bytes
+// written; digests, n and their CRC-32C (4 bytes, little-endian); counts,
+// n<<1|d, then the CRC-32C if d is 1 (the sampled writes,
+// Options.DigestEvery).
 //
 // Ids are uvarints numbering sources from 1 in order of creation (a listen
 // or a successful accept takes the next); a record may name only an id
