@@ -58,7 +58,7 @@ func matchBatch(c *Call, rec *Record, mode WriteMode) string {
 		w, it := &c.Writes[i], &rec.Batch[i]
 		id, _ := ID(w.Stream)
 		one := Call{Op: OpWritev, ID: id, Vec: batchVec(w)}
-		r := it.record()
+		r := it.Record()
 		if why := match(&one, &r, mode); why != "" {
 			return fmt.Sprintf("write %d of the batch: %s", i, why)
 		}
@@ -66,8 +66,9 @@ func matchBatch(c *Call, rec *Record, mode WriteMode) string {
 	return ""
 }
 
-// record is the write as a Writev record holds it.
-func (it *BatchItem) record() Record {
+// Record is the write as a Writev record holds it (its step, offset and
+// time are not set).
+func (it *BatchItem) Record() Record {
 	return Record{Op: OpWritev, ID: it.ID, Bufs: it.Bufs, N: it.N, Data: it.Data, Digest: it.Digest, HasDigest: it.HasDigest, Err: it.Err}
 }
 
@@ -92,7 +93,7 @@ func batchCalls(c *Call, rec *Record) []Call {
 	var out []Call
 	if rec != nil {
 		for i := range rec.Batch {
-			r := rec.Batch[i].record()
+			r := rec.Batch[i].Record()
 			out = append(out, callOf(&r))
 		}
 		return out

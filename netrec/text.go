@@ -58,7 +58,7 @@ func (rec *Record) AppendCall(b []byte) []byte {
 			if i > 0 {
 				b = append(b, "; "...)
 			}
-			r := rec.Batch[i].record()
+			r := rec.Batch[i].Record()
 			c := callOf(&r)
 			b = appendErrText(c.appendText(b), r.Err)
 		}

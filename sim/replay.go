@@ -78,6 +78,7 @@ type ReplayReport struct {
 	// (the process died, or the core panicked).
 	End       string
 	Records   uint64        // records replayed
+	Calls     uint64        // seam calls among them, each write of a batch counted
 	Ticks     uint64        // the core's ticks
 	Frames    int           // frames the oracle saw enter the global order
 	Span      time.Duration // the recorded clock's last reading: the live run's length
@@ -192,6 +193,7 @@ type replay struct {
 	now     time.Duration
 	step    uint64
 	ticks   uint64
+	calls   uint64
 	streams streamTallies
 
 	shutdownNow bool // the live loop called Shutdown; its Now not yet passed
@@ -273,7 +275,7 @@ func (p *replay) run() {
 // whole history, and fills in the report.
 func (p *replay) finish(rep *ReplayReport) {
 	sum, err := p.rp.Finish()
-	rep.Records, rep.End, rep.Ticks, rep.Span = sum.Steps, sum.End, p.ticks, p.now
+	rep.Records, rep.Calls, rep.End, rep.Ticks, rep.Span = sum.Steps, p.calls, sum.End, p.ticks, p.now
 	var d *netrec.Divergence
 	switch {
 	case errors.As(err, &d):
@@ -302,6 +304,13 @@ func (p *replay) finish(rep *ReplayReport) {
 // the kernel observer does not carry), then to the trace and its hash.
 func (p *replay) record(rec *netrec.Record) {
 	p.now, p.step = rec.Time, rec.Step
+	switch rec.Op {
+	case netrec.OpWriteBatch:
+		p.calls += uint64(len(rec.Batch))
+	case netrec.OpNote, netrec.OpListen, netrec.OpShutdown, netrec.OpStop, netrec.OpEnd:
+	default:
+		p.calls++
+	}
 	if p.o != nil {
 		p.feedRecord(rec)
 	}
@@ -353,6 +362,11 @@ func (p *replay) feedRecord(rec *netrec.Record) {
 		}
 	case netrec.OpWrite, netrec.OpWritev:
 		o.WriteCall(rec.ID, writeCut(rec))
+	case netrec.OpWriteBatch:
+		for i := range rec.Batch {
+			it := rec.Batch[i].Record()
+			o.WriteCall(it.ID, writeCut(&it))
+		}
 	case netrec.OpAccept:
 		o.AcceptCall(acceptOutcomeOf(rec.Err))
 	case netrec.OpPoll:

@@ -99,11 +99,11 @@ func printReplay(w io.Writer, r sim.ReplayReport, took time.Duration) {
 	if end == "" {
 		end = "its end not reached"
 	}
-	fmt.Fprintf(w, "  records %d (%s), ticks %d, frames %d, clients' account %s, trace hash %016x\n",
-		r.Records, end, r.Ticks, r.Frames, accountsLine(r.Accounts), r.TraceHash)
+	fmt.Fprintf(w, "  records %d (%s), seam calls %d, ticks %d, frames %d, clients' account %s, trace hash %016x\n",
+		r.Records, end, r.Calls, r.Ticks, r.Frames, accountsLine(r.Accounts), r.TraceHash)
 	if secs := took.Seconds(); secs > 0 {
-		fmt.Fprintf(w, "  replayed in %v: %.0f records/s; the live run took %v (%.1fx its wall time)\n",
-			took.Round(time.Millisecond), float64(r.Records)/secs, r.Span.Round(time.Millisecond), r.Span.Seconds()/secs)
+		fmt.Fprintf(w, "  replayed in %v: %.0f records/s, %.0f calls/s; the live run took %v (%.1fx its wall time)\n",
+			took.Round(time.Millisecond), float64(r.Records)/secs, float64(r.Calls)/secs, r.Span.Round(time.Millisecond), r.Span.Seconds()/secs)
 	}
 	if r.Violation != nil {
 		fmt.Fprintf(w, "  %v\n", r.Violation)
@@ -136,6 +136,7 @@ type replayResult struct {
 	Bugs       []string          `json:"bugs"`
 	End        string            `json:"end,omitempty"`
 	Records    uint64            `json:"records"`
+	Calls      uint64            `json:"calls"`
 	Ticks      uint64            `json:"ticks"`
 	Frames     int               `json:"frames"`
 	Accounts   int               `json:"accounts"`
@@ -159,7 +160,7 @@ func newReplayResult(r sim.ReplayReport) replayResult {
 	res := replayResult{
 		File: r.Path, OK: r.OK(), Verdict: replayVerdict(r), Violation: r.Violation,
 		RecordedBy: r.Recorded.String(), ReplayedBy: r.Replaying.String(), Program: r.Core.Program,
-		Bugs: append([]string{}, r.Core.Bugs...), End: r.End, Records: r.Records, Ticks: r.Ticks, Frames: r.Frames,
+		Bugs: append([]string{}, r.Core.Bugs...), End: r.End, Records: r.Records, Calls: r.Calls, Ticks: r.Ticks, Frames: r.Frames,
 		Accounts: r.Accounts, SpanNs: r.Span.Nanoseconds(), TraceHash: fmt.Sprintf("%016x", r.TraceHash),
 	}
 	if r.Err != nil {
