@@ -147,30 +147,45 @@ func (s *recVStream) Writev(bufs [][]byte) (int, error) {
 	}
 	b := binary.AppendUvarint(r.log.buf, s.id)
 	b = binary.AppendUvarint(b, uint64(len(bufs)))
+	b = r.appendVector(b, bufs, n)
+	r.log.buf = appendErr(b, err)
+	r.log.commit(at)
+	return n, err
+}
+
+// appendVector writes the lengths of bufs and what the write mode keeps of
+// the first n bytes written across them (the count, the bytes, or their
+// CRC), the layout Writev and each write of a batch share.
+func (r *Recorder) appendVector(b []byte, bufs [][]byte, n int) []byte {
 	total := 0
 	for _, p := range bufs {
 		b = binary.AppendUvarint(b, uint64(len(p)))
 		total += len(p)
 	}
 	k := min(max(n, 0), total)
-	b = binary.AppendUvarint(b, uint64(k))
+	digest := r.writes == WriteDigests
+	switch r.writes {
+	case WriteContents, WriteDigests:
+		b = binary.AppendUvarint(b, uint64(k))
+	case WriteCounts:
+		digest = r.sampled()
+		b = binary.AppendUvarint(b, uint64(k)<<1|uint64(boolByte(digest)))
+	}
 	var sum uint32
 	for _, p := range bufs {
-		if k == 0 {
+		if k == 0 || (!digest && r.writes != WriteContents) {
 			break
 		}
 		m := min(k, len(p))
-		if r.digests {
+		if digest {
 			sum = crc32.Update(sum, crcTable, p[:m])
 		} else {
 			b = append(b, p[:m]...)
 		}
 		k -= m
 	}
-	if r.digests {
+	if digest {
 		b = binary.LittleEndian.AppendUint32(b, sum)
 	}
-	r.log.buf = appendErr(b, err)
-	r.log.commit(at)
-	return n, err
+	return b
 }

@@ -38,4 +38,15 @@
 //     (Options.Trace) is fed from the same records and feeds no check.
 //   - ReplayCommand gives the one command that replays a seed with a
 //     readable trace.
+//   - Replay runs the core against a recording of the live server (package
+//     netrec) instead of the fake kernel, with the recorded config and
+//     bugs, and checks the recorded history with the same oracle, fed the
+//     same way: the recording's records for the kernel's, its clock, its
+//     record indexes as steps, the replayed core's claims (held to the
+//     recorded ones), and the clients' account beside the recording for
+//     the far side of each connection (ReplayAccountChecks). A live
+//     violation is reported in the same words as a simulated one; a
+//     replay is deterministic (the trace hash is the same every time), and
+//     the first divergence from the recording is reported apart from any
+//     violation.
 package sim

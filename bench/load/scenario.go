@@ -86,6 +86,8 @@ func Scenarios() []Scenario {
 		{Name: "frames in/tick", Better: "higher"},
 		{Name: "allocs/delivery", Better: "lower"},
 		{Name: "errors", Better: "lower", Worst: true},
+		{Name: "log bytes/delivery", Better: "lower"},
+		{Name: "log bytes/frame in", Better: "lower"},
 	}
 	return []Scenario{
 		{
@@ -307,6 +309,8 @@ func fleetMetrics(p *Proc, res FleetResult, w window) map[string]float64 {
 		"write syscalls/frame in": perFrameIn(w, w.writeSyscalls()),
 		"allocs/delivery":         w.perDelivery(float64(w.st1.Mallocs - w.st0.Mallocs)),
 		"errors":                  float64(res.Errors),
+		"log bytes/delivery":      w.perDelivery(float64(w.st1.LogBytes - w.st0.LogBytes)),
+		"log bytes/frame in":      perFrameIn(w, float64(w.st1.LogBytes-w.st0.LogBytes)),
 	}
 	if w.st1.Ticks > 0 { // a server that counts its ticks (polls)
 		m["syscalls/frame in"] = w.syscallsPerFrameIn()

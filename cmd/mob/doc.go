@@ -38,4 +38,11 @@
 //     net/http/pprof at /debug/pprof/. The counters are a snapshot the
 //     event loop publishes on request, so no other goroutine ever touches
 //     the server.
+//   - With -record FILE (off by default: a recording holds every byte the
+//     clients send; the file is created 0600 and never over an existing
+//     one) every call the core makes to the kernel, and its result, is
+//     recorded, capped at -record-bytes-max, for mobsim -replay FILE to
+//     run the core against and check with the simulator's oracle. By
+//     default a write is recorded by its count (the kernel's answer, all
+//     a replay needs) with a CRC-32C on one write in 64.
 package main

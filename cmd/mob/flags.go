@@ -31,6 +31,7 @@ type options struct {
 	listen    netpoll.ListenConfig
 	ioURing   bool          // -io-uring; the poller's NoIOUring is its negation
 	cfg       server.Config // Logger is set later, by run
+	record    recordOptions
 }
 
 // errUsage marks a command line that parsed but does not make sense. The
@@ -76,7 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprintln(stdout, readBuildInfo())
 		return o, errVersion
 	}
-	err := o.check(fs.NArg())
+	err := errors.Join(append([]error{o.check(fs.NArg())}, o.record.check(fs)...)...)
 	if err == nil {
 		err = flagTerms(o.cfg.Check(), fs)
 	}
@@ -133,6 +134,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.WriteCallsPerTickMax, "write-calls-per-tick-max", c.WriteCallsPerTickMax, "`count` of write system calls to one connection per tick")
 	fs.Var(sizeValue{&c.ReadBufferBytes}, "read-buffer-bytes", "size of the shared read buffer in `bytes`")
 	fs.Var(sizeValue{&c.PartialKeepBytesMax}, "partial-keep-bytes-max", "a client's partial-frame buffer larger than this many `bytes` is freed once empty")
+	addRecordFlags(fs, &o.record)
 	return fs
 }
 

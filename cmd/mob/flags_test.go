@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/netrec"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -50,6 +51,10 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		{"read-buffer-bytes", "512", func(o options) any { return o.cfg.ReadBufferBytes }, 512},
 		{"partial-keep-bytes-max", "64", func(o options) any { return o.cfg.PartialKeepBytesMax }, 64},
 		{"io-uring", "false", func(o options) any { return o.ioURing }, false},
+		{"record", "/tmp/x.rec", func(o options) any { return o.record.path }, "/tmp/x.rec"},
+		{"record-bytes-max", "8GiB", func(o options) any { return o.record.bytesMax }, int64(8 << 30)},
+		{"record-writes", "digests", func(o options) any { return o.record.writes }, netrec.WriteDigests},
+		{"record-digest-every", "3", func(o options) any { return o.record.digestEvery }, 3},
 	}
 	covered := map[string]bool{}
 	for _, c := range cases {
@@ -61,7 +66,11 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		if fmt.Sprint(c.got(def)) == fmt.Sprint(c.want) {
 			t.Errorf("-%s: %v is already the default; the case proves nothing", c.flag, c.want)
 		}
-		o, err := parseFlags([]string{"-" + c.flag + "=" + c.value}, io.Discard) // = for the boolean ones
+		args := []string{"-" + c.flag + "=" + c.value} // = for the boolean ones
+		if strings.HasPrefix(c.flag, "record-") {
+			args = append([]string{"-record", "x"}, args...) // they need it
+		}
+		o, err := parseFlags(args, io.Discard)
 		if err != nil {
 			t.Errorf("-%s %s: %v", c.flag, c.value, err)
 			continue
@@ -157,6 +166,10 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"-accept-backoff-min", "2s", "-accept-backoff-max", "1s"}, "-accept-backoff-max (1s) is below -accept-backoff-min (2s)"},
 		{[]string{"-frame-bytes-max", "1000", "-queue-bytes-max", "1000"}, "-queue-bytes-max (1000) must hold one largest frame"},
 		{[]string{"-framing", "mob", "-frame-bytes-max", "1000", "-queue-bytes-max", "1007"}, "+ 8 bytes of mob framing"},
+		{[]string{"-record-bytes-max", "1GiB"}, "-record-bytes-max needs -record FILE"},
+		{[]string{"-record", "x", "-record-bytes-max", "4095"}, "-record-bytes-max is 4095; it must be at least 4KiB"},
+		{[]string{"-record", "x", "-record-digest-every", "-1"}, "-record-digest-every is -1"},
+		{[]string{"-record", "x", "-record-writes", "all"}, `write mode "all"`},
 	}
 	for _, c := range cases {
 		var out bytes.Buffer

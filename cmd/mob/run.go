@@ -47,7 +47,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*live.
 	}
 	cfg := o.cfg
 	cfg.Logger = log
-	l, err := live.Listen(live.Config{Addr: o.addr, Listen: o.listen, Poller: netpoll.Config{NoIOUring: !o.ioURing}, Server: cfg})
+	l, err := live.Listen(live.Config{Addr: o.addr, Listen: o.listen, Poller: netpoll.Config{NoIOUring: !o.ioURing}, Server: cfg,
+		Record: o.record.live()})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		if dbgLn != nil {
@@ -63,6 +64,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*live.
 	}
 	log.Info("listening", "addr", l.Addr().String(), "framing", cfg.Framing,
 		"frame_bytes_max", cfg.FrameBytesMax, "queue_bytes_max", cfg.QueueBytesMax, "conns_max", cfg.ConnsMax)
+	if r := o.record.live(); r != nil {
+		log.Warn("recording every byte the clients send", "file", r.Path, "bytes_max", r.BytesMax, "writes", r.Writes, "digest_every", r.DigestEvery)
+	}
 
 	var dbg *debugServer
 	if dbgLn != nil {
@@ -80,6 +84,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*live.
 	}
 	st := l.Stats(0)
 	log.Info("stopped", statsAttrs(st)...)
+	if rs, ok := l.Recording(); ok {
+		logRecording(log, o.record.path, rs)
+	}
 	if err != nil {
 		log.Error("event loop failed", "err", err)
 		return exitError

@@ -23,6 +23,18 @@ var sizeUnits = []struct {
 // unit (64KiB, 1MiB, 10MB, 512B). A sign is allowed so that the range
 // checks can say what was wrong with -1.
 func parseSize(s string) (int, error) {
+	n, err := parseSize64(s)
+	if err != nil {
+		return 0, err
+	}
+	if n > math.MaxInt || n < math.MinInt {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return int(n), nil
+}
+
+// parseSize64 is parseSize for sizes that need not fit an int (a file's).
+func parseSize64(s string) (int64, error) {
 	num := strings.TrimSpace(s)
 	unit := strings.TrimLeft(num, "+-0123456789")
 	num = strings.TrimSpace(num[:len(num)-len(unit)])
@@ -42,24 +54,26 @@ func parseSize(s string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a size: want a whole number of bytes, optionally with a unit (64KiB, 1MiB)", s)
 	}
-	if n > int64(math.MaxInt)/mult || n < int64(math.MinInt)/mult {
+	if n > math.MaxInt64/mult || n < math.MinInt64/mult {
 		return 0, fmt.Errorf("%q is too large", s)
 	}
-	return int(n * mult), nil
+	return n * mult, nil
 }
 
 // formatSize writes n in the largest binary unit that divides it, so that
 // the defaults read as they were meant: 64KiB, 1MiB.
-func formatSize(n int) string {
+func formatSize(n int) string { return formatSize64(int64(n)) }
+
+func formatSize64(n int64) string {
 	for _, u := range []struct {
 		name  string
 		bytes int64
 	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n != 0 && int64(n)%u.bytes == 0 {
-			return strconv.FormatInt(int64(n)/u.bytes, 10) + u.name
+		if n != 0 && n%u.bytes == 0 {
+			return strconv.FormatInt(n/u.bytes, 10) + u.name
 		}
 	}
-	return strconv.Itoa(n)
+	return strconv.FormatInt(n, 10)
 }
 
 // sizeValue is a flag holding a size in bytes (see parseSize).
@@ -74,6 +88,25 @@ func (s sizeValue) String() string {
 
 func (s sizeValue) Set(str string) error {
 	n, err := parseSize(str)
+	if err != nil {
+		return err
+	}
+	*s.v = n
+	return nil
+}
+
+// size64Value is a flag holding a size in bytes that need not fit an int.
+type size64Value struct{ v *int64 }
+
+func (s size64Value) String() string {
+	if s.v == nil {
+		return "0"
+	}
+	return formatSize64(*s.v)
+}
+
+func (s size64Value) Set(str string) error {
+	n, err := parseSize64(str)
 	if err != nil {
 		return err
 	}

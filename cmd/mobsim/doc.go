@@ -2,11 +2,24 @@
 // replays one seed (optionally with a readable or Perfetto trace) or sweeps
 // a range of seeds in parallel, sharded if asked.
 //
-// Exit status: 0 every seed passed, 1 a violation, 2 usage.
+// It also replays a recording of the live server (mob -record, mobsoak
+// -record): the core, built with the recorded config and bugs, runs
+// against the recording instead of a kernel, and the oracle checks the
+// recorded history as it checks a seed's, with the same invariant names
+// and texts; the first call the core makes that the recording does not
+// have next stops the replay with the step, the call made, the call
+// recorded, and both builds.
+//
+// Exit status: 0 every seed passed (or the recording replayed clean), 1 a
+// violation, 2 usage; with -replay also 3 the core diverged from the
+// recording (a violation found before it is reported too), 4 the recording
+// cannot be replayed (not a recording, damaged, another format version, a
+// config or catalog bugs this build cannot run).
 //
 // Usage:
 //
 //	mobsim -seed N [-trace] [-trace-out FILE] [-json] [-bug NAME]
+//	mobsim -replay FILE [-trace] [-trace-out FILE] [-json]
 //	mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json] [-quiet] [-failfast]
 //	mobsim merge [-json] FILE...
 //

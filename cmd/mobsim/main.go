@@ -20,6 +20,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mobsim:", err)
 		return 2
 	}
+	if o.replay != "" {
+		return replayFile(o, stdout, stderr)
+	}
 	if o.seedSet {
 		return replay(o, stdout, stderr)
 	}

@@ -30,6 +30,17 @@
 //     buffers what it sees flushes there, so everything a tick reported is
 //     out before the loop polls again, and everything is out when Serve
 //     returns.
+//   - With Config.Record, every call the core makes to the kernel and its
+//     result go to a recording (package netrec) that mobsim -replay runs
+//     the core against: the recorder is the poller the core sees, so it
+//     records what the core asked (any other wrapper of the kernel goes
+//     under it); the stop request is recorded where the loop calls
+//     Shutdown; the core's membership claims are recorded as notes; the
+//     header holds the config in force (Listen refuses a config with a
+//     field left to its default) and the catalog bugs switched on
+//     (Config.Bugs). Serve
+//     closes the recording with an end record, or on a panic flushes it
+//     without one, so it reads as cut short where the core stopped.
 //
 // It adds no behaviour to the core: the loop is Server.Tick until
 // Server.Done, with Shutdown at the first stop request.

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
+	"github.com/mobsim/mobsim/netrec"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -24,12 +27,26 @@ type Config struct {
 	// and once after the last one. An error ends Serve at once, without
 	// the rest of the shutdown.
 	BeforeTick func() error
+
+	// Bugs are catalog bugs to switch on before the first tick, with
+	// EnableBugs (bugs.Enable: the catalog build only). They are named
+	// here, not switched on after Listen, so that a recording's header
+	// says which. The runner does not import package bugs itself: a
+	// binary that never names a bug carries none of their names.
+	Bugs       []string
+	EnableBugs func(srv any, names []string) error
+	// Record, if not nil, records every call the core makes to the kernel,
+	// with its result, to a file that mobsim -replay runs the core against.
+	// Server must then be complete (every field set, as from
+	// server.DefaultConfig): the recording says how the core ran.
+	Record *Record
 }
 
 // Loop is one server on the real kernel and the goroutine-safe handles to
 // it.
 type Loop struct {
 	poller *netpoll.Poller
+	rec    *recording // nil when not recording
 	srv    *server.Server
 	addr   net.Addr
 	log    *slog.Logger
@@ -65,14 +82,42 @@ func Listen(cfg Config) (*Loop, error) {
 		poller.Close()
 		return nil, err
 	}
-	srv, err := server.New(poller, ln, cfg.Server)
-	if err != nil {
+	var kp kernel.Poller = poller
+	var kl kernel.Listener = ln
+	var rec *recording
+	fail := func(err error) (*Loop, error) {
 		ln.Close()
+		if rec != nil {
+			rec.rec.Close()
+			os.Remove(cfg.Record.Path) // no core ever ran on it
+		}
 		poller.Close()
-		return nil, fmt.Errorf("server: %w", err)
+		return nil, err
+	}
+	if cfg.Record != nil {
+		if rec, kp, kl, err = startRecording(cfg.Record, poller, ln, &cfg); err != nil {
+			return fail(err)
+		}
+	}
+	srv, err := server.New(kp, kl, cfg.Server)
+	if err != nil {
+		return fail(fmt.Errorf("server: %w", err))
+	}
+	if rec != nil {
+		if err := rec.check(srv); err != nil {
+			return fail(err)
+		}
+	}
+	if len(cfg.Bugs) > 0 {
+		if cfg.EnableBugs == nil {
+			return fail(fmt.Errorf("bugs %v named without EnableBugs", cfg.Bugs))
+		}
+		if err := cfg.EnableBugs(srv, cfg.Bugs); err != nil {
+			return fail(err)
+		}
 	}
 	l := &Loop{
-		poller: poller, srv: srv, addr: ln.Addr(), log: srv.Config().Logger, before: cfg.BeforeTick,
+		poller: poller, rec: rec, srv: srv, addr: ln.Addr(), log: srv.Config().Logger, before: cfg.BeforeTick,
 		timer: time.NewTimer(time.Hour), reply: make(chan struct{}, 1), snap: srv.Stats(), done: make(chan struct{}),
 	}
 	l.timer.Stop()
@@ -104,16 +149,27 @@ func (l *Loop) BatchStats() netpoll.BatchStats {
 // Config is the core's configuration in force, defaults filled in.
 func (l *Loop) Config() server.Config { return l.srv.Config() }
 
-// Server is the core itself, for setup before Serve (the soak switches on
-// a catalog bug there). Once Serve runs, only its goroutine may touch it.
+// Server is the core itself, for setup before Serve. Once Serve runs,
+// only its goroutine may touch it.
 func (l *Loop) Server() *server.Server { return l.srv }
 
 // Serve runs the event loop on the calling goroutine until a shutdown
 // requested by Stop completes, the poller fails or BeforeTick fails. Then
-// it publishes the final stats and closes the poller. Call it once.
+// it publishes the final stats, closes the recording (if any) and the
+// poller. Call it once.
 func (l *Loop) Serve() error {
+	if l.rec != nil {
+		defer l.flushOnPanic()
+	}
 	err := l.loop()
 	l.finish()
+	if l.rec != nil {
+		// The loop stopped between ticks (or in a poll that failed): the
+		// end record says so, and a replay holds the core to it.
+		if cerr := l.rec.rec.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
 	if cerr := l.poller.Close(); cerr != nil {
 		l.log.Warn("close poller", "err", cerr)
 	}
@@ -121,6 +177,28 @@ func (l *Loop) Serve() error {
 		return fmt.Errorf("event loop: %w", err)
 	}
 	return nil
+}
+
+// flushOnPanic writes out what the recording holds when the core panics,
+// without an end record: the recording then reads as cut short, which it
+// was, and replays up to the panic.
+func (l *Loop) flushOnPanic() {
+	if p := recover(); p != nil {
+		if err := l.rec.rec.Flush(); err != nil {
+			l.log.Error("flush recording", "err", err)
+		}
+		panic(p)
+	}
+}
+
+// Recording returns the recording's counters; ok is false when the loop
+// does not record. Call it only once Serve has returned (the loop
+// goroutine owns the recorder until then).
+func (l *Loop) Recording() (st netrec.RecorderStats, ok bool) {
+	if l.rec == nil {
+		return st, false
+	}
+	return l.rec.rec.Stats(), true
 }
 
 func (l *Loop) loop() error {
@@ -135,6 +213,9 @@ func (l *Loop) loop() error {
 			return nil
 		}
 		if !shutdown && l.stopReq.Load() {
+			if l.rec != nil {
+				l.rec.rec.Shutdown() // an input that does not cross the seam
+			}
 			l.srv.Shutdown()
 			shutdown = true
 			continue // with nothing open it is done at once: no tick
