@@ -45,7 +45,7 @@ func TestFDExhaustion(t *testing.T) {
 	}
 	t.Logf("child has descriptors %v open; RLIMIT_NOFILE set to %d", fds, limit)
 
-	accepted := regexp.MustCompile(`msg=accepted conn="peer=(\S+) fd=\d+"`)
+	accepted := regexp.MustCompile(`msg=accepted conn\.peer=(\S+) conn\.fd=\d+`)
 	byAddr := map[string]*net.TCPConn{}
 	for range room + waiting {
 		c := dial(t, p.addr, sockOpts{})
@@ -160,7 +160,7 @@ func TestFDExhaustionUnderLoad(t *testing.T) {
 	if err := unix.Prlimit(p.Pid(), unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: limit, Max: limit}, nil); err != nil {
 		t.Fatalf("prlimit: %v", err)
 	}
-	accepted := regexp.MustCompile(`msg=accepted conn="peer=(\S+) fd=\d+"`)
+	accepted := regexp.MustCompile(`msg=accepted conn\.peer=(\S+) conn\.fd=\d+`)
 	byAddr := map[string]*net.TCPConn{}
 	for range room {
 		c := dial(t, p.addr, sockOpts{})

@@ -24,7 +24,18 @@ func (s *Socket) ID() uint64 { return s.c.id }
 // bytes if any (even after a FIN or an RST: Linux returns what arrived
 // first), then io.EOF after a FIN, or the pending error after an RST
 // (ECONNRESET, or EPIPE if the peer's FIN had come first; io.EOF after that).
+// It returns fewer bytes than len(p) only when it read everything that had
+// arrived, so the next arrival finds the buffer empty and makes an edge in
+// either mode (the seam's drain-by-short-read clause), or when the fault
+// plan cut it short (FaultShortRead), which leaves bytes behind, harsher
+// than Linux, and a readable edge pending for them.
 func (s *Socket) Read(p []byte) (int, error) {
+	n, err := s.read(p)
+	s.k.worked(n)
+	return n, err
+}
+
+func (s *Socket) read(p []byte) (int, error) {
 	k, c := s.k, s.c
 	rec := Record{Kind: KindRead, FD: s.fd, Conn: c.id}
 	if !s.open {
@@ -43,13 +54,20 @@ func (s *Socket) Read(p []byte) (int, error) {
 	case len(p) == 0:
 	case e.unread() > 0:
 		m := min(len(p), e.unread())
-		if m > 1 && k.chance(k.faults.ShortRead) {
+		short := m > 1 && k.chance(k.faults.ShortRead)
+		if short {
 			k.faultsInjected[FaultShortRead]++
 			rec.Fault = FaultShortRead
 			m = 1 + k.rng.IntN(m-1)
 		}
 		n = e.rcv.read(p[:m])
 		e.consumed()
+		if short {
+			// A short read promises the caller that nothing is left
+			// (kernel's drain-by-short-read clause); this one left
+			// bytes, so it announces them again.
+			k.wakeConn(c, wakeData)
+		}
 	case e.finRcvd:
 		rec.Err = EOF // SOCK_DONE is checked before sk_err
 	case e.err != OK:
@@ -82,7 +100,9 @@ func (s *Socket) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	return s.write(opWrite, KindWrite, p, nil, len(p))
+	n, err := s.write(opWrite, KindWrite, p, nil, len(p))
+	s.k.worked(n)
+	return n, err
 }
 
 // Writev is Write for several buffers in one call, like writev(2). Like
@@ -106,12 +126,14 @@ func (s *Socket) Writev(bufs [][]byte) (int, error) {
 	if total == 0 {
 		return 0, nil
 	}
-	return s.write(opWritev, KindWritev, nil, bufs, total)
+	n, err := s.write(opWritev, KindWritev, nil, bufs, total)
+	s.k.worked(n)
+	return n, err
 }
 
 func (s *Socket) write(o op, kind Kind, p []byte, bufs [][]byte, total int) (int, error) {
 	k, c := s.k, s.c
-	rec := Record{Kind: kind, FD: s.fd, Conn: c.id}
+	rec := Record{Kind: kind, FD: s.fd, Conn: c.id, Want: int64(total)}
 	if !s.open {
 		rec.Err = EBADF
 		k.record(&rec)
@@ -205,6 +227,7 @@ func (s *Socket) CloseWrite() error {
 		k.wakeConn(c, wakeState)
 	}
 	k.record(&rec)
+	k.worked(0)
 	return errOf(opCloseWrite, rec.Err)
 }
 
@@ -252,5 +275,6 @@ func (s *Socket) release(kind Kind, o op, abortive bool) error {
 	if k.obs != nil {
 		k.obs.Closed(c.id)
 	}
+	k.worked(0)
 	return nil
 }

@@ -22,13 +22,13 @@ import (
 // BenchmarkLoopbackFanout measures what recording costs the live server on
 // real sockets: the CPU time of the server's own thread (getrusage
 // RUSAGE_THREAD, so the clients' work is not counted) per delivery, bare,
-// recorded with contents and recorded with digests, to a file. Each
+// recorded with contents, with digests and with counts, to a file. Each
 // iteration is one run: loopbackMembers clients, loopbackSenders of them
 // sending loopbackFrames 64-byte frames each, all reading everything. Each
 // recording is then replayed from its file against a fresh core: records
 // per second, and the live run's wall time over the replay's.
 func BenchmarkLoopbackFanout(b *testing.B) {
-	for _, mode := range []string{"bare", "recorded", "digests"} {
+	for _, mode := range []string{"bare", "contents", "digests", "counts"} {
 		b.Run(mode, func(b *testing.B) {
 			var cpu, liveWall, replayWall time.Duration
 			var deliveries, logBytes, records uint64
@@ -119,7 +119,7 @@ func loopbackFanout(b *testing.B, mode string) fanoutRun {
 	var run fanoutRun
 	if mode != "bare" {
 		run.path = filepath.Join(b.TempDir(), "fanout.rec")
-		rec, err = netrec.Create(run.path, poller, netrec.Options{WriteDigests: mode == "digests"})
+		rec, err = netrec.Create(run.path, poller, netrec.Options{Writes: benchMode(mode), DigestEvery: benchDigestEvery})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -17,6 +17,19 @@ import (
 // kernel, and of replay speed. They assert nothing but that recording does
 // not allocate; timing belongs here, not in tests.
 
+// benchDigestEvery is the sample of digests the counts mode takes in the
+// benchmarks: cmd/mob's default.
+const benchDigestEvery = 64
+
+// benchMode is the write mode a benchmark's mode name stands for.
+func benchMode(name string) netrec.WriteMode {
+	m, err := netrec.ParseWriteMode(name)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
 // countWriter counts what the recorder writes and keeps none of it.
 type countWriter struct{ n int64 }
 
@@ -101,14 +114,14 @@ func BenchmarkRecordCall(b *testing.B) {
 }
 
 // TestRecordingDoesNotAllocate holds the recorder to its promise outside
-// the benchmarks too: steady-state Read, Write, Writev, Poll and Now,
-// recorded, allocate nothing.
+// the benchmarks too: steady-state Read, Write, Writev, WriteBatch, Poll
+// and Now, recorded, allocate nothing.
 func TestRecordingDoesNotAllocate(t *testing.T) {
 	p := bytes.Repeat([]byte("x"), 64)
 	iov := [][]byte{p, p[:7]}
 	k := &scriptKernel{streams: []*scriptStream{{readData: p, vector: true}, {readErr: kernel.ErrWouldBlock, vector: true}},
 		batch: []kernel.Event{{Token: 1<<32 | 5, Ready: kernel.ReadyRead}}}
-	rec, err := netrec.NewRecorder(io.Discard, k, netrec.Options{LogBytesMax: noCap})
+	rec, err := netrec.NewRecorder(io.Discard, scriptBatchKernel{k}, netrec.Options{LogBytesMax: noCap, Batches: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,11 +129,14 @@ func TestRecordingDoesNotAllocate(t *testing.T) {
 	st, _ := ln.Accept()
 	idle, _ := ln.Accept()
 	events := make([]kernel.Event, 16)
+	bw := rec.Poller().(kernel.BatchWriter)
+	ws := []kernel.BatchWrite{{Stream: st, Bufs: [kernel.BatchBufsMax][]byte{p, p[:7]}}, {Stream: idle, Bufs: [kernel.BatchBufsMax][]byte{p}}}
 	allocs := testing.AllocsPerRun(10_000, func() {
 		st.Read(p)
 		idle.Read(p)
 		st.Write(p)
 		st.(kernel.VectorWriter).Writev(iov)
+		bw.WriteBatch(ws)
 		rec.Poll(events, time.Millisecond)
 		rec.Now()
 	})
@@ -215,7 +231,7 @@ var fanouts = []fanout{{100, 1, 1}, {100, 10, 1}, {100, 100, 8}}
 
 // newFanout builds the core on a fan kernel, through a recorder to w when
 // w is not nil, with every member joined.
-func newFanout(tb testing.TB, f fanout, w io.Writer, digests bool) (*server.Server, *netrec.Recorder) {
+func newFanout(tb testing.TB, f fanout, w io.Writer, mode netrec.WriteMode) (*server.Server, *netrec.Recorder) {
 	tb.Helper()
 	k := &fanKernel{}
 	frame := bytes.Repeat(append(bytes.Repeat([]byte("m"), 63), '\n'), f.frames)
@@ -232,7 +248,7 @@ func newFanout(tb testing.TB, f fanout, w io.Writer, digests bool) (*server.Serv
 	var rec *netrec.Recorder
 	if w != nil {
 		var err error
-		rec, err = netrec.NewRecorder(w, k, netrec.Options{LogBytesMax: noCap, WriteDigests: digests})
+		rec, err = netrec.NewRecorder(w, k, netrec.Options{LogBytesMax: noCap, Writes: mode, DigestEvery: benchDigestEvery})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -264,15 +280,15 @@ func newFanout(tb testing.TB, f fanout, w io.Writer, digests bool) (*server.Serv
 // (a syscall per read and write) it is a smaller fraction.
 func BenchmarkFanout(b *testing.B) {
 	for _, f := range fanouts {
-		for _, mode := range []string{"bare", "recorded", "digests"} {
+		for _, mode := range []string{"bare", "contents", "digests", "counts"} {
 			b.Run(f.String()+"/"+mode, func(b *testing.B) {
 				var w *countWriter
 				var srv *server.Server
 				if mode == "bare" {
-					srv, _ = newFanout(b, f, nil, false)
+					srv, _ = newFanout(b, f, nil, 0)
 				} else {
 					w = &countWriter{}
-					srv, _ = newFanout(b, f, w, mode == "digests")
+					srv, _ = newFanout(b, f, w, benchMode(mode))
 				}
 				for range 32 { // warm up: the ring and the queues reach their size
 					if err := srv.Tick(); err != nil {
@@ -307,14 +323,17 @@ func BenchmarkFanout(b *testing.B) {
 // and logs the figures: bytes of log per delivery and per frame read, and
 // per kind of record how much is overhead beyond the bytes read or written.
 // A Read or Write record adds at most recordOverheadMax bytes to its data,
-// and digests make the log at least 4 times smaller per delivery.
+// digests make the log at least 4 times smaller per delivery, and counts
+// no larger than digests.
 func TestFanoutLogSize(t *testing.T) {
 	const recordOverheadMax = 16
-	perDelivery := map[bool][]float64{}
-	for _, digests := range []bool{false, true} {
+	modes := []netrec.WriteMode{netrec.WriteContents, netrec.WriteDigests, netrec.WriteCounts}
+	perDelivery := map[netrec.WriteMode][]float64{}
+	for _, mode := range modes {
+		contents := mode == netrec.WriteContents
 		for _, f := range fanouts {
 			var buf bytes.Buffer
-			srv, rec := newFanout(t, f, &buf, digests)
+			srv, rec := newFanout(t, f, &buf, mode)
 			before := srv.Stats()
 			start := rec.Stats().Bytes
 			for range 20 {
@@ -333,8 +352,8 @@ func TestFanoutLogSize(t *testing.T) {
 			})
 			logBytes := float64(rec.Stats().Bytes - start)
 			d := logBytes / float64(after.FramesOut-before.FramesOut)
-			perDelivery[digests] = append(perDelivery[digests], d)
-			t.Logf("%v digests=%v: %.1f log bytes per delivery, %.1f per frame read", f, digests,
+			perDelivery[mode] = append(perDelivery[mode], d)
+			t.Logf("%v %v: %.1f log bytes per delivery, %.1f per frame read", f, mode,
 				d, logBytes/float64(after.FramesIn-before.FramesIn))
 			for op, x := range by {
 				if x.n == 0 {
@@ -342,7 +361,7 @@ func TestFanoutLogSize(t *testing.T) {
 				}
 				over := float64(x.bytes-x.payload) / float64(x.n)
 				t.Logf("  %-8v %7d records %8.1f bytes each, %5.1f of them overhead", netrec.Op(op), x.n, float64(x.bytes)/float64(x.n), over)
-				if op == int(netrec.OpRead) || (!digests && (op == int(netrec.OpWrite) || op == int(netrec.OpWritev))) {
+				if op == int(netrec.OpRead) || (contents && (op == int(netrec.OpWrite) || op == int(netrec.OpWritev))) {
 					if over > recordOverheadMax {
 						t.Errorf("%v: a %v record adds %.1f bytes to its data", f, netrec.Op(op), over)
 					}
@@ -351,24 +370,25 @@ func TestFanoutLogSize(t *testing.T) {
 		}
 	}
 	for i, f := range fanouts {
-		if perDelivery[true][i]*4 > perDelivery[false][i] {
-			t.Errorf("%v: %.1f log bytes per delivery with digests, %.1f with contents", f, perDelivery[true][i], perDelivery[false][i])
+		contents, digests, counts := perDelivery[netrec.WriteContents][i], perDelivery[netrec.WriteDigests][i], perDelivery[netrec.WriteCounts][i]
+		if digests*4 > contents || counts > digests {
+			t.Errorf("%v: %.1f log bytes per delivery with digests, %.1f with contents, %.1f with counts", f, digests, contents, counts)
 		}
 	}
 }
 
 // BenchmarkReplay measures replay speed: a recording of fan-out ticks (500,
 // or 40 of the saturated shape) replayed against a fresh core, in records
-// per second, with write contents and with digests; and the reader alone.
+// per second, with write contents, digests and counts; and the reader alone.
 func BenchmarkReplay(b *testing.B) {
 	for _, f := range fanouts {
-		for _, digests := range []bool{false, true} {
+		for _, mode := range []netrec.WriteMode{netrec.WriteContents, netrec.WriteDigests, netrec.WriteCounts} {
 			ticks := 500
 			if f.senders*f.frames > 100 {
 				ticks = 40
 			}
 			var buf bytes.Buffer
-			srv, rec := newFanout(b, f, &buf, digests)
+			srv, rec := newFanout(b, f, &buf, mode)
 			for range ticks {
 				if err := srv.Tick(); err != nil {
 					b.Fatal(err)
@@ -377,7 +397,7 @@ func BenchmarkReplay(b *testing.B) {
 			rec.Close()
 			records := rec.Stats().Records
 			data := buf.Bytes()
-			name := f.String() + map[bool]string{false: "/contents", true: "/digests"}[digests]
+			name := f.String() + "/" + mode.String()
 			b.Run(name+"/core", func(b *testing.B) {
 				b.SetBytes(int64(len(data)))
 				for b.Loop() {

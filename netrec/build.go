@@ -16,7 +16,7 @@ type Build struct {
 	Revision  string // vcs.revision, empty when the build did not stamp it
 	Time      string // vcs.time
 	Modified  bool   // vcs.modified: the work tree had uncommitted changes
-	Tags      string // the -tags build setting (e.g. "mobbugs" for the bug catalog)
+	Tags      string // the -tags build setting (the bug catalog is an -overlay build, not a tag)
 	GoVersion string
 	GOOS      string
 	GOARCH    string
@@ -55,7 +55,7 @@ func (b Build) Same(o Build) bool {
 }
 
 // String renders b on one line, e.g.
-// "github.com/mobsim/mobsim (devel) rev 1f2e3d4c+modified tags=mobbugs go1.26.8 linux/amd64".
+// "github.com/mobsim/mobsim (devel) rev 1f2e3d4c+modified go1.26.8 linux/amd64".
 func (b Build) String() string {
 	var s strings.Builder
 	s.WriteString(orUnknown(b.Module))

@@ -67,13 +67,13 @@ func callScript(p kernel.Poller, ln kernel.Listener, note netrec.Noter, k *scrip
 // answers the script exactly as the recorded kernel did, and a replay that
 // matches notes accepts the script's notes.
 func TestEveryCallRoundTrips(t *testing.T) {
-	for _, digests := range []bool{false, true} {
+	for _, mode := range []netrec.WriteMode{netrec.WriteContents, netrec.WriteDigests, netrec.WriteCounts} {
 		k := &scriptKernel{streams: []*scriptStream{
 			{readData: []byte("hello"), writeMax: 4},
 			{writeMax: 5, vector: true},
 		}}
 		var buf bytes.Buffer
-		rec, err := netrec.NewRecorder(&buf, k, netrec.Options{WriteDigests: digests, Config: []byte{0, 1, 2}})
+		rec, err := netrec.NewRecorder(&buf, k, netrec.Options{Writes: mode, DigestEvery: 2, Config: []byte{0, 1, 2}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +85,7 @@ func TestEveryCallRoundTrips(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h := rp.Header(); !bytes.Equal(h.Config, []byte{0, 1, 2}) || h.WriteDigests != digests || h.Build != netrec.CurrentBuild() {
+		if h := rp.Header(); !bytes.Equal(h.Config, []byte{0, 1, 2}) || h.Writes != mode || h.Build != netrec.CurrentBuild() {
 			t.Errorf("header %+v", h)
 		}
 		ln, err := rp.Listener()
@@ -94,10 +94,10 @@ func TestEveryCallRoundTrips(t *testing.T) {
 		}
 		replayed := callScript(rp, ln, rp, nil)
 		if replayed != live {
-			t.Errorf("digests=%v: the replay answered\n%s\nthe kernel\n%s", digests, replayed, live)
+			t.Errorf("%v: the replay answered\n%s\nthe kernel\n%s", mode, replayed, live)
 		}
 		if sum, err := rp.Finish(); err != nil || sum.End != "end" {
-			t.Errorf("digests=%v: %+v %v", digests, sum, err)
+			t.Errorf("%v: %+v %v", mode, sum, err)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"strings"
@@ -115,7 +116,7 @@ func TestOtherVersionRefused(t *testing.T) {
 	if !errors.As(err, &v) || !errors.Is(err, netrec.ErrVersion) {
 		t.Fatalf("got %v, want a version error", err)
 	}
-	want := "recording format version 2; this build reads version 1 only"
+	want := fmt.Sprintf("recording format version %d; this build reads version %d only", netrec.FormatVersion+1, netrec.FormatVersion)
 	if !strings.Contains(err.Error(), want) {
 		t.Fatalf("%q does not say %q", err, want)
 	}

@@ -3,6 +3,7 @@ package netrec_test
 import (
 	"bytes"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -17,10 +18,23 @@ import (
 // returns the core loop's error and Finish's.
 func replayCore(t *testing.T, data []byte, cfg server.Config, wrap func(*netrec.Replayer, kernel.Listener) (kernel.Poller, kernel.Listener)) (runErr, finishErr error) {
 	t.Helper()
+	return replayCoreOn(t, data, cfg, wrap, false)
+}
+
+// replayCoreOn is replayCore for a recording of a core that wrote batches
+// when batch is set: the broken core's poller writes batches too.
+func replayCoreOn(t *testing.T, data []byte, cfg server.Config, wrap func(*netrec.Replayer, kernel.Listener) (kernel.Poller, kernel.Listener), batch bool) (runErr, finishErr error) {
+	t.Helper()
 	rp, ln := openReplay(t, data, netrec.ReplayOptions{})
-	var poller kernel.Poller = rp
+	poller := rp.Poller()
 	if wrap != nil {
 		poller, ln = wrap(rp, ln)
+		if fp, ok := poller.(*flipPoller); ok && batch {
+			// Only the batches' writes flip: the broken core is the
+			// one whose fan-out differs.
+			poller = &flipBatchPoller{flipPoller: fp, at: fp.at}
+			fp.at = math.MaxInt
+		}
 	}
 	srv, err := server.New(poller, ln, cfg)
 	if err != nil {
@@ -201,7 +215,43 @@ func (s *flipStream) Write(b []byte) (int, error) {
 	return s.Stream.Write(b)
 }
 
+// flipBatchPoller is flipPoller for a core that writes batches: it flips
+// the first byte of each write of a batch from the at-th such write on,
+// and hands the replay its own streams.
+type flipBatchPoller struct {
+	*flipPoller
+	at, n int
+}
+
+func (p *flipBatchPoller) WriteBatch(ws []kernel.BatchWrite) {
+	saved := make([]kernel.BatchWrite, len(ws))
+	copy(saved, ws)
+	for i := range ws {
+		w := &ws[i]
+		if f, ok := w.Stream.(*flipStream); ok {
+			w.Stream = f.Stream
+		}
+		if p.n++; p.n >= p.at && len(w.Bufs[0]) > 0 {
+			c := append([]byte(nil), w.Bufs[0]...)
+			c[0] ^= 0x20
+			w.Bufs[0] = c
+		}
+	}
+	p.Replayer.Poller().(kernel.BatchWriter).WriteBatch(ws)
+	for i := range ws {
+		ws[i].Stream, ws[i].Bufs = saved[i].Stream, saved[i].Bufs
+	}
+}
+
 // Writev passes through: every stream of a netfake recording has it.
 func (s *flipStream) Writev(bufs [][]byte) (int, error) {
 	return s.Stream.(kernel.VectorWriter).Writev(bufs)
 }
+
+// UnackedBytes and Abort pass through too: every stream of a netfake
+// recording has them.
+func (s *flipStream) UnackedBytes() (int, error) {
+	return s.Stream.(kernel.UnackedCounter).UnackedBytes()
+}
+
+func (s *flipStream) Abort() error { return s.Stream.(kernel.Aborter).Abort() }

@@ -7,8 +7,8 @@
 //
 // A Recorder is a kernel.Poller that wraps any kernel (netpoll, netfake):
 //
-//	rec, err := netrec.Create(path, poller, netrec.Options{Config: cfgBytes})
-//	srv, err := server.New(rec, rec.Listener(ln), cfg) // cfg.Observer = netrec.Observer[server.CloseReason]{N: rec}
+//	rec, err := netrec.Create(path, poller, netrec.Options{Config: cfgBytes, Batches: true})
+//	srv, err := server.New(rec.Poller(), rec.Listener(ln), cfg) // cfg.Observer = netrec.Observer[server.CloseReason]{N: rec}
 //	err = srv.Run(rec.Stop(stop))
 //	err = rec.Close()
 //
@@ -16,7 +16,7 @@
 //
 //	rp, err := netrec.Open(path, netrec.ReplayOptions{OnRecord: trace})
 //	ln, err := rp.Listener()
-//	srv, err := server.New(rp, ln, cfgFrom(rp.Header().Config))
+//	srv, err := server.New(rp.Poller(), ln, cfgFrom(rp.Header().Config))
 //	_ = srv.Run(rp.Stop)  // ends with Poll's error: ErrEnd, ErrStopped or the divergence
 //	sum, err := rp.Finish() // nil: zero divergence over the whole recording
 //
@@ -28,7 +28,11 @@
 //   - Every call is passed to the wrapped kernel unchanged and its results
 //     returned unchanged; the recorder only adds wrappers around listeners and
 //     streams (Unwrap and ID reach through them). A stream has Writev in the
-//     recording and the replay exactly when the kernel's stream has it.
+//     recording and the replay exactly when the kernel's stream has it; the
+//     poller (Poller, with Options.Batches) has WriteBatch exactly when the
+//     kernel has it (kernel.BatchWriter), and the replay's Poller when the
+//     recording's kernel had it. A batch is given to the kernel with its
+//     own streams in place of the recorder's and recorded write by write.
 //   - Recording Read, Write, Writev, Poll and Now allocates nothing once the
 //     block buffer has grown (TestRecordingDoesNotAllocate; BenchmarkRecordCall
 //     reports 0 allocs/op). Errors other than would-block, interrupted and
@@ -66,9 +70,15 @@
 //     re-offers them and is compared then.
 //   - Writev: the same number of buffers, each of the same length, and the
 //     first n bytes across them equal to those recorded.
-//   - With Options.WriteDigests the written bytes are compared by their
-//     CRC-32C, and the hooks (OnRecord, Observer) get the replayed core's
-//     bytes, which match it.
+//   - WriteBatch: the same number of writes, and each matched as a Writev
+//     (its stream, its buffers up to the last non-empty one, its bytes);
+//     the recorded count and error go back in each write.
+//   - What is compared of the written bytes depends on the recording's
+//     write mode (Options.Writes, see WriteMode): every byte
+//     (WriteContents), their CRC-32C (WriteDigests, and the sampled writes
+//     of WriteCounts), or nothing but the lengths (the other writes of
+//     WriteCounts). Without contents the hooks (OnRecord, Observer) get
+//     the replayed core's bytes, so an oracle still checks every one.
 //   - Register, Reregister: the same token and interest. Deregister, Close,
 //     CloseWrite, Accept, Now: the operation and source only.
 //   - Note (with ReplayOptions.MatchNotes): the same kind, stream and
@@ -110,8 +120,8 @@
 //
 // A recording holds what the kernel told the server and what the server
 // asked of it: accepts, every byte read (so every frame, in the global read
-// order), every byte written to each stream (with WriteDigests, the
-// replayed core's bytes, checked against the digests), FINs read (io.EOF)
+// order), every byte written to each stream (without WriteContents, the
+// replayed core's bytes, checked against the digests where there are any), FINs read (io.EOF)
 // and sent (CloseWrite), resets seen (errors), closes, the time, and the
 // batches (ticks). With the core's membership claims (its Observer, live in
 // the replay, or recorded as notes through the Observer adapter) that
@@ -133,10 +143,10 @@
 // backlog are not in the recording), that the kernel carried the bytes
 // unaltered, that a close with unread input reset the connection (the
 // kernel does not say), and leaks inside the kernel. Those need the
-// clients' record: the soak's clients report what each sent and received,
-// and an oracle joins the two by connection (the soak's Observer can name
-// each stream by ID, the recording's id, or reach its peer address through
-// the stream's Unwrap).
+// clients' record: cmd/mobsoak -record writes, beside the recording, what
+// each client sent and received by count and CRC-32C, named by the
+// recording's stream id (its Observer numbers streams by ID), and
+// sim.Replay joins the two by connection (see sim.ReplayAccountChecks).
 //
 // # File format
 //
@@ -146,14 +156,15 @@
 //
 //	recording = magic version block*
 //	magic     = "MOBREC"
-//	version   = uvarint (FormatVersion, now 1)
+//	version   = uvarint (FormatVersion, now 4)
 //	block     = uvarint length, 4-byte CRC-32C (Castagnoli, little-endian) of
 //	            the payload, then length bytes of payload (1 to 128 MiB)
 //
 // The first block's payload is the header: module path, module version,
 // vcs.revision, vcs.time (strings), vcs.modified (one byte, 0 or 1), build
 // tags, Go version, GOOS, GOARCH (strings), the write mode (one byte: 0
-// contents, 1 digests), then the caller's config blob (string, at most 16
+// contents, 1 digests, 2 counts), a flags byte (bit 0: the core was given
+// the kernel's WriteBatch), then the caller's config blob (string, at most 16
 // MiB). Every later block's payload is a whole number of
 // records; no record spans two blocks. A record is an op byte and its
 // fields:
@@ -161,10 +172,11 @@
 //	1  listen      id
 //	2  now         delta (varint ns since the previous now record; the first from 0)
 //	3  poll        timeout (varint ns), len(events), n, n x (token, ready byte), err
-//	4  accept      listener id, err; if err is nil: new id, flags byte (1: has Writev)
+//	4  accept      listener id, err; if err is nil: new id, flags byte (bit 0: has Writev;
+//	               bit 1: has UnackedBytes and Abort)
 //	5  read        id, len(p), n, n bytes read, err
-//	6  write       id, len(p), n, the n bytes written (digests: their CRC-32C, 4 bytes LE), err
-//	7  writev      id, buffer count, each buffer's length, n, the n bytes written (or CRC), err
+//	6  write       id, len(p), written, err
+//	7  writev      id, buffer count, each buffer's length, written, err
 //	8  close-write id, err
 //	9  close       id, err (a listener or a stream)
 //	10 register    id, token, interest byte, err
@@ -174,6 +186,15 @@
 //	14 shutdown    (no fields)
 //	15 stop        reason (1: size cap, 2: record too large), text
 //	16 end         record count before it
+//	17 write-batch count, count x (id, buffer count (at most 4), each buffer's length, written, err)
+//	18 unacked     id, err; if err is nil: the count
+//	19 abort       id, err
+//
+// where written is, by the write mode (for a writev and each write of a
+// batch, across its buffers in order): contents, n and the n bytes
+// written; digests, n and their CRC-32C (4 bytes, little-endian); counts,
+// n<<1|d, then the CRC-32C if d is 1 (the sampled writes,
+// Options.DigestEvery).
 //
 // Ids are uvarints numbering sources from 1 in order of creation (a listen
 // or a successful accept takes the next); a record may name only an id

@@ -13,7 +13,7 @@ const magic = "MOBREC"
 
 // FormatVersion is the version of the layout this package writes and the
 // only one it reads (see "Versioning" in the package doc).
-const FormatVersion = 1
+const FormatVersion = 4
 
 // Op is the kind of a record: the seam call it holds, or a record of the
 // recording's own (Note, Shutdown, Stop, End).
@@ -38,12 +38,16 @@ const (
 	OpShutdown                 // the loop asked the core to shut down (Recorder.Shutdown)
 	OpStop                     // recording stopped early (size cap, write error); nothing follows
 	OpEnd                      // the recorder was closed; nothing follows
+	OpWriteBatch               // kernel.BatchWriter.WriteBatch
+	OpUnacked                  // kernel.UnackedCounter.UnackedBytes
+	OpAbort                    // kernel.Aborter.Abort
 	opCount
 )
 
 var opNames = [opCount]string{
 	"?", "listen", "now", "poll", "accept", "read", "write", "writev", "close-write",
 	"close", "register", "reregister", "deregister", "note", "shutdown", "stop", "end",
+	"write-batch", "unacked", "abort",
 }
 
 func (o Op) String() string {
@@ -57,10 +61,62 @@ func (o Op) String() string {
 func (o Op) hasSource() bool {
 	switch o {
 	case OpAccept, OpRead, OpWrite, OpWritev, OpCloseWrite, OpClose,
-		OpRegister, OpReregister, OpDeregister, OpNote:
+		OpRegister, OpReregister, OpDeregister, OpNote, OpUnacked, OpAbort:
 		return true
 	}
 	return false
+}
+
+// WriteMode is what a recording keeps of the bytes each Write and Writev
+// took (Options.Writes; the header says which).
+//
+// The bytes a core writes are a function of what it read, so a replay does
+// not need them: the replayed core makes them again, and the count the
+// kernel returned is what it must be answered with. What the bytes buy is
+// a check that the replayed core wrote the same ones; what they cost is
+// the live server's time (on fan-out a server writes each frame to every
+// member, so the writes are most of what crosses the seam):
+//
+//   - WriteContents keeps them all. A reader alone (a trace printer, an
+//     oracle without the core) sees the output; the log grows by the
+//     fan-out (about 65 bytes per delivered 64-byte frame).
+//   - WriteDigests keeps a CRC-32C of each write: every byte is compared,
+//     the log grows with the reads only, but the CRC is computed over all
+//     the output, live.
+//   - WriteCounts keeps the count, and a CRC of every DigestEvery-th write.
+//     A core that wrote other bytes is still caught: by the sample, by
+//     the lengths of later writes (which follow from what it queued), and
+//     by the oracle, which checks every byte the replayed core writes
+//     against the frames it read. A replaying binary that is not the
+//     recording one is named by the header's build either way.
+type WriteMode uint8
+
+// Write modes, as written in the header.
+const (
+	WriteContents WriteMode = iota // every byte written
+	WriteDigests                   // a CRC-32C of each write's bytes
+	WriteCounts                    // counts; a CRC-32C on a sample (Options.DigestEvery)
+	writeModeCount
+)
+
+var writeModeNames = [writeModeCount]string{"contents", "digests", "counts"}
+
+func (m WriteMode) String() string {
+	if m < writeModeCount {
+		return writeModeNames[m]
+	}
+	return fmt.Sprintf("write-mode(%d)", uint8(m))
+}
+
+// ParseWriteMode reads a write mode by its name: contents, digests or
+// counts.
+func ParseWriteMode(s string) (WriteMode, error) {
+	for i, n := range writeModeNames {
+		if s == n {
+			return WriteMode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("write mode %q: want contents, digests or counts", s)
 }
 
 // NoteKind is the kind of an annotation. The values below are the ones the

@@ -29,10 +29,15 @@ type ServerObserver[R ~uint8] interface {
 //	cfg.Observer = netrec.Observer[server.CloseReason]{N: rec, Then: cfg.Observer}
 //
 // A Frame note carries the frame's length, not its bytes: the bytes are in
-// the reads already, and an oracle cuts frames from those.
+// the reads already, and an oracle cuts frames from those. SkipFrames
+// leaves Frame claims out of the notes (they are still passed on): one a
+// frame read is the largest share of the notes, and what they say follows
+// from the reads, so a replayed core that frames differently shows in its
+// writes. A recording and its replay must agree on it.
 type Observer[R ~uint8] struct {
-	N    Noter
-	Then ServerObserver[R]
+	N          Noter
+	Then       ServerObserver[R]
+	SkipFrames bool
 }
 
 func (o Observer[R]) Joined(st kernel.Stream) {
@@ -57,7 +62,9 @@ func (o Observer[R]) Closed(st kernel.Stream, r R) {
 }
 
 func (o Observer[R]) Frame(st kernel.Stream, head, tail []byte) {
-	o.N.Note(NoteFrame, st, uint64(len(head)+len(tail)))
+	if !o.SkipFrames {
+		o.N.Note(NoteFrame, st, uint64(len(head)+len(tail)))
+	}
 	if o.Then != nil {
 		o.Then.Frame(st, head, tail)
 	}

@@ -42,10 +42,14 @@ func (e *VersionError) Is(target error) bool { return target == ErrVersion }
 
 // Header is what a recording says about itself.
 type Header struct {
-	Version      uint64 // format version
-	Build        Build  // the binary that recorded it
-	WriteDigests bool   // writes are recorded as a CRC-32C of their bytes (Options.WriteDigests)
-	Config       []byte // the caller's config blob (Options.Config)
+	Version uint64    // format version
+	Build   Build     // the binary that recorded it
+	Writes  WriteMode // what the write records keep of the bytes (Options.Writes)
+	// Batches says the recorded kernel writes batches
+	// (kernel.BatchWriter): the core was given WriteBatch, and a replay
+	// must give it too (Replayer.Poller).
+	Batches bool
+	Config  []byte // the caller's config blob (Options.Config)
 }
 
 // Record is one decoded record. Which fields are set depends on Op (see the
@@ -61,6 +65,7 @@ type Record struct {
 	ID       uint64          // the source: stream or listener id (Accept: the listener)
 	NewID    uint64          // Accept: the new stream's id
 	Vector   bool            // Accept: the new stream has Writev
+	Closing  bool            // Accept: the new stream has UnackedBytes and Abort
 	Token    kernel.Token    // Register, Reregister
 	Interest kernel.Interest // Register, Reregister
 	Timeout  time.Duration   // Poll: the timeout asked
@@ -68,9 +73,13 @@ type Record struct {
 	Bufs     []int           // Writev: the length of each buffer
 	N        int             // Poll: events returned; Read, Write, Writev: bytes moved
 	Events   []kernel.Event  // Poll: the batch
-	Data     []byte          // Read: bytes read; Write, Writev: bytes written (the first N; see Digest)
-	Digest   uint32          // Write, Writev with Header.WriteDigests: CRC-32C of the N bytes written
-	Err      error           // the call's error, rebuilt (nil for success)
+	Data     []byte          // Read: bytes read; Write, Writev with WriteContents: bytes written (the first N)
+	Digest   uint32          // Write, Writev with HasDigest: CRC-32C of the N bytes written
+	// HasDigest: Digest is set (every write with WriteDigests, the
+	// sampled ones with WriteCounts).
+	HasDigest bool
+	Batch     []BatchItem // WriteBatch: its writes, in order
+	Err       error       // the call's error, rebuilt (nil for success)
 
 	Kind NoteKind // Note
 	Arg  uint64   // Note
@@ -102,6 +111,7 @@ type Reader struct {
 	rec    Record
 	events []kernel.Event
 	bufs   []int
+	batch  []BatchItem
 	errs   map[errKey]error // rebuilt errors, one per distinct kind and text
 }
 
@@ -142,12 +152,17 @@ func NewReader(r io.Reader) (*Reader, error) {
 	for _, f := range [...]*string{&b.Tags, &b.GoVersion, &b.GOOS, &b.GOARCH} {
 		*f = string(d.bytes(headerFieldBytesMax))
 	}
+	if m := WriteMode(d.byte()); m < writeModeCount {
+		rd.hdr.Writes = m
+	} else {
+		d.fail("write mode")
+	}
 	switch d.byte() {
 	case 0:
 	case 1:
-		rd.hdr.WriteDigests = true
+		rd.hdr.Batches = true
 	default:
-		d.fail("write mode")
+		d.fail("flags")
 	}
 	rd.hdr.Version = v
 	rd.hdr.Config = append([]byte(nil), d.bytes(configBytesMax)...)
@@ -275,20 +290,17 @@ func (rd *Reader) decode() (*Record, error) {
 		rec.Err = rd.decodeErr(&d)
 		if rec.Err == nil && d.err == nil {
 			rec.NewID = d.uvarint()
-			switch d.byte() {
-			case 0:
-			case 1:
-				rec.Vector = true
-			default:
+			f := d.byte()
+			if f&^(acceptVector|acceptClosing) != 0 {
 				d.fail("accept flags")
 			}
+			rec.Vector, rec.Closing = f&acceptVector != 0, f&acceptClosing != 0
 		}
 	case OpRead, OpWrite:
 		rec.ID = d.uvarint()
 		rec.Len = d.count(math.MaxInt)
-		if rec.Op == OpWrite && rd.hdr.WriteDigests {
-			rec.N = d.count(rec.Len)
-			rec.Digest = d.fixed32()
+		if rec.Op == OpWrite {
+			rd.written(&d, rec, rec.Len)
 		} else {
 			rec.Data = d.bytes(rec.Len)
 			rec.N = len(rec.Data)
@@ -308,17 +320,19 @@ func (rd *Reader) decode() (*Record, error) {
 			total += n
 		}
 		rec.Bufs = rd.bufs
-		if rd.hdr.WriteDigests {
-			rec.N = d.count(total)
-			rec.Digest = d.fixed32()
-		} else {
-			rec.Data = d.bytes(total)
-			rec.N = len(rec.Data)
-		}
+		rd.written(&d, rec, total)
 		rec.Err = rd.decodeErr(&d)
-	case OpCloseWrite, OpClose, OpDeregister:
+	case OpWriteBatch:
+		rd.decodeBatch(&d, rec)
+	case OpCloseWrite, OpClose, OpDeregister, OpAbort:
 		rec.ID = d.uvarint()
 		rec.Err = rd.decodeErr(&d)
+	case OpUnacked:
+		rec.ID = d.uvarint()
+		rec.Err = rd.decodeErr(&d)
+		if rec.Err == nil && d.err == nil {
+			rec.N = d.count(math.MaxInt)
+		}
 	case OpRegister, OpReregister:
 		rec.ID = d.uvarint()
 		rec.Token = d.token()
@@ -350,6 +364,80 @@ func (rd *Reader) decode() (*Record, error) {
 	rec.Size = d.pos - rd.pos
 	rd.pos = d.pos
 	return rec, nil
+}
+
+// written reads what a write record keeps of the bytes it took into rec.
+func (rd *Reader) written(d *decoder, rec *Record, total int) {
+	rec.N, rec.Data, rec.Digest, rec.HasDigest = rd.writtenOf(d, total)
+}
+
+// writtenOf reads what a write keeps of the bytes it took, by the
+// recording's write mode: the bytes, their digest, or the count with a
+// flag bit for a sampled digest. total bounds the count.
+func (rd *Reader) writtenOf(d *decoder, total int) (n int, data []byte, digest uint32, has bool) {
+	switch rd.hdr.Writes {
+	case WriteContents:
+		data = d.bytes(total)
+		return len(data), data, 0, false
+	case WriteDigests:
+		n = d.count(total)
+		return n, nil, d.fixed32(), true
+	}
+	v := d.uvarint()
+	if v>>1 > uint64(total) {
+		d.fail(fmt.Sprintf("count %d over its bound %d", v>>1, total))
+		return 0, nil, 0, false
+	}
+	if v&1 == 1 {
+		return int(v >> 1), nil, d.fixed32(), true
+	}
+	return int(v >> 1), nil, 0, false
+}
+
+// BatchItem is one write of a WriteBatch record: as a Writev record holds
+// it. Slices are only valid until the next call to Reader.Next.
+type BatchItem struct {
+	ID        uint64 // the stream (0: one the recorder did not make)
+	Bufs      []int  // the lengths of its buffers, trailing empty ones left out
+	N         int    // bytes written
+	Data      []byte // with WriteContents: the N bytes written
+	Digest    uint32 // with HasDigest: their CRC-32C
+	HasDigest bool
+	Err       error
+}
+
+// decodeBatch reads a WriteBatch record's writes.
+func (rd *Reader) decodeBatch(d *decoder, rec *Record) {
+	k := d.count((len(d.b) - d.pos) / 4) // a write takes 4 bytes at least
+	rd.batch, rd.bufs = rd.batch[:0], rd.bufs[:0]
+	for range k {
+		if d.err != nil {
+			return
+		}
+		it := BatchItem{ID: d.uvarint()}
+		nb := d.count(kernel.BatchBufsMax)
+		start, total := len(rd.bufs), 0
+		for range nb {
+			n := d.count(math.MaxInt - total)
+			rd.bufs = append(rd.bufs, n)
+			total += n
+		}
+		it.N, it.Data, it.Digest, it.HasDigest = rd.writtenOf(d, total)
+		it.Err = rd.decodeErr(d)
+		it.Bufs = rd.bufs[start:len(rd.bufs):len(rd.bufs)]
+		if it.ID >= rd.nextID {
+			d.fail(fmt.Sprintf("write-batch names source %d, never created", it.ID))
+		}
+		rd.batch = append(rd.batch, it)
+	}
+	// rd.bufs may have moved as it grew: cut each write's lengths again.
+	at := 0
+	for i := range rd.batch {
+		n := len(rd.batch[i].Bufs)
+		rd.batch[i].Bufs = rd.bufs[at : at+n : at+n]
+		at += n
+	}
+	rec.Batch = rd.batch
 }
 
 // checkIDs holds ids to what the recorder does: sources are numbered from 1

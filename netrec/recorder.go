@@ -33,14 +33,26 @@ type Options struct {
 	// out as one block: the memory the recorder holds, and the most a crash
 	// loses (Flush writes a block early). 0 means DefaultBlockBytes.
 	BlockBytes int
-	// WriteDigests records a CRC-32C of the bytes each Write and Writev
-	// took instead of the bytes themselves. The log then grows with what
-	// the server reads, not with what it fans out (a delivered 64-byte
-	// frame costs about 65 bytes of log with contents, a few without). A
-	// replay still checks every written byte against the digest, and
-	// hands the oracle the bytes the replayed core wrote; only a reader
-	// without the core (a trace printer) no longer sees them.
-	WriteDigests bool
+	// Writes says what a Write or Writev record keeps of the bytes the
+	// call took: all of them (WriteContents, the zero value), their
+	// CRC-32C (WriteDigests), or only the count (WriteCounts, with a CRC
+	// on every DigestEvery-th write). The count is the kernel's answer, all
+	// a replay needs: the replayed core makes the bytes again from the
+	// reads, hands them to the hooks, and the oracle checks them. See
+	// WriteMode for what each costs and detects.
+	Writes WriteMode
+	// DigestEvery, with WriteCounts, gives every DigestEvery-th write
+	// record (counting Write and Writev records from 0) the CRC-32C of its
+	// bytes, so a replay compares a sample of the output byte for byte as
+	// well; 0 means none. Other modes ignore it.
+	DigestEvery int
+	// Batches offers the core the wrapped kernel's batched writes
+	// (kernel.BatchWriter), if it has them: build the core on Poller(),
+	// which then has WriteBatch, and each batch is recorded. The header
+	// says so, and a replay's Poller offers WriteBatch too, so the
+	// replayed core writes as the live one did. Without it (or when the
+	// kernel has no batches) the core is given none.
+	Batches bool
 	// Build is written to the header; nil means CurrentBuild(). Tests use
 	// it to make recordings of other builds.
 	Build *Build
@@ -55,11 +67,16 @@ type Options struct {
 type Recorder struct {
 	inner   kernel.Poller
 	log     *logWriter
-	digests bool     // Options.WriteDigests
-	file    *os.File // set by Create: closed by Close
-	nextID  uint64
-	lastNow time.Duration
-	closed  bool
+	writes  WriteMode
+	every   uint64 // Options.DigestEvery (WriteCounts)
+	nwrites uint64 // write records so far: the sample's clock
+
+	batcher  kernel.BatchWriter // the kernel's, if it has one (see Poller)
+	batchSrc []kernel.Stream    // the core's streams of the batch being made
+	file     *os.File           // set by Create: closed by Close
+	nextID   uint64
+	lastNow  time.Duration
+	closed   bool
 }
 
 var _ kernel.Poller = (*Recorder)(nil)
@@ -102,6 +119,12 @@ func NewRecorder(w io.Writer, inner kernel.Poller, opt Options) (*Recorder, erro
 	if opt.BlockBytes < 0 || opt.BlockBytes > blockBytesLimit/2 {
 		return nil, fmt.Errorf("netrec: BlockBytes is %d; it must be in 1..%d", opt.BlockBytes, blockBytesLimit/2)
 	}
+	if opt.Writes >= writeModeCount {
+		return nil, fmt.Errorf("netrec: write mode %d is not one of contents, digests, counts", opt.Writes)
+	}
+	if opt.DigestEvery < 0 {
+		return nil, fmt.Errorf("netrec: DigestEvery is %d; it must be 0 (none) or more", opt.DigestEvery)
+	}
 	if len(opt.Config) > configBytesMax {
 		return nil, fmt.Errorf("netrec: config is %d bytes; at most %d are kept", len(opt.Config), configBytesMax)
 	}
@@ -111,7 +134,11 @@ func NewRecorder(w io.Writer, inner kernel.Poller, opt Options) (*Recorder, erro
 	}
 	l := newLogWriter(w, opt.BlockBytes, opt.LogBytesMax)
 	pre := binary.AppendUvarint([]byte(magic), FormatVersion)
-	hdr := appendHeader(nil, b, opt.WriteDigests, opt.Config)
+	var batcher kernel.BatchWriter
+	if opt.Batches {
+		batcher, _ = inner.(kernel.BatchWriter)
+	}
+	hdr := appendHeader(nil, b, opt.Writes, batcher != nil, opt.Config)
 	if need := int64(len(pre)+blockHeaderBytesMax+len(hdr)) + stopRecordBytesMax; need > opt.LogBytesMax {
 		return nil, fmt.Errorf("netrec: LogBytesMax (%d bytes) cannot hold the header and the stop record (%d bytes)", opt.LogBytesMax, need)
 	}
@@ -125,12 +152,16 @@ func NewRecorder(w io.Writer, inner kernel.Poller, opt Options) (*Recorder, erro
 	if l.err != nil {
 		return nil, l.err
 	}
-	return &Recorder{inner: inner, log: l, digests: opt.WriteDigests}, nil
+	r := &Recorder{inner: inner, log: l, writes: opt.Writes, batcher: batcher}
+	if opt.Writes == WriteCounts {
+		r.every = uint64(opt.DigestEvery)
+	}
+	return r, nil
 }
 
 // appendHeader writes the header block's payload: the build, the write
 // mode, then the caller's config.
-func appendHeader(p []byte, b Build, digests bool, config []byte) []byte {
+func appendHeader(p []byte, b Build, writes WriteMode, batch bool, config []byte) []byte {
 	for _, s := range [...]string{b.Module, b.Version, b.Revision, b.Time} {
 		p = appendString(p, truncate(s, headerFieldBytesMax))
 	}
@@ -138,7 +169,8 @@ func appendHeader(p []byte, b Build, digests bool, config []byte) []byte {
 	for _, s := range [...]string{b.Tags, b.GoVersion, b.GOOS, b.GOARCH} {
 		p = appendString(p, truncate(s, headerFieldBytesMax))
 	}
-	p = append(p, boolByte(digests))
+	p = append(p, byte(writes))
+	p = append(p, boolByte(batch)) // the flags byte: bit 0, the kernel writes batches
 	return appendBytes(p, config)
 }
 
@@ -217,8 +249,8 @@ func (r *Recorder) sourceRecord(op Op, id uint64, err error) {
 }
 
 // dataRecord records a Read or Write: the buffer's length, the count, the
-// bytes moved (the first n of p) or, for a write with WriteDigests, their
-// CRC, and the error.
+// bytes moved (the first n of p) or, for a write, what the write mode keeps
+// of them, and the error.
 func (r *Recorder) dataRecord(op Op, id uint64, p []byte, n int, err error) {
 	at, ok := r.start(op)
 	if !ok {
@@ -228,14 +260,32 @@ func (r *Recorder) dataRecord(op Op, id uint64, p []byte, n int, err error) {
 	l := r.log
 	l.buf = binary.AppendUvarint(l.buf, id)
 	l.buf = binary.AppendUvarint(l.buf, uint64(len(p)))
-	if op == OpWrite && r.digests {
+	switch {
+	case op == OpRead || r.writes == WriteContents:
+		l.buf = appendBytes(l.buf, p[:n])
+	case r.writes == WriteDigests:
 		l.buf = binary.AppendUvarint(l.buf, uint64(n))
 		l.buf = binary.LittleEndian.AppendUint32(l.buf, crc32.Checksum(p[:n], crcTable))
-	} else {
-		l.buf = appendBytes(l.buf, p[:n])
+	default:
+		if r.sampled() {
+			l.buf = binary.AppendUvarint(l.buf, uint64(n)<<1|1)
+			l.buf = binary.LittleEndian.AppendUint32(l.buf, crc32.Checksum(p[:n], crcTable))
+		} else {
+			l.buf = binary.AppendUvarint(l.buf, uint64(n)<<1)
+		}
 	}
 	l.buf = appendErr(l.buf, err)
 	l.commit(at)
+}
+
+// sampled counts a write record in WriteCounts mode and reports whether it
+// carries a digest: every DigestEvery-th, from the first. A record the cap
+// takes back still counts; the flag in each record, not this clock, tells
+// a reader which have one.
+func (r *Recorder) sampled() bool {
+	i := r.nwrites
+	r.nwrites++
+	return r.every > 0 && i%r.every == 0
 }
 
 // Listener wraps ln so that its accepts, and the streams they return, are
@@ -369,11 +419,19 @@ func ID(src kernel.Source) (id uint64, ok bool) {
 		return s.id, true
 	case *recVStream:
 		return s.id, true
+	case *recCStream:
+		return s.id, true
+	case *recVCStream:
+		return s.id, true
 	case *recListener:
 		return s.id, true
 	case *replayStream:
 		return s.id, true
 	case *replayVStream:
+		return s.id, true
+	case *replayCStream:
+		return s.id, true
+	case *replayVCStream:
 		return s.id, true
 	case *replayListener:
 		return s.id, true

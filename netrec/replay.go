@@ -76,7 +76,7 @@ type Replayer struct {
 	now   time.Duration
 	steps uint64 // records passed
 
-	written []byte // with WriteDigests: the bytes the core's write took, for the hooks
+	written []byte // without WriteContents: the bytes the core's write took, for the hooks
 
 	listeners map[uint64]bool // ids that are listeners (lookups only)
 	resetTold map[uint64]bool // streams whose reset Observer was told (lookups only)
@@ -183,15 +183,21 @@ func (p *Replayer) take(c *Call) *Record {
 		p.err = fmt.Errorf("%w at step %d; the core called %v", ErrEnd, rec.Step, c)
 		return nil
 	}
-	if why := match(c, rec, p.rd.hdr.WriteDigests); why != "" {
+	if why := match(c, rec, p.rd.hdr.Writes); why != "" {
 		p.err = p.diverge(c, rec, why)
 		return nil
 	}
 	hooked := p.opt.OnRecord != nil || p.opt.Observer != nil
-	if hooked && p.rd.hdr.WriteDigests && (rec.Op == OpWrite || rec.Op == OpWritev) {
-		// The recording has only a digest; the core's bytes match it.
-		p.written = appendFirst(p.written[:0], c, rec.N)
-		rec.Data = p.written
+	if hooked && p.rd.hdr.Writes != WriteContents {
+		// The recording has a digest or a count only; the core's bytes
+		// match what it has.
+		switch rec.Op {
+		case OpWrite, OpWritev:
+			p.written = appendFirst(p.written[:0], c, rec.N)
+			rec.Data = p.written
+		case OpWriteBatch:
+			p.batchWritten(c, rec)
+		}
 	}
 	p.rec = nil
 	p.pass(rec)
@@ -239,21 +245,34 @@ func (p *Replayer) observe(o KernelObserver, rec *Record) {
 		if rec.N > 0 {
 			o.Wrote(rec.ID, rec.Data)
 		}
+	case OpWriteBatch:
+		for i := range rec.Batch {
+			it := &rec.Batch[i]
+			if it.N > 0 {
+				o.Wrote(it.ID, it.Data)
+			}
+			p.observeReset(o, it.ID, it.Err)
+		}
 	case OpCloseWrite:
 		if rec.Err == nil {
 			o.ClosedWrite(rec.ID)
 		}
-	case OpClose:
+	case OpClose, OpAbort:
 		if !p.listeners[rec.ID] {
 			o.Closed(rec.ID)
 		}
 	}
 	switch rec.Op {
 	case OpRead, OpWrite, OpWritev:
-		if (errors.Is(rec.Err, syscall.ECONNRESET) || errors.Is(rec.Err, syscall.EPIPE)) && !p.resetTold[rec.ID] {
-			p.resetTold[rec.ID] = true
-			o.Reset(rec.ID)
-		}
+		p.observeReset(o, rec.ID, rec.Err)
+	}
+}
+
+// observeReset tells o of the first reset error on stream id.
+func (p *Replayer) observeReset(o KernelObserver, id uint64, err error) {
+	if (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) && !p.resetTold[id] {
+		p.resetTold[id] = true
+		o.Reset(id)
 	}
 }
 
@@ -424,9 +443,15 @@ type Call struct {
 	Data     []byte   // Write: the bytes; Writev: the bytes, all buffers in order
 	Vec      [][]byte // Writev from the core, before clone joins it into Data
 	N        int      // recorded calls: bytes written (the part of Data that was checked)
-	Digest   uint32   // recorded calls with WriteDigests: CRC-32C of the N bytes written
-	Kind     NoteKind
-	Arg      uint64
+	Digest   uint32   // recorded calls with HasDigest: CRC-32C of the N bytes written
+	// HasDigest: Digest is set (a recorded write with a digest).
+	HasDigest bool
+	Kind      NoteKind
+	Arg       uint64
+	// Writes is a WriteBatch from the core, before clone turns it into
+	// Batch; Batch is a batch as one Writev call a write.
+	Writes []kernel.BatchWrite
+	Batch  []Call
 }
 
 // clone copies c so it outlives the core's buffers.
@@ -439,6 +464,15 @@ func (c *Call) clone() Call {
 		d.Data = append(d.Data, b...)
 	}
 	d.Vec = nil
+	if c.Writes != nil {
+		d.Batch = batchCalls(c, nil)
+	} else {
+		d.Batch = nil
+		for _, one := range c.Batch {
+			d.Batch = append(d.Batch, one.clone())
+		}
+	}
+	d.Writes = nil
 	return d
 }
 
@@ -446,17 +480,22 @@ func (c *Call) clone() Call {
 // until the reader moves on; clone keeps it).
 func callOf(rec *Record) Call {
 	c := Call{Op: rec.Op, ID: rec.ID, Token: rec.Token, Interest: rec.Interest, Timeout: rec.Timeout,
-		Len: rec.Len, Bufs: rec.Bufs, Kind: rec.Kind, Arg: rec.Arg, N: rec.N, Digest: rec.Digest}
-	if rec.Op == OpWrite || rec.Op == OpWritev {
+		Len: rec.Len, Bufs: rec.Bufs, Kind: rec.Kind, Arg: rec.Arg, N: rec.N, Digest: rec.Digest, HasDigest: rec.HasDigest}
+	switch rec.Op {
+	case OpWrite, OpWritev:
 		c.Data = rec.Data
+	case OpWriteBatch:
+		c.Batch = batchCalls(nil, rec)
 	}
 	return c
 }
 
 // match reports how the core's call c differs from the recorded one, or ""
 // when it is the same call. See "What a replay matches" in the package doc.
-// With digests, written bytes are compared by their CRC-32C.
-func match(c *Call, rec *Record, digests bool) string {
+// Written bytes are compared as the record keeps them: byte for byte, by
+// their CRC-32C, or (a write recorded by its count alone) not at all.
+func match(c *Call, rec *Record, mode WriteMode) string {
+	digests, contents := rec.HasDigest, mode == WriteContents
 	if c.Op != rec.Op {
 		return "another call"
 	}
@@ -482,6 +521,9 @@ func match(c *Call, rec *Record, digests bool) string {
 		if digests {
 			return digestDiff(crc32.Checksum(c.Data[:rec.N], crcTable), rec)
 		}
+		if !contents {
+			return ""
+		}
 		if i := firstDiff(c.Data[:rec.N], rec.Data); i >= 0 {
 			return fmt.Sprintf("written bytes differ at byte %d", i)
 		}
@@ -496,16 +538,21 @@ func match(c *Call, rec *Record, digests bool) string {
 				return fmt.Sprintf("buffer %d holds %d bytes, recorded %d", i, len(b), rec.Bufs[i])
 			}
 			k := min(len(b), rec.N-off)
-			if digests {
+			switch {
+			case digests:
 				sum = crc32.Update(sum, crcTable, b[:k])
-			} else if j := firstDiff(b[:k], rec.Data[off:off+k]); j >= 0 {
-				return fmt.Sprintf("written bytes differ at byte %d", off+j)
+			case contents:
+				if j := firstDiff(b[:k], rec.Data[off:off+k]); j >= 0 {
+					return fmt.Sprintf("written bytes differ at byte %d", off+j)
+				}
 			}
 			off += k
 		}
 		if digests {
 			return digestDiff(sum, rec)
 		}
+	case OpWriteBatch:
+		return matchBatch(c, rec, mode)
 	case OpRegister, OpReregister:
 		if c.Token != rec.Token || c.Interest != rec.Interest {
 			return fmt.Sprintf("token %#x interest %d, recorded token %#x interest %d", uint64(c.Token), c.Interest, uint64(rec.Token), rec.Interest)

@@ -29,16 +29,14 @@ const (
 // divergence, twice with the same trace, and ends with the live core's
 // counters. Nothing of the live run but the recording reaches the replay.
 func TestRoundTripLoopback(t *testing.T) {
-	for _, digests := range []bool{false, true} {
-		t.Run(map[bool]string{false: "contents", true: "digests"}[digests], func(t *testing.T) {
-			roundTripLoopback(t, digests)
-		})
+	for _, mode := range []netrec.WriteMode{netrec.WriteContents, netrec.WriteDigests, netrec.WriteCounts} {
+		t.Run(mode.String(), func(t *testing.T) { roundTripLoopback(t, mode) })
 	}
 }
 
-func roundTripLoopback(t *testing.T, digests bool) {
+func roundTripLoopback(t *testing.T, mode netrec.WriteMode) {
 	path := filepath.Join(t.TempDir(), "live.rec")
-	live := recordLoopback(t, path, digests)
+	live := recordLoopback(t, path, mode)
 	var traces [2][]byte
 	for i := range traces {
 		rp, err := netrec.Open(path, netrec.ReplayOptions{MatchNotes: true, OnRecord: func(rec *netrec.Record) {
@@ -53,7 +51,7 @@ func roundTripLoopback(t *testing.T, digests bool) {
 		}
 		cfg := loopbackConfig()
 		cfg.Observer = netrec.Observer[server.CloseReason]{N: rp}
-		srv, err := server.New(rp, ln, cfg)
+		srv, err := server.New(rp.Poller(), ln, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +82,7 @@ func loopbackConfig() server.Config {
 
 // recordLoopback runs the live session, recorded to path, and returns the
 // core's final counters.
-func recordLoopback(t *testing.T, path string, digests bool) server.Stats {
+func recordLoopback(t *testing.T, path string, mode netrec.WriteMode) server.Stats {
 	t.Helper()
 	poller, err := netpoll.New()
 	if err != nil {
@@ -95,13 +93,13 @@ func recordLoopback(t *testing.T, path string, digests bool) server.Stats {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := netrec.Create(path, poller, netrec.Options{Config: []byte("loopbackConfig"), WriteDigests: digests})
+	rec, err := netrec.Create(path, poller, netrec.Options{Config: []byte("loopbackConfig"), Writes: mode, DigestEvery: 3, Batches: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := loopbackConfig()
 	cfg.Observer = netrec.Observer[server.CloseReason]{N: rec}
-	srv, err := server.New(rec, rec.Listener(ln), cfg)
+	srv, err := server.New(rec.Poller(), rec.Listener(ln), cfg) // netpoll's batches (io_uring, or writev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mobsim/mobsim/netrec"
+	"github.com/mobsim/mobsim/server"
 )
 
 var (
@@ -87,17 +88,7 @@ func TestRoundTripNetfake(t *testing.T) {
 // is smaller by what the server fanned out.
 func TestRoundTripDigests(t *testing.T) {
 	full, live := recordSession(t, 1, 600, netrec.Options{})
-	data, live2 := recordSession(t, 1, 600, netrec.Options{WriteDigests: true})
-	if live != live2 {
-		t.Fatal("the recorder's mode changed the live run")
-	}
-	res := replaySession(t, data, netrec.ReplayOptions{MatchNotes: true})
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
-	if res.stats != live || res.kernel.wrote != writtenBytes(t, full) {
-		t.Errorf("replay ends with %+v, wrote %d; live %+v", res.stats, res.kernel.wrote, live)
-	}
+	data := recordReplays(t, full, live, netrec.Options{Writes: netrec.WriteDigests})
 	if !bytes.Contains(dump(t, data), []byte(" crc=0x")) {
 		t.Error("the listing shows no digest")
 	}
@@ -120,5 +111,95 @@ func TestRecordingDeterministic(t *testing.T) {
 	b, _ := recordSession(t, 7, 200, netrec.Options{})
 	if !bytes.Equal(a, b) {
 		t.Fatal("two recordings of one seed differ")
+	}
+}
+
+// With WriteCounts the log keeps each write's count, and a CRC on a
+// sample: the session replays with zero divergence, the kernel observer
+// still gets every byte the replayed core wrote, the log is no larger than
+// with digests, and a core whose writes carry other bytes is caught at the
+// first sampled write it changed. Without a sample the replay alone cannot
+// see such a core; what it wrote still reaches the hooks, and the oracle
+// checks it against the frames read (sim.Replay).
+func TestRoundTripCounts(t *testing.T) {
+	full, live := recordSession(t, 1, 600, netrec.Options{})
+	digests, _ := recordSession(t, 1, 600, netrec.Options{Writes: netrec.WriteDigests})
+	for _, every := range []int{0, 4} {
+		data := recordReplays(t, full, live, netrec.Options{Writes: netrec.WriteCounts, DigestEvery: every})
+		t.Logf("every %d: %d bytes with counts, %d with digests, %d with contents", every, len(data), len(digests), len(full))
+		if len(data) > len(digests) {
+			t.Errorf("every %d: counts take %d bytes, digests %d", every, len(data), len(digests))
+		}
+		runErr, err := replayCore(t, data, sessionConfig(), flipAt(5))
+		var d *netrec.Divergence
+		switch every {
+		case 0:
+			if err != nil {
+				t.Errorf("a flipped byte with no digest to see it: %v", err)
+			}
+		default:
+			if !errors.As(err, &d) || d.Got.Op != netrec.OpWrite && d.Got.Op != netrec.OpWritev ||
+				!strings.Contains(d.Detail, "CRC-32C") || !errors.Is(runErr, netrec.ErrDiverged) {
+				t.Errorf("a flipped byte with a digest every %d writes: %v", every, err)
+			}
+		}
+	}
+}
+
+// recordReplays records seed 1's session with opt and replays it: the mode
+// must not change the live run (live, as recorded with contents in full),
+// and the replay must end with the live counters, its kernel observer told
+// every byte written. It returns the recording.
+func recordReplays(t *testing.T, full []byte, live server.Stats, opt netrec.Options) []byte {
+	t.Helper()
+	data, live2 := recordSession(t, 1, 600, opt)
+	if live != live2 {
+		t.Fatalf("%v: the recorder's mode changed the live run", opt.Writes)
+	}
+	res := replaySession(t, data, netrec.ReplayOptions{MatchNotes: true})
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if res.stats != live || res.kernel.wrote != writtenBytes(t, full) {
+		t.Errorf("%v: replay ends with %+v, wrote %d; live %+v", opt.Writes, res.stats, res.kernel.wrote, live)
+	}
+	return data
+}
+
+// A core that writes batches (kernel.BatchWriter: the fan-out of a tick in
+// one call) is recorded batch by batch and replayed with WriteBatch too,
+// in every write mode: zero divergence, the live counters, every byte the
+// core wrote told to the kernel observer; a recording of the same session
+// given no WriteBatch has no write-batch record. A core whose batch
+// carries other bytes is caught at that write (contents and digests
+// compare every byte).
+func TestRoundTripBatches(t *testing.T) {
+	plain, _ := recordSession(t, 2, 400, netrec.Options{})
+	for _, mode := range []netrec.WriteMode{netrec.WriteContents, netrec.WriteDigests, netrec.WriteCounts} {
+		data, live := recordSessionOn(t, 2, 400, netrec.Options{Writes: mode, DigestEvery: 3}, true)
+		if live.WriteBatches == 0 {
+			t.Fatalf("%v: the core made no batch", mode)
+		}
+		res := replaySession(t, data, netrec.ReplayOptions{MatchNotes: true})
+		if res.err != nil {
+			t.Fatalf("%v: %v", mode, res.err)
+		}
+		if res.stats != live || res.kernel.wrote != writtenBytes(t, data) {
+			t.Errorf("%v: replay ends with %+v, observer told %d bytes; live %+v", mode, res.stats, res.kernel.wrote, live)
+		}
+		if !bytes.Contains(res.trace, []byte(" write-batch k=")) {
+			t.Errorf("%v: the trace has no write-batch record", mode)
+		}
+		if mode == netrec.WriteCounts {
+			continue
+		}
+		_, err := replayCoreOn(t, data, sessionConfig(), flipAt(5), true)
+		var d *netrec.Divergence
+		if !errors.As(err, &d) || d.Got.Op != netrec.OpWriteBatch || !strings.Contains(d.Detail, "of the batch") {
+			t.Errorf("%v: a flipped byte in a batch: %v", mode, err)
+		}
+	}
+	if bytes.Contains(dump(t, plain), []byte("write-batch")) {
+		t.Error("a core given no WriteBatch made one")
 	}
 }

@@ -1,6 +1,7 @@
 package netrec_test
 
 import (
+	"errors"
 	"time"
 
 	"github.com/mobsim/mobsim/kernel"
@@ -90,4 +91,20 @@ func (s *scriptVStream) Writev(bufs [][]byte) (int, error) {
 		n = min(n, s.writeMax)
 	}
 	return n, nil
+}
+
+// scriptBatchKernel is scriptKernel with batched writes: each write made
+// as its stream's Writev.
+type scriptBatchKernel struct{ *scriptKernel }
+
+func (k scriptBatchKernel) WriteBatch(ws []kernel.BatchWrite) {
+	for i := range ws {
+		w := &ws[i]
+		vs, ok := w.Stream.(*scriptVStream)
+		if !ok {
+			w.N, w.Err = 0, errors.New("not a script stream with Writev")
+			continue
+		}
+		w.N, w.Err = vs.Writev(w.Bufs[:])
+	}
 }

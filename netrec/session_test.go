@@ -75,8 +75,14 @@ func (p cappedPoller) Poll(events []kernel.Event, timeout time.Duration) (int, e
 }
 
 // newSession builds the recorded core on a fresh fake kernel, writing the
-// recording to w.
+// recording to w. The core is given the recorder alone, so it writes one
+// write at a time; newBatchSession gives it the kernel's batches too.
 func newSession(t testing.TB, seed uint64, w io.Writer, opt netrec.Options) *session {
+	t.Helper()
+	return newSessionOn(t, seed, w, opt, false)
+}
+
+func newSessionOn(t testing.TB, seed uint64, w io.Writer, opt netrec.Options, batch bool) *session {
 	t.Helper()
 	s := &session{t: t, rng: rand.New(rand.NewPCG(seed, 2)), k: sessionKernel(seed), buf: make([]byte, 256)}
 	ln, err := s.k.Listen(8)
@@ -87,6 +93,7 @@ func newSession(t testing.TB, seed uint64, w io.Writer, opt netrec.Options) *ses
 	if opt.Config == nil {
 		opt.Config = []byte("sessionConfig")
 	}
+	opt.Batches = batch
 	rec, err := netrec.NewRecorder(w, cappedPoller{s.k}, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +101,8 @@ func newSession(t testing.TB, seed uint64, w io.Writer, opt netrec.Options) *ses
 	s.rec = rec
 	cfg := sessionConfig()
 	cfg.Observer = netrec.Observer[server.CloseReason]{N: rec}
-	srv, err := server.New(rec, rec.Listener(ln), cfg)
+	poller := rec.Poller() // with opt.Batches, netfake's batches: the core's fan-out is one per tick
+	srv, err := server.New(poller, rec.Listener(ln), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,8 +204,13 @@ func (s *session) finish() {
 // recording and the core's final counters.
 func recordSession(t testing.TB, seed uint64, steps int, opt netrec.Options) ([]byte, server.Stats) {
 	t.Helper()
+	return recordSessionOn(t, seed, steps, opt, false)
+}
+
+func recordSessionOn(t testing.TB, seed uint64, steps int, opt netrec.Options, batch bool) ([]byte, server.Stats) {
+	t.Helper()
 	var buf bytes.Buffer
-	s := newSession(t, seed, &buf, opt)
+	s := newSessionOn(t, seed, &buf, opt, batch)
 	for range steps {
 		s.step()
 	}
@@ -245,7 +258,7 @@ func replaySession(t testing.TB, data []byte, opt netrec.ReplayOptions) replayRe
 	if opt.MatchNotes {
 		cfg.Observer = netrec.Observer[server.CloseReason]{N: rp}
 	}
-	srv, err := server.New(rp, ln, cfg)
+	srv, err := server.New(rp.Poller(), ln, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,6 +321,9 @@ func writtenBytes(t testing.TB, data []byte) uint64 {
 	eachRecord(t, data, func(rec *netrec.Record) {
 		if rec.Op == netrec.OpWrite || rec.Op == netrec.OpWritev {
 			n += uint64(rec.N)
+		}
+		for _, it := range rec.Batch {
+			n += uint64(it.N)
 		}
 	})
 	return n

@@ -22,6 +22,12 @@ func (rec *Record) AppendText(b []byte) []byte {
 	b = append(b, ' ')
 	b = append(b, rec.Time.String()...)
 	b = append(b, ' ')
+	return rec.AppendCall(b)
+}
+
+// AppendCall appends the record as AppendText does without its step and
+// time: the call and its result, e.g. `read #3 len=65536 n=6 "hello\n" ok`.
+func (rec *Record) AppendCall(b []byte) []byte {
 	switch rec.Op {
 	case OpListen:
 		return appendSource(append(b, "listen "...), rec.ID)
@@ -43,8 +49,23 @@ func (rec *Record) AppendText(b []byte) []byte {
 			if rec.Vector {
 				b = append(b, " (writev)"...)
 			}
+			if rec.Closing {
+				b = append(b, " (unacked, abort)"...)
+			}
 		}
 		return appendErrText(b, rec.Err)
+	case OpWriteBatch:
+		b = strconv.AppendInt(append(b, "write-batch k="...), int64(len(rec.Batch)), 10)
+		b = append(b, " ["...)
+		for i := range rec.Batch {
+			if i > 0 {
+				b = append(b, "; "...)
+			}
+			r := rec.Batch[i].Record()
+			c := callOf(&r)
+			b = appendErrText(c.appendText(b), r.Err)
+		}
+		return append(b, ']')
 	}
 	c := callOf(rec)
 	b = c.appendText(b)
@@ -69,6 +90,10 @@ func (rec *Record) AppendText(b []byte) []byte {
 		b = strconv.AppendInt(b, int64(rec.N), 10)
 		if rec.N > 0 {
 			b = appendData(append(b, ' '), rec.Data)
+		}
+	case OpUnacked:
+		if rec.Err == nil {
+			b = strconv.AppendInt(append(b, " n="...), int64(rec.N), 10)
 		}
 	}
 	return appendErrText(b, rec.Err)
@@ -113,6 +138,20 @@ func (c *Call) appendText(b []byte) []byte {
 		}
 		b = append(b, ']')
 		b = appendWritten(b, c)
+	case OpWriteBatch:
+		calls := c.Batch
+		if calls == nil && c.Writes != nil {
+			calls = batchCalls(c, nil) // the core's, not yet cloned
+		}
+		b = strconv.AppendInt(append(b, " k="...), int64(len(calls)), 10)
+		b = append(b, " ["...)
+		for i := range calls {
+			if i > 0 {
+				b = append(b, "; "...)
+			}
+			b = calls[i].appendText(b)
+		}
+		b = append(b, ']')
 	case OpRegister, OpReregister:
 		b = strconv.AppendUint(append(b, " token=0x"...), uint64(c.Token), 16)
 		b = append(b, " interest="...)
@@ -140,7 +179,7 @@ func appendWritten(b []byte, c *Call) []byte {
 	switch {
 	case len(c.Data) > 0:
 		b = appendData(append(b, ' '), c.Data)
-	case c.N > 0:
+	case c.HasDigest:
 		b = strconv.AppendUint(append(b, " crc=0x"...), uint64(c.Digest), 16)
 	}
 	return b

@@ -14,6 +14,7 @@ import (
 func (o *Oracle) ShutdownBegan() {
 	if !o.shutdown {
 		o.shutdown, o.downAt = true, o.now()
+		o.tickAt = o.downAt // the server reads its clock as it starts the shutdown
 	}
 }
 
@@ -33,6 +34,8 @@ func (o *Oracle) Joined(id ConnID) {
 	}
 	c.joined = true
 	c.join = o.order.end()
+	c.liveIdx = len(o.live)
+	o.live = append(o.live, c)
 	o.open++
 	o.members++
 	o.progress++
@@ -82,7 +85,7 @@ func (o *Oracle) Left(id ConnID, r server.CloseReason) {
 		return
 	}
 	c.left, c.stop, c.leaveWhy = true, o.order.end(), r
-	c.leftAt = o.now()
+	c.leftAt, c.leftTick = o.now(), o.serverNow()
 	o.leaves++
 	o.members--
 	o.progress++
@@ -102,6 +105,7 @@ func (o *Oracle) Closed(id ConnID, r server.CloseReason) {
 		return
 	}
 	c.closed, c.closeWhy = true, r
+	c.closeTick = o.tickNo
 	o.progress++
 	if !c.joined {
 		c.join = o.order.end() // its window is empty
@@ -122,6 +126,7 @@ func (o *Oracle) Closed(id ConnID, r server.CloseReason) {
 		if !c.left {
 			o.members--
 		}
+		o.unlive(c)
 		o.require(c, r, closeAlways, atClaim)
 	}
 	if !o.kernel {
@@ -149,4 +154,17 @@ func (o *Oracle) settlePending(c *conn, r server.CloseReason) {
 			o.failc(c, InvDelivery, "conn %d closed for %v with a complete frame read and never broadcast", c.id, r)
 		}
 	}
+}
+
+// unlive drops c from the connections joined and not closed.
+func (o *Oracle) unlive(c *conn) {
+	i, last := c.liveIdx, len(o.live)-1
+	if i < 0 {
+		return
+	}
+	o.live[i] = o.live[last]
+	o.live[i].liveIdx = i
+	o.live[last] = nil
+	o.live = o.live[:last]
+	c.liveIdx = -1
 }

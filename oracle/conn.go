@@ -17,29 +17,46 @@ type conn struct {
 
 	// The kernel's record.
 	accepted  bool
-	input     decoder       // the server's reads, cut into frames
-	readBytes uint64        // bytes the server read
-	readLeft  uint64        // of those, bytes read after it left
-	eofAt     int64         // end of the order when the server read EOF, or -1
-	lastFrame time.Duration // when the server last read a complete frame from it (or accepted it)
-	partialAt time.Duration // when the frame its input ends inside began
-	partial   int           // bytes of that frame read so far: what the server must keep (InputBytesMax)
+	input     decoder // the server's reads, cut into frames
+	readBytes uint64  // bytes the server read
+	readLeft  uint64  // of those, bytes read after it left
+	eofAt     int64   // end of the order when the server read EOF, or -1
+	// The last complete frame read from a member (or its accept), by the
+	// kernel's clock and by the server's (see timing.go): idle time is
+	// counted in complete frames.
+	lastFrame, lastFrameTick time.Duration
+	// When the frame its input ends inside began, by both clocks, and the
+	// bytes of it read so far: what the server must keep (InputBytesMax).
+	partialAt, partialAtTick time.Duration
+	partial                  int
 	// The input rate's bucket (InputRateBytesPerSec), in byte-nanoseconds
 	// so that it earns exactly: what the server may still read from it.
 	bucket   int64
 	bucketAt time.Duration
+	overRate bool // read past its rate while leaving: judged at the tick's end (see spend)
+
 	reset    bool   // the kernel reported the connection reset
 	lost     uint64 // output lost after a close that promised the flush (Config.Losses)
+	lostAll  uint64 // output the kernel lost, whatever the close (Config.Losses)
 	shut     bool   // the server sent FIN (CloseWrite)
 	written  uint64 // bytes of its window written so far
 	errW     []byte // bytes written after its window: an error frame (or a reject line)
+	writeCut bool   // a write call got less taken than it asked (a full buffer)
+	// Input that reached the server's socket (Arrived): in all, as of the
+	// start of tick arrTick (the last tick with an arrival), and at the
+	// server's last read call.
+	arrived, arrivedBefore, arrivedAtRead uint64
+	arrTick                               uint64
+	readCallAt                            uint64 // Oracle.calls at its last read call
 
 	// The server's claims.
 	joined, rejected, left, closed bool
 	leaveWhy, closeWhy             server.CloseReason
 	join, stop                     uint64 // offsets in the order; stop valid once left or closed
 	frames                         int    // frames claimed from it
-	leftAt                         time.Duration
+	leftAt, leftTick               time.Duration
+	closeTick                      uint64 // the tick it was closed in, for a leaver's last drain (fairness)
+	liveIdx                        int    // index in Oracle.live, or -1
 
 	// Its client's account.
 	client      bool

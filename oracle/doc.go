@@ -11,10 +11,14 @@
 // into it as easily as a simulator calls it live. Facts come from three
 // sources, and a world supplies what it has (Config says which):
 //
-//   - The kernel's record of the server's syscalls: Accepted, AcceptFailed,
-//     Read (the bytes it returned), ReadEOF, WriteCall, Wrote (the bytes it
-//     took), ShutWrite (the server's FIN) and Reset; with the server's
-//     ticks (TickBegin, Polled, TickEnd) and its clock (Config.Clock).
+//   - The kernel's record of the server's syscalls: AcceptCall (each
+//     accept and what it returned), Accepted, ReadCall (each read), Read
+//     (the bytes it returned), ReadEOF, WriteCall (each write, and whether
+//     a full buffer cut it), Wrote (the bytes it took), ShutWrite (the
+//     server's FIN) and Reset; what reached the server's sockets (Arrived)
+//     and, where the world knows, what the kernel lost of the server's
+//     output (Lost); with the server's ticks (TickBegin, PollWaits with
+//     the wait it asks for, Polled, TickEnd) and its clock (Config.Clock).
 //   - The server's claims, through its Observer: Joined, Left, Closed and
 //     Frame; and the world's ShutdownBegan.
 //   - The clients' account: ClientConnected, ClientSent, ClientReceived,
@@ -53,8 +57,8 @@
 // meanwhile: no close reason excuses a loss the peer did nothing to cause.
 // Only its own doing does (a reset, falling QueueBytesMax behind, not
 // taking its output within LingerTimeout or the shutdown deadline,
-// ignoring its error frame: linger-bytes). What the server writes to it, and what its client
-// receives, is always a prefix of that, with no gap, duplicate or
+// ignoring its error frame: linger-bytes). What the server writes to it,
+// and what its client receives, is always a prefix of that, with no gap, duplicate or
 // reordering. Prefix on close: a close says how much of it the connection
 // got.
 //
@@ -63,23 +67,30 @@
 // IsLeave, IsProtocolError, FollowsLeave, Aborts, Rejects). A close that
 // promises the flush (eof, frame-too-large, bad-header, idle, input-budget,
 // frame-timeout, shutdown) comes after the connection left and was written
-// its whole window, then its whole error frame, and destroys none of it
-// (an RST after it may destroy only what the peer had acknowledged). A
-// close that resets (queue-limit, linger-bytes) leaves the kernel no send
-// buffer (Released). The server's FIN to a connection that joined
+// its whole window, then its whole error frame, destroys none of it (an
+// RST after it may destroy only what the peer had acknowledged), and
+// leaves behind no input the server could have read: bytes that had
+// reached its socket before its last read of it, or before the tick
+// began. A close that resets (queue-limit, linger-bytes) leaves the kernel
+// no send buffer (Released). The server's FIN to a connection that joined
 // carries the same promise. When the server may give each reason is
-// reasons.go's tables, which read as the rules: eof after it read the
-// peer's EOF; a protocol error after the input shows it; idle after
-// IdleTimeout without a complete frame; input-budget for a member holding
-// an unfinished frame; frame-timeout FrameTimeout after its unfinished
-// frame began; shutdown during a shutdown; reset and
-// write-error after the kernel reported an error; queue-limit only for a
-// connection more than QueueBytesMax behind; conns-limit with ConnsMax
-// open; linger-timeout LingerTimeout after the leave; shutdown-timeout
-// ShutdownTimeout into a shutdown; linger-bytes after more than
-// LingerBytesMax was read since a leave for a protocol error, once the
-// window, the error frame and the FIN were written; every close of one
-// that joined after its leave, except the teardowns.
+// reasons.go's tables, which read as the rules, for members and leavers
+// alike: eof after it read the peer's EOF; a protocol error after the
+// input shows it; idle after IdleTimeout without a complete frame;
+// input-budget for a member holding an unfinished frame; frame-timeout
+// FrameTimeout after its unfinished frame began; shutdown during a
+// shutdown; reset and write-error after the kernel reported an error and
+// the server read what had reached the socket (the frames a client sent
+// before its reset are not lost); queue-limit only for a connection still
+// owed part of its window and more than QueueBytesMax behind; conns-limit
+// with ConnsMax open, after the whole "server full" line was written (a
+// full send buffer may cut it); linger-timeout LingerTimeout after the
+// leave; shutdown-timeout ShutdownTimeout into a shutdown; linger-bytes
+// after more than LingerBytesMax was read since the leave, once the
+// window, any error frame and the FIN were written, and, unless it left
+// for a protocol error (it ignores its error frame), destroying none of
+// it (the peer acknowledged everything: it is owed nothing); every close
+// of one that joined after its leave, except the teardowns.
 //
 // Memory. Between two ticks no open connection with output owed is more
 // than QueueBytesMax behind the order, and the members' unfinished frames
@@ -90,13 +101,27 @@
 // calls and ReadBytesPerTickMax bytes read; over time it reads no
 // connection faster than InputRateBytesPerSec, with InputBurstBytes at once
 // (a token bucket that earns exactly), except a connection whose write
-// failed, which it drains to close.
+// failed, which it drains to close. The last drain of a leaver before its
+// close (at a deadline, or once its peer acknowledged everything) may read
+// past the tick's budget and the rate, to see the peer's FIN or
+// would-block (its input must not be left unread), but not more than
+// LingerBytesMax+1 past the budget.
+//
+// Timing (timing.go). The server reads its clock once per tick, when its
+// poll returns. Idle and frame-timeout leaves, linger and shutdown closes
+// and the end of an accept back-off come neither before their deadline
+// nor after the first tick whose time has reached it (idle time counts
+// complete frames: bytes of a frame that never completes keep no member
+// from being idle); a poll never asks to wait past the earliest such
+// deadline, nor forever while one is pending; and a tick that follows a
+// wait the world cut short (the simulator's poll cap) acts on no timer,
+// or the server would have slept past a deadline of its own. The accept
+// back-off lasts AcceptBackoffMin after a successful accept, doubles with
+// each further resource error, is at most AcceptBackoffMax, and no accept
+// call is made while it lasts.
 //
 // Liveness. The server never spins: not more than 1000 ticks in a row that
-// poll without waiting, get nothing and do nothing. Its timers fire in the
-// tick they fall due in: no member is still one at the end of a tick
-// IdleTimeout after its last complete frame, or FrameTimeout after its
-// unfinished frame began. Once the world has
+// poll without waiting, get nothing and do nothing. Once the world has
 // settled (Stuck), every client still connected was accepted (unless no
 // descriptor was free), every member has been read all its client sent and
 // has been written, and has received, all it is owed, no member is still
@@ -104,8 +129,9 @@
 // still open.
 //
 // Kernel fidelity. The server reads what its clients sent, and its clients
-// receive what the server wrote, in order, up to an end of stream that
-// follows everything written.
+// receive what the server wrote, in order, up to an end of stream, or a
+// reset, that follows everything written but what the kernel reports lost
+// (without such reports, only an end of stream is checked).
 //
 // # What each history can show
 //
@@ -123,38 +149,36 @@
 //
 // # Tolerances: what the oracle cannot check, and why
 //
-//   - A client that resets may lose the frames it sent last: the fake kernel
-//     drops bytes in flight at a reset where Linux delivers them first, so
-//     only what the server read is owed to the order (issue 13).
-//   - The "server full" line is best effort: a connection turned away is
-//     owed a prefix of it, not all of it; the fake kernel loses it when the
-//     rejected client had sent data, since the close then resets (issue 13).
 //   - A teardown (reset, write-error, queue-limit) and a close that ends a
 //     leave early (linger-timeout, shutdown-timeout, linger-bytes) promise
 //     only a prefix; each needs the peer's own doing (see Delivery), which
-//     its precondition checks.
-//   - A close that promises the flush but finds the connection's read
-//     budget for the tick already spent (ReadBytesPerTickMax) may leave
-//     input unread and so reset the connection: a known fault of the
-//     server (issue 14, item 9), tolerated until it is fixed; any other
-//     graceful close that resets is a violation. Where the world reports
-//     lost output (Config.Losses: the fake kernel does), the rule is
-//     exact instead: such a close is a violation only if its RST destroyed
-//     output the client had not received, at any time (a late close counts
-//     as graceful only once the peer acknowledged everything).
-//   - Timing is checked as lower bounds, and as upper bounds only for the
-//     idle and frame timeouts (within the tick they fall due in): that a
-//     linger or shutdown close comes at its deadline, that the accept
-//     back-off follows its sequence, and that the server does not sleep
-//     past its earliest deadline are not checked (issue 14); nor that
-//     a connection closed for queue-limit was still owed something (only
-//     that it was more than QueueBytesMax behind the order).
+//     its precondition checks. A queue-limit teardown drops the member's
+//     unread input with it, by design.
+//   - A close that promises the flush may still reset the connection when
+//     input arrived after the server's last read of it (a peer still
+//     sending as the server closes: no server wins that race). Where the
+//     world reports lost output (Config.Losses: the fake kernel does) such
+//     an RST is a violation only if it destroyed output the client had not
+//     received, at any time (a late close counts as graceful only once the
+//     peer acknowledged everything).
+//   - Past LingerBytesMax a leaver may still be read, at its input rate:
+//     while it is owed output, or while its peer is still acknowledging
+//     its error frame. The oracle does not see acknowledgements, so it
+//     does not require the cut at once (only that no cut costs the peer
+//     output it was owed).
+//   - The "server full" line may be cut by the kernel: a send buffer too
+//     small to take it in one write, or a receive window too small to take
+//     it before the RST that the rejected client's unread input causes.
+//     Linux's smallest buffers hold it; the fake kernel's draw smaller ones
+//     on purpose. Anything else short of the whole line is a violation.
 //   - Without a kernel record there is no kernel fidelity, fairness, memory
 //     or timing check, and no check that the server read an EOF, a
 //     malformed frame or a reset before acting on it: a live history sees
-//     the server from outside. An RST that the server's own close sends is
-//     seen only where the kernel reports it (the fake kernel does; a
-//     recording of real sockets cannot).
+//     the server from outside. Nor can it tell what reached the server: a
+//     resetting client's last bytes may never have left its machine, so
+//     only what the server read of a resetter is owed to the order. An RST
+//     that the server's own close sends is seen only where the kernel
+//     reports it (the fake kernel does; a recording of real sockets cannot).
 //   - The world's facts are taken as true: ids name one connection each, and
 //     facts arrive in the order they happened (a live world's late client
 //     reports excepted, which is why they wait).

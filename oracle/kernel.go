@@ -19,16 +19,51 @@ func (o *Oracle) Accepted(id ConnID) {
 		o.failc(c, InvKernel, "conn %d accepted twice", id)
 	}
 	c.accepted = true
-	c.lastFrame = o.now()
-	c.bucket, c.bucketAt = int64(o.cfg.InputBurstBytes)*int64(time.Second), o.now()
+	c.lastFrame, c.lastFrameTick = o.now(), o.serverNow()
+	c.bucket, c.bucketAt = int64(o.cfg.InputBurstBytes)*int64(time.Second), o.serverNow() // the server earns by its own clock
 	c.input = newDecoder(o.cfg)
 	o.progress++
-	o.tick.accepts++
 }
 
-// AcceptFailed says an Accept failed with an error other than would-block
-// (EMFILE, ECONNABORTED, ...): a call that counts against AcceptsPerTickMax.
-func (o *Oracle) AcceptFailed() { o.tick.accepts++ }
+// Arrived says n bytes from id's client reached the server's socket:
+// readable from now on.
+func (o *Oracle) Arrived(id ConnID, n int) {
+	c := o.conn(id)
+	if c.arrTick != o.tickNo {
+		c.arrTick, c.arrivedBefore = o.tickNo, c.arrived
+	}
+	c.arrived += uint64(n)
+}
+
+// ReadCall says the server made one Read call on id, whatever it returned
+// (its bytes, if any, follow as Read).
+func (o *Oracle) ReadCall(id ConnID) {
+	c := o.conn(id)
+	o.calls++
+	c.arrivedAtRead, c.readCallAt = c.arrived, o.calls
+}
+
+// unreadLeft is the input of c the server has not read though it could
+// have, as it closes c: bytes that had reached its socket before this tick
+// began, or before its last read call on c; and if that read was not its
+// last call before the close, everything that arrived (it could have read
+// again right before closing). Only bytes arriving just after a read that
+// the close follows at once are a race no server can win.
+func (o *Oracle) unreadLeft(c *conn) uint64 {
+	seen := c.arrived
+	if c.readCallAt == o.calls {
+		seen = c.arrivedAtRead
+		if c.arrTick != o.tickNo {
+			seen = c.arrived // it all came before the tick
+		} else {
+			seen = max(seen, c.arrivedBefore)
+		}
+	}
+	if seen > c.readBytes {
+		return seen - c.readBytes
+	}
+	return 0
+}
 
 // Read says a server Read on id returned p (len(p) > 0). Its frames join
 // the claims the server owes before its next read.
@@ -62,10 +97,10 @@ func (o *Oracle) Read(id ConnID, p []byte) {
 		start := len(o.pendBytes)
 		o.pendBytes = append(o.pendBytes, f...)
 		o.pend = append(o.pend, pending{id: id, start: start, end: len(o.pendBytes)})
-		c.lastFrame, fresh = o.now(), true
+		c.lastFrame, c.lastFrameTick, fresh = o.now(), o.serverNow(), true
 	})
 	if len(c.input.buf) > 0 && fresh {
-		c.partialAt = o.now() // its last frame began in this read
+		c.partialAt, c.partialAtTick = o.now(), o.serverNow() // its last frame began in this read
 	}
 	o.holdPartial(c, len(c.input.buf))
 }
@@ -93,17 +128,42 @@ func (o *Oracle) spend(c *conn, n int) {
 		return
 	}
 	full := int64(o.cfg.InputBurstBytes) * int64(time.Second)
-	if now := o.now(); now > c.bucketAt {
+	if now := o.serverNow(); now > c.bucketAt {
 		earned := int64(now-c.bucketAt) * rate
 		if earned < 0 || earned > full { // overflow, or a long pause
 			earned = full
 		}
 		c.bucket, c.bucketAt = min(full, c.bucket+earned), now
 	}
-	if c.bucket -= int64(n) * int64(time.Second); c.bucket < 0 {
-		o.failc(c, InvFairness, "conn %d read faster than its input rate (%d bytes/s, burst %d): %d bytes over",
-			c.id, rate, o.cfg.InputBurstBytes, (-c.bucket+int64(time.Second)-1)/int64(time.Second))
+	if c.bucket -= int64(n) * int64(time.Second); c.bucket >= 0 {
+		return
 	}
+	if c.left && !c.overRate {
+		// Perhaps its last drain, which the close that follows in the
+		// same tick excuses (see lastDrain): judged at the tick's end.
+		c.overRate = true
+		o.rateOver = append(o.rateOver, c)
+		return
+	}
+	if !c.left {
+		o.failRate(c)
+	}
+}
+
+func (o *Oracle) failRate(c *conn) {
+	o.failc(c, InvFairness, "conn %d read faster than its input rate (%d bytes/s, burst %d): %d bytes over",
+		c.id, o.cfg.InputRateBytesPerSec, o.cfg.InputBurstBytes, (-c.bucket+int64(time.Second)-1)/int64(time.Second))
+}
+
+// judgeRates fails, at the end of a tick, the leavers read past their
+// input rate in it that it did not close: only a last drain may be.
+func (o *Oracle) judgeRates() {
+	for _, c := range o.rateOver {
+		if !c.closed || c.closeTick != o.tickNo {
+			o.failRate(c)
+		}
+	}
+	o.rateOver = o.rateOver[:0]
 }
 
 // ReadEOF says a server Read on id returned end of stream.
@@ -120,8 +180,16 @@ func (o *Oracle) ReadEOF(id ConnID) {
 }
 
 // WriteCall says the server made one Write or Writev call on id, whatever
-// it returned: a call that counts against WriteCallsPerTickMax.
-func (o *Oracle) WriteCall(id ConnID) { o.tick.note(id, 1, 0) }
+// it returned: a call that counts against WriteCallsPerTickMax. cut says
+// the kernel took less than the call asked for because its buffer was full
+// (a short count, or would-block).
+func (o *Oracle) WriteCall(id ConnID, cut bool) {
+	o.calls++
+	o.tick.note(id, 1, 0)
+	if cut {
+		o.conn(id).writeCut = true
+	}
+}
 
 // Wrote says a server write on id took p (len(p) > 0). A Writev that took
 // several buffers may be reported as one call per piece, in order.
@@ -166,6 +234,7 @@ func (o *Oracle) Wrote(id ConnID, p []byte) {
 // that left, the FIN ends its stream: everything owed must precede it.
 func (o *Oracle) ShutWrite(id ConnID) {
 	c := o.conn(id)
+	o.calls++
 	c.shut = true
 	if !c.joined {
 		return // a turned-away connection's line is best effort
@@ -194,13 +263,32 @@ func (o *Oracle) Released(id ConnID, held int) {
 
 // Reset says the kernel reported connection id reset on the server's side:
 // a read or write failed with ECONNRESET or EPIPE, or the server's close
-// sent an RST because input was left unread.
+// sent an RST because input was left unread. After a close that promises
+// the flush, that RST is the server's: it must have read everything it
+// could (see unreadLeft), and without a report of lost output
+// (Config.Losses) the RST may have destroyed some, so it is a violation.
 func (o *Oracle) Reset(id ConnID) {
 	c := o.conn(id)
 	c.reset = true
-	if !o.losses && c.closed && c.joined && c.closeWhy.PromisesFlush() && !o.tick.readSpent(id, o.cfg.ReadBytesPerTickMax) {
+	if !c.closed || !c.joined || !c.closeWhy.PromisesFlush() {
+		return
+	}
+	if n := o.unreadLeft(c); n > 0 {
+		o.failc(c, InvDelivery, "conn %d closed for %v with %d bytes of input it could have read left unread: the close reset the connection", id, c.closeWhy, n)
+		return
+	}
+	if !o.losses {
 		o.failc(c, InvDelivery, "conn %d closed for %v with unread input: its RST may destroy output the server claims it delivered", id, c.closeWhy)
 	}
+}
+
+// promisedWhole reports whether c's close promised that the client loses
+// none of its output: a close that promises the flush, and a linger-bytes
+// cut of a connection that had not left for a protocol error, which the
+// server may make only once the peer acknowledged everything (it is owed
+// nothing; see the linger-bytes rule in reasons.go).
+func (o *Oracle) promisedWhole(c *conn) bool {
+	return c.closeWhy.PromisesFlush() || (c.closeWhy == server.ReasonLingerBytes && !c.leaveWhy.IsProtocolError())
 }
 
 // Lost says n more bytes the server wrote to id will never reach its
@@ -210,7 +298,11 @@ func (o *Oracle) Reset(id ConnID) {
 // socket first; a loss inside a tick is the server's own doing.
 func (o *Oracle) Lost(id ConnID, n int) {
 	c := o.conn(id)
-	if n <= 0 || !c.closed || !c.joined || !c.closeWhy.PromisesFlush() || c.gone {
+	if n <= 0 {
+		return
+	}
+	c.lostAll += uint64(n)
+	if !c.closed || !c.joined || !o.promisedWhole(c) || c.gone {
 		return
 	}
 	c.lost += uint64(n)

@@ -53,14 +53,14 @@ var leaveAlways = []precondition{malformedLeavesForIt}
 // Why a connection may be closed, by reason.
 var closeRules = [...][]precondition{
 	server.ReasonNone:            {noReason},
-	server.ReasonReset:           {kernelSawReset, clientGoneFirst},
-	server.ReasonWriteError:      {kernelSawReset, clientGoneFirst},
+	server.ReasonReset:           {kernelSawReset, readWhatReachedIt, clientGoneFirst},
+	server.ReasonWriteError:      {kernelSawReset, readWhatReachedIt, clientGoneFirst},
 	server.ReasonQueueLimit:      {pinsMoreThanQueueBytesMax},
 	server.ReasonConnsLimit:      {neverJoined, connsMaxOpen, wroteRejectLine},
 	server.ReasonRegisterError:   {neverJoined},
 	server.ReasonLingerTimeout:   {lingeredLingerTimeout},
 	server.ReasonShutdownTimeout: {shutdownLeftIt, shutdownTimedOut},
-	server.ReasonLingerBytes:     {readLingerBytesMax, ignoredItsError},
+	server.ReasonLingerBytes:     {readLingerBytesMax, cutOwedNothing},
 }
 
 // Every close of a connection that joined: malformed input closes only by
@@ -98,7 +98,7 @@ var (
 		return ""
 	}}
 	silentForIdleTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if idle := o.now() - c.lastFrame; o.cfg.IdleTimeout <= 0 || idle < o.cfg.IdleTimeout {
+		if idle := o.now() - c.lastFrameTick; o.cfg.IdleTimeout <= 0 || idle < o.cfg.IdleTimeout {
 			return fmt.Sprintf("conn %d left idle %v after its last complete frame (timeout %v)", c.id, idle, o.cfg.IdleTimeout)
 		}
 		return ""
@@ -110,7 +110,7 @@ var (
 		return ""
 	}}
 	unfinishedForFrameTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if d := o.now() - c.partialAt; o.cfg.FrameTimeout <= 0 || d < o.cfg.FrameTimeout {
+		if d := o.now() - c.partialAtTick; o.cfg.FrameTimeout <= 0 || d < o.cfg.FrameTimeout {
 			return fmt.Sprintf("conn %d left for frame-timeout %v after its frame began (timeout %v)", c.id, d, o.cfg.FrameTimeout)
 		}
 		return ""
@@ -166,15 +166,40 @@ var (
 		}
 		return ""
 	}}
+	// A member and a leaver alike: what pins the log is what it is still
+	// owed of its window; one written all of it pins nothing.
 	pinsMoreThanQueueBytesMax = precondition{InvMemory, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if behind := c.behind(o); c.joined && behind <= uint64(o.cfg.QueueBytesMax) {
+		if !c.joined {
+			return ""
+		}
+		if owed := c.owed(o); owed == 0 {
+			return fmt.Sprintf("conn %d closed for queue-limit though it had been written all it was owed (left=%v %v)", c.id, c.left, c.leaveWhy)
+		}
+		if behind := c.behind(o); behind <= uint64(o.cfg.QueueBytesMax) {
 			return fmt.Sprintf("conn %d closed for queue-limit while owed only %d bytes (limit %d)", c.id, behind, o.cfg.QueueBytesMax)
 		}
 		return ""
 	}}
 	wroteRejectLine = precondition{InvDelivery, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if line := o.rejectLine(); !bytes.HasPrefix(line, c.errW) {
+		line := o.rejectLine()
+		switch {
+		case !bytes.HasPrefix(line, c.errW):
 			return fmt.Sprintf("conn %d was turned away and written %q, not a prefix of %q", c.id, clip(c.errW), line)
+		case len(c.errW) < len(line) && !c.writeCut && !c.reset:
+			// Only a full send buffer (or the peer's reset) may cut it.
+			return fmt.Sprintf("conn %d was turned away and written %d of the %d bytes of %q, though the kernel took all it was given", c.id, len(c.errW), len(line), line)
+		}
+		return ""
+	}}
+	// A teardown for an error the kernel reported comes after the server
+	// read what had reached it: the frames a client sent before its reset
+	// are not lost (the kernel returns them before the error).
+	readWhatReachedIt = precondition{InvDelivery, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if !c.joined || c.left || c.input.err != 0 {
+			return "" // a leaver's input is dropped; so is what follows a malformed frame
+		}
+		if n := o.unreadLeft(c); n > 0 {
+			return fmt.Sprintf("conn %d closed for %v with %d bytes that had reached the server unread: the frames in them are lost", c.id, r, n)
 		}
 		return ""
 	}}
@@ -191,8 +216,8 @@ var (
 		return ""
 	}}
 	lingeredLingerTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if !c.left || o.now()-c.leftAt < o.cfg.LingerTimeout {
-			return fmt.Sprintf("conn %d closed for linger-timeout (left=%v, %v after leaving)", c.id, c.left, o.now()-c.leftAt)
+		if !c.left || o.now()-c.leftTick < o.cfg.LingerTimeout {
+			return fmt.Sprintf("conn %d closed for linger-timeout (left=%v, %v after leaving)", c.id, c.left, o.now()-c.leftTick)
 		}
 		return ""
 	}}
@@ -210,11 +235,14 @@ var (
 	}}
 	// The promise: a member that keeps reading gets every frame accepted
 	// before its leave, whatever it sends. The linger cut (a reset) may
-	// only end one that was told why it must go, was written its whole
-	// window, error frame and FIN, and ignores them.
-	ignoredItsError = precondition{InvDelivery, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if !c.left || !c.leaveWhy.IsProtocolError() {
-			return fmt.Sprintf("conn %d was cut for linger-bytes, having left for %v: only a client that ignores its error frame may be", c.id, c.leaveWhy)
+	// only end one that was written its whole window (and its error frame
+	// if it was told why it must go) and its FIN, and then either ignores
+	// its error frame or is owed nothing: it acknowledged everything, so
+	// the reset destroys none of it (where the world reports losses, Lost
+	// holds it to that: promisedWhole).
+	cutOwedNothing = precondition{InvDelivery, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if !c.left {
+			return fmt.Sprintf("conn %d was cut for linger-bytes as a member", c.id)
 		}
 		if msg := o.flushFailure(c, "was cut", c.leaveWhy); msg != "" || !c.shut {
 			return fmt.Sprintf("conn %d was cut for linger-bytes before it was written everything it was owed and its FIN (%s)", c.id, msg)

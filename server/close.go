@@ -102,13 +102,21 @@ func (s *Server) acked(c *conn) bool {
 	return n == 0
 }
 
-// closeAcked closes c, whose peer has everything. It reads first what the
-// peer sent, so that the close is a FIN rather than a reset where it can
-// be (a reset is safe now, but a peer still sending sees an error).
-func (s *Server) closeAcked(c *conn) {
-	s.readDiscard(c)
+// closeAcked closes c, whose peer has everything (closeDrained).
+func (s *Server) closeAcked(c *conn) { s.closeDrained(c, c.reason) }
+
+// closeDrained closes c, whose peer has acknowledged everything, for
+// reason. It reads first what the peer sent (lastDrain), so that the close
+// is a FIN rather than a reset where it can be: a reset is safe now, but a
+// peer still sending sees an error. A peer that sent more than
+// LingerBytesMax meanwhile is cut (linger-bytes, a reset): it goes on
+// sending to a connection that owes it nothing.
+func (s *Server) closeDrained(c *conn, reason CloseReason) {
+	if !s.lastDrain(c) {
+		reason = ReasonLingerBytes
+	}
 	if c.state != stateClosed {
-		s.closeConn(c, c.reason, nil)
+		s.closeConn(c, reason, nil)
 	}
 }
 
@@ -135,20 +143,21 @@ func (s *Server) logShutdownWait() {
 
 // lingerCut is what LingerBytesMax allows once a leaving connection has
 // sent that much since it left, and reports whether it closed c: if c was
-// written everything and its peer acknowledged it, the safe close (for the
-// reason it left for); if it left for a protocol error, was written its
-// error frame and FIN and ignores them, the cut (reason linger-bytes, a
-// reset). Ignoring them means not taking them: where the kernel counts
-// what the peer has not acknowledged, a peer whose count still falls (it
-// reads, the acknowledgement is on its way) is not cut, since a reset
-// would destroy the error frame it is about to get; one whose count stood
-// still for ackStallMin is. A connection still owed output is never cut
-// for what it sends: its peer cannot know to stop, since the server's FIN
-// comes only after the flush. Its reading keeps the input rate meanwhile.
+// written everything and its peer acknowledged it, the safe close
+// (closeDrained: for the reason it left for, or linger-bytes if it keeps
+// sending); if it left for a protocol error, was written its error frame
+// and FIN and ignores them, the cut (reason linger-bytes, a reset).
+// Ignoring them means not taking them: where the kernel counts what the
+// peer has not acknowledged, a peer whose count still falls (it reads, the
+// acknowledgement is on its way) is not cut, since a reset would destroy
+// the error frame it is about to get; one whose count stood still for
+// ackStallMin is. A connection still owed output is never cut for what it
+// sends: its peer cannot know to stop, since the server's FIN comes only
+// after the flush. Its reading keeps the input rate meanwhile.
 func (s *Server) lingerCut(c *conn) bool {
 	switch {
 	case s.acked(c):
-		s.closeConn(c, c.reason, nil)
+		s.closeDrained(c, c.reason)
 	case !c.flushed(s.ring.end) || !c.reason.IsProtocolError():
 		return false
 	case c.ackWait && s.now-c.unackedAt < ackStallMin:

@@ -68,8 +68,11 @@ type Config struct {
 	// error frame (a protocol error) may still send, read and dropped,
 	// before it is cut without waiting (reason linger-bytes: a reset): a
 	// client that ignores its error must not keep the server busy for
-	// LingerTimeout. A connection still owed output is never cut for what
-	// it sends.
+	// LingerTimeout. It also bounds a leaving connection's last drain
+	// before its close (past the tick's read budget and the input rate); a
+	// peer that acknowledged everything and sends more than this, then or
+	// since it left, is cut the same way: it is owed nothing. A connection
+	// still owed output is never cut for what it sends.
 	LingerBytesMax int
 	// ShutdownTimeout bounds graceful shutdown: after it, every connection is
 	// closed whatever it is still owed.
@@ -81,7 +84,11 @@ type Config struct {
 	AcceptBackoffMax time.Duration
 
 	// Fairness budgets, per tick. Work left over is remembered by the server
-	// (it does not rely on a new edge) and continued on the next tick.
+	// (it does not rely on a new edge) and continued on the next tick. One
+	// read is not cut by ReadBytesPerTickMax: the last drain of a leaving
+	// connection closed at its linger or shutdown deadline, which must see
+	// the peer's FIN or would-block (a close with input unread resets the
+	// connection) and which LingerBytesMax bounds instead.
 	EventsPerTickMax     int // events taken from one Poll
 	AcceptsPerTickMax    int // connections accepted per tick
 	ReadBytesPerTickMax  int // bytes read from one connection per tick

@@ -32,19 +32,28 @@
 //   - A close never loses output the peer is owed because the peer keeps
 //     sending: a leaving connection is written everything, sent its FIN,
 //     and closed at the peer's FIN or once the peer has acknowledged all
-//     of it (kernel.UnackedCounter), within LingerTimeout; the linger cut
+//     of it (kernel.UnackedCounter), within LingerTimeout, after a last
+//     drain of its input to would-block or its FIN (past the tick's read
+//     budget and the input rate, bounded by LingerBytesMax), so that the
+//     close resets nothing it could have read; the linger cut
 //     (LingerBytesMax) ends only a client that was sent its error frame and
-//     does not take it.
+//     does not take it, or one that acknowledged everything and goes on
+//     sending.
 //   - Flood control without loss: a connection is read at no more than
 //     InputRateBytesPerSec (InputBurstBytes at once); a faster sender's
 //     data waits in its socket until a timer resumes it.
 //   - Idle time is counted in complete frames; a member made to leave for
 //     a limit (idle, input-budget, frame-timeout) or a protocol error is
 //     sent one "error: ..." frame saying why, after what it is owed.
-//   - Reads and accepts drain to would-block; work a per-tick budget cuts
-//     short is remembered, never left waiting for an edge the contract does
-//     not promise. Output is coalesced: each tick makes at most one write
-//     (writev) per connection unless the kernel takes less.
+//   - Reads drain to would-block or to a short read (the seam promises an
+//     edge after either), and after a FIN or error hint to the stream's
+//     end; accepts drain to would-block. Work a per-tick budget cuts short
+//     is remembered, never left waiting for an edge the contract does not
+//     promise. Output is coalesced: each tick makes at most one write
+//     (writev) per connection unless the kernel takes less. Where the
+//     poller offers kernel.BatchWriter, those writes go to the kernel as
+//     one batch per tick (one io_uring_enter on Linux), with the same
+//     results as made one by one.
 //   - Accept errors never crash or spin: resource exhaustion pauses accepting
 //     on a timer with exponential back-off; the backlog waits.
 //   - Shutdown stops accepting, flushes what was accepted within

@@ -38,7 +38,7 @@ type readEnd uint8
 
 const (
 	readMore      readEnd = iota // bytes came; more may be waiting
-	readDrained                  // would-block: the next arrival brings an edge
+	readDrained                  // would-block, or a short read: the next arrival brings an edge
 	readBudget                   // the tick's read budget is spent; no read made
 	readThrottled                // the input rate is spent: stopped until a timer resumes it
 	readEOF                      // the peer's FIN
@@ -49,19 +49,29 @@ const (
 // limited, its input rate, and counts it. It is the core's only read of a
 // stream; its callers decide what the bytes and the end mean. The bytes
 // stay valid until the next read.
+//
+// A short read (fewer bytes than this call asked for, the budget's or the
+// rate's cut included) drains the stream as would-block does: the seam
+// promises an edge for the next arrival, so the read that would only say
+// so is saved. Not once an event hinted at a FIN or an error, or a write
+// failed (c.readToEnd): that end came with the bytes and no edge will
+// announce it again, so reading goes on to it. Nor before a close that
+// must not reset the connection (closeLate): no edge can be waited for
+// there, so reading goes on to would-block, whatever the kernel's short
+// reads promise.
 func (s *Server) read(c *conn, limited bool) ([]byte, readEnd, error) {
 	s.refill(c)
 	if c.readLeft <= 0 {
 		return nil, readBudget, nil
 	}
-	want := min(len(s.rbuf), c.readLeft)
+	asked := min(len(s.rbuf), c.readLeft)
 	if limited && s.cfg.InputRateBytesPerSec > 0 {
 		if c.throttled || !s.earn(c) {
 			return nil, readThrottled, nil
 		}
-		want = int(min(int64(want), c.tokens))
+		asked = int(min(int64(asked), c.tokens))
 	}
-	n, err := c.stream.Read(s.rbuf[:want])
+	n, err := c.stream.Read(s.rbuf[:asked])
 	n = max(n, 0)
 	s.stats.ReadCalls++
 	s.stats.BytesIn += uint64(n)
@@ -69,7 +79,7 @@ func (s *Server) read(c *conn, limited bool) ([]byte, readEnd, error) {
 	c.tokens -= int64(n)
 	p := s.rbuf[:n]
 	switch {
-	case err == nil && n > 0:
+	case err == nil && n > 0 && (n == asked || c.readToEnd):
 		return p, readMore, nil
 	case err == nil || isWouldBlock(err):
 		return p, readDrained, nil
@@ -80,8 +90,8 @@ func (s *Server) read(c *conn, limited bool) ([]byte, readEnd, error) {
 	}
 }
 
-// readFrames reads until would-block (edge-triggered: stopping early
-// strands data) and broadcasts every complete frame. It reads at most
+// readFrames reads until would-block or a short read (edge-triggered:
+// stopping early strands data) and broadcasts every complete frame. It reads at most
 // ReadBytesPerTickMax per tick and remembers the rest of the work.
 func (s *Server) readFrames(c *conn) {
 	for {
@@ -131,21 +141,58 @@ func (s *Server) readDiscard(c *conn) {
 			s.queueRead(c)
 		case readThrottled:
 			s.throttle(c)
-		case readEOF:
-			c.eof = true
-			if c.wclosed || c.pendingAll(s.ring.end) == 0 {
-				s.closeConn(c, c.reason, nil)
-			}
-		case readFailed:
-			// A peer that resets after taking everything (and our FIN)
-			// still got all it was owed: count the reason it left for.
-			reason := ReasonReset
-			if c.flushed(s.ring.end) {
-				reason = c.reason
-			}
-			s.closeConn(c, reason, err)
+		default:
+			s.discardEnd(c, end, err)
 		}
 		return
+	}
+}
+
+// lastDrain is a leaving connection's last read, before the caller closes
+// it: it reads and drops what the peer sent to would-block or the peer's
+// FIN, past the tick's read budget and the input rate (no edge and no
+// timer will come for what they leave: the close follows), and past short
+// reads. LingerBytesMax bounds it instead: it reports false if the peer
+// sent more than that in it, so that input may be left unread (c is still
+// open then, and the close resets it).
+func (s *Server) lastDrain(c *conn) bool {
+	s.refill(c)
+	c.readLeft = max(c.readLeft, s.cfg.LingerBytesMax+1)
+	c.readToEnd = true
+	for drained := 0; ; {
+		p, end, err := s.read(c, false)
+		c.dropped += len(p)
+		if drained += len(p); drained > s.cfg.LingerBytesMax {
+			return false
+		}
+		switch end {
+		case readMore:
+			continue
+		case readBudget:
+			return false // not reached: the budget holds LingerBytesMax+1
+		}
+		s.discardEnd(c, end, err)
+		return true
+	}
+}
+
+// discardEnd handles the end of a leaving connection's reads: a FIN closes
+// it once it was written everything (or its FIN), a reset closes it.
+func (s *Server) discardEnd(c *conn, end readEnd, err error) {
+	switch end {
+	case readEOF:
+		c.eof = true
+		if c.wclosed || c.pendingAll(s.ring.end) == 0 {
+			s.closeConn(c, c.reason, nil)
+		}
+	case readFailed:
+		// A peer that resets after taking everything (and our FIN)
+		// still got all it was owed: count the reason it left for.
+		reason := ReasonReset
+		if c.flushed(s.ring.end) {
+			reason = c.reason
+		}
+		s.closeConn(c, reason, err)
 	}
 }
 

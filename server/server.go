@@ -44,6 +44,13 @@ type Server struct {
 	rbuf   []byte
 	iov    [3][]byte
 
+	// The poller's batched writes, if it offers them: a tick's fan-out
+	// then goes to the kernel as one batch (batchTo: what each write's
+	// result applies to). Both slices are reused from tick to tick.
+	bw      kernel.BatchWriter
+	batch   []kernel.BatchWrite
+	batchTo []batchItem
+
 	// Work the server remembers instead of waiting for an edge the contract
 	// does not promise: reads and writes cut short by a budget, and
 	// connections a write failed on, whose input the next read phase drains.
@@ -87,6 +94,7 @@ func New(poller kernel.Poller, ln kernel.Listener, cfg Config) (*Server, error) 
 		framing: timerList{kind: timerFrame},
 		rate:    timerList{kind: timerRate},
 	}
+	s.bw, _ = poller.(kernel.BatchWriter)
 	if err := poller.Register(ln, listenerToken, kernel.InterestRead); err != nil {
 		return nil, fmt.Errorf("register listener: %w", err)
 	}
@@ -224,6 +232,11 @@ func (s *Server) handle(ev kernel.Event) {
 		return
 	}
 	// Read first: a FIN or error hint comes with data sent before it.
+	// The hint is remembered: the end it announces waits behind the
+	// bytes, and a short read before it is not the end.
+	if ev.Ready&endHints != 0 {
+		c.readToEnd = true
+	}
 	if ev.Readable() {
 		s.readReady(c)
 	}
@@ -232,6 +245,9 @@ func (s *Server) handle(ev kernel.Event) {
 		s.queueFlush(c)
 	}
 }
+
+// endHints are the readiness hints that announce a stream's end.
+const endHints = kernel.ReadyReadClosed | kernel.ReadyWriteClosed | kernel.ReadyError
 
 // Shutdown starts a graceful shutdown: the listener closes, every member
 // stops receiving new frames, and what each is owed is flushed within
@@ -252,20 +268,19 @@ func (s *Server) Shutdown() {
 }
 
 // closeLate closes a leaving connection whose time is up. It first drains
-// what the peer sent, so the close does not reset output still in flight,
-// and counts the close under the reason it left for when the peer has
-// acknowledged everything it was owed (it merely never sent its FIN), else
-// as timedOut: what it had not acknowledged may be lost.
+// what the peer sent (lastDrain), so the close does not reset output still
+// in flight, and counts the close under the reason it left for when the
+// peer has acknowledged everything it was owed (it merely never sent its
+// FIN), else as timedOut: what it had not acknowledged may be lost.
 func (s *Server) closeLate(c *conn, timedOut CloseReason) {
-	s.readDiscard(c)
-	if c.state == stateClosed {
+	if s.acked(c) {
+		s.closeDrained(c, c.reason)
 		return
 	}
-	reason := timedOut
-	if s.acked(c) {
-		reason = c.reason
+	s.lastDrain(c)
+	if c.state != stateClosed {
+		s.closeConn(c, timedOut, nil)
 	}
-	s.closeConn(c, reason, nil)
 }
 
 // refill gives c this tick's budgets the first time it is served in it.

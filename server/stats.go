@@ -17,7 +17,7 @@ const (
 	ReasonLingerTimeout               // did not take what it was owed within LingerTimeout
 	ReasonShutdown                    // server shut down, after flushing what it owed
 	ReasonShutdownTimeout             // shut down before the peer took all it was owed
-	ReasonLingerBytes                 // ignored its error frame and sent more than LingerBytesMax; closed at once (a reset)
+	ReasonLingerBytes                 // ignored its error frame (or was owed nothing) and sent more than LingerBytesMax; a reset
 	ReasonRegisterError               // the kernel refused to register it
 	ReasonInputBudget                 // held the largest unfinished frame when InputBytesMax was reached
 	ReasonFrameTimeout                // a frame not complete FrameTimeout after its first byte
@@ -132,7 +132,9 @@ type Stats struct {
 	BytesIn       uint64
 	BytesOut      uint64 // bytes written to connections
 	ReadCalls     uint64
-	WriteCalls    uint64
+	WriteCalls    uint64 // writes made, one by one or in batches
+	WriteBatches  uint64 // kernel.BatchWriter submissions (a tick's fan-out each)
+	BatchedWrites uint64 // writes that went in them (counted in WriteCalls too)
 	StaleEvents   uint64 // events for unknown, freed or reused tokens
 	Events        uint64 // events taken from Poll
 	Ticks         uint64

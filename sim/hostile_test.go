@@ -161,6 +161,31 @@ func TestHostileShutdownWhileChatting(t *testing.T) {
 	happened(t, "shutdown closes", st.Closed[server.ReasonShutdown])
 }
 
+// Clients that keep talking after they were told to go (their error frame,
+// the server's FIN, a graceful shutdown) while the server's work takes time
+// and the network moves between its syscalls: every leave lasts to its
+// linger or shutdown deadline with input still arriving as the server
+// closes (what they send waits for the window each read opens), and no
+// close that promises the flush may reset the connection with input it
+// could have read (bytes arriving right after the read that the close
+// follows at once are the only excuse), nor come late.
+func TestHostileStubborn(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Kernel.Work = netfake.Work{SyscallCost: 100 * time.Microsecond, Jitter: 200 * time.Microsecond, Transmit: 0.3}
+		c.Kernel.RecvBufBytes = 7
+		c.Server.LingerBytesMax = 1 << 20 // they talk until the deadline
+		c.Server.IdleTimeout = 50 * time.Millisecond
+		c.Server.ConnsMax = 100
+		c.Shutdown = true
+		c.Clients = clientsOf(Chatty, Oversized, Idler, Chatty, Oversized, Oversized, Idler, Chatty)
+		for i := range c.Clients {
+			c.Clients[i].Stubborn = true
+		}
+	})
+	happened(t, "graceful closes after a leave", st.Closed[server.ReasonIdle]+st.Closed[server.ReasonFrameTooLarge]+st.Closed[server.ReasonBadHeader]+st.Closed[server.ReasonShutdown])
+	happened(t, "shutdown-timeout and linger-timeout closes", st.Closed[server.ReasonShutdownTimeout]+st.Closed[server.ReasonLingerTimeout])
+}
+
 // The four breaks of issue 11, each a world that fails on the server
 // before the fix (the report names what each caught then).
 
@@ -229,7 +254,9 @@ func TestHostileFlooder(t *testing.T) {
 	st := hostileRuns(t, 100, func(c *Config) {
 		c.Kernel.Faults = netfake.FaultPlan{}
 		c.Kernel.SendBufBytes, c.Kernel.ClientRecvBufBytes = 4096, 4096
-		c.StepTime = time.Millisecond
+		// Steps of 1 ms that the server's work does not stretch: the rate
+		// is set against what a reader takes per step.
+		c.StepTime, c.Kernel.Work = time.Millisecond, netfake.Work{}
 		c.Server.QueueBytesMax = c.Server.FrameBytesMax + 8 + 1000
 		c.Server.ReadBytesPerTickMax = 65536
 		c.Server.InputRateBytesPerSec, c.Server.InputBurstBytes = 200_000, 1024

@@ -29,6 +29,7 @@ const (
 	InvKernel     = oracle.InvKernel
 	InvCore       = oracle.InvCore
 	InvFairness   = oracle.InvFairness
+	InvTiming     = oracle.InvTiming
 )
 
 // Report is the outcome of one seed.
@@ -87,23 +88,38 @@ type run struct {
 }
 
 // cappedPoller is the kernel as the server sees it, except that a Poll
-// waits at most cap: the clients act between ticks, so a server must not
-// sleep through them to its next timer. The kernel's Poll advances the
-// clock by the (capped) timeout when nothing is ready. The oracle is told
-// what the server asked for and what it got.
+// waits at most cap: the clients act between ticks, so the world wakes the
+// server for their next step as real clients would with their traffic.
+// The kernel's Poll advances the clock by the (capped) timeout when nothing
+// is ready. The oracle judges what the server asked for before the poll
+// (no sleeping past a deadline it knows of) and is told after it whether
+// the cap cut the wait: a cut wait followed by a timer firing means the
+// server would have slept past a deadline of its own, which the oracle
+// reports too. So the cap hides nothing; it is a safety net that says when
+// it was needed. It offers the kernel's Poller only: a world that offers
+// batched writes wraps it in batchPoller.
 type cappedPoller struct {
-	*netfake.Kernel
+	kernel.Poller
 	cap time.Duration
 	o   *oracle.Oracle
 }
 
+// batchPoller is cappedPoller with the kernel's kernel.BatchWriter: the
+// server then sends each tick's fan-out as one batch.
+type batchPoller struct {
+	*cappedPoller
+	kernel.BatchWriter
+}
+
 func (p *cappedPoller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
+	p.o.PollWaits(timeout)
 	asked := timeout
-	if timeout < 0 || timeout > p.cap {
+	cut := timeout < 0 || timeout > p.cap
+	if cut {
 		timeout = p.cap
 	}
-	n, err := p.Kernel.Poll(events, timeout)
-	p.o.Polled(asked, n)
+	n, err := p.Poller.Poll(events, timeout)
+	p.o.Polled(asked, n, cut && n == 0)
 	return n, err
 }
 
@@ -171,8 +187,12 @@ func (r *run) setup() error {
 		r.claims.Note = func(id uint64, what string) { r.tracef("server", id, "%s", what) }
 	}
 	r.k.SetTracer(r.record)
-	r.poller = &cappedPoller{Kernel: r.k}
-	srv, err := server.New(r.poller, ln, scfg)
+	r.poller = &cappedPoller{Poller: r.k}
+	var poller kernel.Poller = r.poller
+	if r.cfg.BatchWrites {
+		poller = &batchPoller{cappedPoller: r.poller, BatchWriter: r.k}
+	}
+	srv, err := server.New(poller, ln, scfg)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
@@ -225,7 +245,7 @@ func (r *run) randTime(d time.Duration) time.Duration {
 func (r *run) faultPhase() {
 	for ; r.step < r.cfg.FaultSteps && r.o.Violation() == nil; r.step++ {
 		for _, c := range r.clients {
-			r.act(c, false)
+			r.act(c, phaseFault)
 		}
 		r.k.Step()
 		r.poller.cap = r.randTime(r.cfg.StepTime)
@@ -249,7 +269,7 @@ func (r *run) drainPhase() {
 	quiet, last, lastAt := 0, r.o.Progress(), r.k.Now()
 	for i := 0; i < r.cfg.DrainSteps && r.o.Violation() == nil; i, r.step = i+1, r.step+1 {
 		for _, c := range r.clients {
-			r.act(c, true)
+			r.act(c, phaseDrain)
 		}
 		r.k.Flush()
 		r.tick()
@@ -289,6 +309,17 @@ func (r *run) checkLiveness() {
 	}
 }
 
+// talkingOn reports whether a client that keeps talking through a shutdown
+// (stubborn, or a talker) is still connected.
+func (r *run) talkingOn() bool {
+	for _, c := range r.clients {
+		if c.conn != nil && !c.gone && (c.spec.Stubborn || c.spec.Kind == Talker) {
+			return true
+		}
+	}
+	return false
+}
+
 // teardown ends the run and checks nothing leaked: with a graceful shutdown
 // the server must finish within its deadline and release everything; else
 // the clients close and the server must release every connection.
@@ -320,12 +351,22 @@ func (r *run) teardown() {
 			r.o.Fail(InvLeak, "%d connections still open %v after teardown began", r.srv.Stats().Conns, r.k.Now()-deadline)
 			return
 		}
+		ph := phaseDrain
+		if r.cfg.Shutdown {
+			ph = phaseShutdown
+		}
 		for _, c := range r.clients {
 			if c.conn != nil && !c.gone {
-				r.act(c, true)
+				r.act(c, ph)
 			}
 		}
 		r.k.Flush()
+		if ph == phaseShutdown && r.talkingOn() {
+			// Clients that keep talking take time to: without it, a
+			// world whose server has their bytes to read every step
+			// would never reach the shutdown deadline that ends them.
+			r.k.Advance(time.Millisecond)
+		}
 		r.poller.cap = time.Millisecond
 		r.tick()
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/mobsim/mobsim/internal/live"
+	"github.com/mobsim/mobsim/netpoll"
+	"github.com/mobsim/mobsim/netrec"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -16,11 +18,15 @@ const statsWait = 5 * time.Second
 // runner cmd/mob uses.
 type mobPeer struct {
 	l    *live.Loop
+	rec  *recording // nil: not recorded
 	done chan struct{}
 	err  error
 }
 
-func startMob(cfg Config) (Peer, error) {
+// startMob runs the mob core; noIOUring turns io_uring off, so its
+// batched fan-out takes the writev loop (the "mob-writev" peer); with
+// mode it is recorded (the "mob-record" peers, see mob_record.go).
+func startMob(cfg Config, noIOUring bool, mode *netrec.WriteMode) (Peer, error) {
 	sc := server.DefaultConfig()
 	sc.Framing = cfg.Framing
 	sc.FrameBytesMax = cfg.FrameBytesMax
@@ -29,11 +35,26 @@ func startMob(cfg Config) (Peer, error) {
 	sc.IdleTimeout = -1
 	sc.LingerTimeout = time.Second
 	sc.ShutdownTimeout = time.Second
-	l, err := live.Listen(live.Config{Addr: cfg.Addr, Server: sc})
+	lc := live.Config{Addr: cfg.Addr, Server: sc, Poller: netpoll.Config{NoIOUring: noIOUring}}
+	var rec *recording
+	if mode != nil {
+		var err error
+		if rec, err = newRecording(*mode); err != nil {
+			return nil, err
+		}
+		lc.Record = rec.conf
+	}
+	l, err := live.Listen(lc)
+	if err == nil && rec != nil {
+		err = rec.opened()
+	}
 	if err != nil {
+		if rec != nil {
+			rec.remove()
+		}
 		return nil, err
 	}
-	p := &mobPeer{l: l, done: make(chan struct{})}
+	p := &mobPeer{l: l, rec: rec, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		p.err = l.Serve()
@@ -45,19 +66,32 @@ func (p *mobPeer) Addr() net.Addr { return p.l.Addr() }
 
 func (p *mobPeer) Stats() Stats {
 	st := p.l.Stats(statsWait)
+	bst := p.l.BatchStats() // of the same snapshot
+	var logBytes uint64
+	if p.rec != nil {
+		logBytes = p.rec.bytes()
+	}
 	return Stats{
-		Conns:      st.Conns,
-		FramesIn:   st.FramesIn,
-		Deliveries: st.FramesOut,
-		WriteCalls: st.WriteCalls,
-		ReadCalls:  st.ReadCalls,
-		Closed:     st.ClosedTotal(),
-		CutSlow:    st.Closed[server.ReasonQueueLimit],
+		Conns:         st.Conns,
+		FramesIn:      st.FramesIn,
+		Deliveries:    st.FramesOut,
+		WriteCalls:    st.WriteCalls,
+		ReadCalls:     st.ReadCalls,
+		WriteSyscalls: st.WriteCalls - st.BatchedWrites + bst.Syscalls,
+		Ticks:         st.Ticks,
+		Closed:        st.ClosedTotal(),
+		CutSlow:       st.Closed[server.ReasonQueueLimit],
+		LogBytes:      logBytes,
 	}
 }
 
 func (p *mobPeer) Close() error {
 	p.l.Stop()
 	<-p.done
+	if p.rec != nil {
+		if err := p.rec.remove(); err != nil && p.err == nil {
+			return err
+		}
+	}
 	return p.err
 }

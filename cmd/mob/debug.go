@@ -15,27 +15,47 @@ import (
 	"github.com/mobsim/mobsim/server"
 )
 
-// statsWait bounds how long /debug/vars waits for the event loop to publish
-// a fresh snapshot before serving the previous one.
+// statsWait bounds how long /metrics and /debug/vars wait for the event
+// loop to publish a fresh snapshot before serving the previous one, and
+// how long /healthz waits before it calls the loop stuck.
 const statsWait = 250 * time.Millisecond
 
-// debugServer serves /debug/vars and /debug/pprof/ for one loop.
+// debugServer serves /metrics, /healthz, /debug/vars and /debug/pprof/ for
+// one loop.
 type debugServer struct {
 	ln   net.Listener
 	http *http.Server
 	done chan struct{}
 }
 
-// startDebug listens on addr and serves in a goroutine. The handlers sit on
-// a private mux, and the server's counters are added to /debug/vars by the
-// handler instead of expvar.Publish: the global registry allows one name
-// once per process, and tests run several servers in one.
-func startDebug(addr string, l *live.Loop, log *slog.Logger) (*debugServer, error) {
+// listenDebug binds the debug address. run calls it before the server
+// listens, so that a bad or busy -debug-addr is reported before
+// "listening" and nothing was ever served.
+func listenDebug(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("debug server: %w", err)
+		return nil, fmt.Errorf("-debug-addr %s: %w", addr, err)
 	}
+	return ln, nil
+}
+
+// serveDebug serves on ln in a goroutine. The handlers sit on a private
+// mux, and the server's counters are added to /debug/vars by the handler
+// instead of expvar.Publish: the global registry allows one name once per
+// process, and tests run several servers in one.
+func serveDebug(ln net.Listener, l *live.Loop, log *slog.Logger) *debugServer {
+	bi := readBuildInfo()
 	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", metricsContentType)
+		writeMetrics(w, l.Stats(statsWait), bi)
+	})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		code, msg := health(l, statsWait)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(code)
+		fmt.Fprintln(w, msg)
+	})
 	mux.HandleFunc("/debug/vars", func(w http.ResponseWriter, _ *http.Request) {
 		writeVars(w, l.Stats(statsWait))
 	})
@@ -55,7 +75,7 @@ func startDebug(addr string, l *live.Loop, log *slog.Logger) (*debugServer, erro
 			log.Error("debug server", "err", err)
 		}
 	}()
-	return d, nil
+	return d
 }
 
 // Addr is the address the debug server listens on.

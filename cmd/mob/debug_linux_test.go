@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,22 +23,7 @@ import (
 // Method: run in-process with -debug-addr 127.0.0.1:0, take the address
 // from the log, relay one frame between two clients, and read the pages.
 func TestDebugServer(t *testing.T) {
-	s := startServer(t, "-debug-addr", "127.0.0.1:0")
-	m, ok := s.logs.Wait(regexp.MustCompile(`msg="debug server" addr=(\S+)`), testTimeout)
-	if !ok {
-		t.Fatalf("no debug server address in the log:\n%s", s.logs.Tail(100))
-	}
-	debugAddr := m[1]
-	conns := s.dialMembers(2)
-	if _, err := conns[0].Write([]byte("ping\n")); err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range conns {
-		buf := make([]byte, 5)
-		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping\n" {
-			t.Fatalf("client %d read %q, %v", i, buf, err)
-		}
-	}
+	s, debugAddr, conns := startRelayed(t)
 
 	v := waitVars(t, debugAddr, "1 frame in", func(v mobVars) bool { return v.FramesIn == 1 })
 	t.Logf("/debug/vars mob: %+v", v)
@@ -105,6 +89,26 @@ func TestSetupErrorsExit1(t *testing.T) {
 			t.Errorf("%q: log lacks the cause:\n%s", args, log)
 		}
 	}
+}
+
+// startRelayed starts the server with a debug server, connects two
+// clients and relays one frame ("ping\n") from the first to both; it
+// returns the server, the debug server's address and the clients.
+func startRelayed(t *testing.T) (*testServer, string, []*net.TCPConn) {
+	t.Helper()
+	s := startServer(t, "-debug-addr", "127.0.0.1:0")
+	debugAddr := debugAddrOf(t, s)
+	conns := s.dialMembers(2)
+	if _, err := conns[0].Write([]byte("ping\n")); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range conns {
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping\n" {
+			t.Fatalf("client %d read %q, %v", i, buf, err)
+		}
+	}
+	return s, debugAddr, conns
 }
 
 // waitVars polls /debug/vars until cond holds for the "mob" counters,

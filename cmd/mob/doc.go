@@ -20,10 +20,29 @@
 //   - SIGINT or SIGTERM starts a graceful shutdown: no new connections, what
 //     was read is flushed to every client within -shutdown-timeout, and the
 //     process exits 0. A second signal kills it at once.
-//   - Exit status 2 for bad flags (with usage), 1 for a setup or event-loop
-//     failure (with the error logged), 0 otherwise.
-//   - With -debug-addr it serves expvar counters at /debug/vars (the
-//     server's Stats under "mob", close reasons by name) and net/http/pprof
-//     at /debug/pprof/. The counters are a snapshot the event loop publishes
-//     on request, so no other goroutine ever touches the server.
+//   - Exit status 2 for a bad command line, with the problem named by its
+//     flag and the usage: every config error, the server's own limits
+//     included; 1 for a setup or event-loop failure (with the error
+//     logged); 0 otherwise. -version prints the version, the VCS revision
+//     and the Go version.
+//   - Sizes take units (64KiB, 1MiB, 10MB) or plain bytes. A -conns-max
+//     that the descriptor limit cannot hold is warned about at start.
+//   - Logs are text or, with -log-format json, one JSON object per line; a
+//     connection is logged as conn.peer and conn.fd.
+//   - With -debug-addr (bound before the server listens, so a bad or busy
+//     one stops the start first) it serves Prometheus metrics at /metrics
+//     (counters, gauges, close reasons by a reason label, mob_build_info,
+//     process descriptors, memory and CPU), a health check at /healthz (503
+//     once a shutdown begins or when the loop stops answering), expvar
+//     counters at /debug/vars (the server's Stats under "mob") and
+//     net/http/pprof at /debug/pprof/. The counters are a snapshot the
+//     event loop publishes on request, so no other goroutine ever touches
+//     the server.
+//   - With -record FILE (off by default: a recording holds every byte the
+//     clients send; the file is created 0600 and never over an existing
+//     one) every call the core makes to the kernel, and its result, is
+//     recorded, capped at -record-bytes-max, for mobsim -replay FILE to
+//     run the core against and check with the simulator's oracle. By
+//     default a write is recorded by its count (the kernel's answer, all
+//     a replay needs) with a CRC-32C on one write in 64.
 package main

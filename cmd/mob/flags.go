@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
+	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -30,13 +34,24 @@ type options struct {
 	addr      string
 	debugAddr string
 	logLevel  slog.Level
+	logFormat logFormat
+	version   bool
 	listen    netpoll.ListenConfig
+	ioURing   bool          // -io-uring; the poller's NoIOUring is its negation
 	cfg       server.Config // Logger is set later, by run
+	record    recordOptions
 }
 
 // errUsage marks a command line that parsed but does not make sense. The
 // message and the usage have already been printed.
 var errUsage = errors.New("usage")
+
+// errVersion says -version was given and the version printed. It is a
+// flag.ErrHelp, so the command exits 0 as for -h.
+var errVersion = fmt.Errorf("version printed: %w", flag.ErrHelp)
+
+// stdout receives what -version prints (a variable for the tests).
+var stdout io.Writer = os.Stdout
 
 // framingValue adapts server.Framing to flag.Value.
 type framingValue struct{ f *server.Framing }
@@ -66,7 +81,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err // the flag package printed it, with the usage
 	}
-	if err := o.check(fs.NArg()); err != nil {
+	if o.version {
+		fmt.Fprintln(stdout, readBuildInfo())
+		return o, errVersion
+	}
+	err := errors.Join(append([]error{o.check(fs.NArg())}, o.record.check(fs)...)...)
+	if err == nil {
+		err = flagTerms(o.cfg.Check(), fs)
+	}
+	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintf(stderr, "mob: %s\n", line)
 		}
@@ -99,32 +122,39 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.addr, "addr", addrDefault, "`host:port` to listen on; port 0 picks a free port (the log says which)")
 	fs.Var(framingValue{&c.Framing}, "framing", "frame format: `line` (newline-terminated, for nc) or mob (8-byte big-endian length, then the body)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
-	fs.StringVar(&o.debugAddr, "debug-addr", "", "`host:port` for an HTTP server with expvar counters at /debug/vars and pprof at /debug/pprof/; empty: none")
+	o.logFormat = logText
+	fs.Var(&o.logFormat, "log-format", "log `format` on stderr: text (key=value) or json (one object per line)")
+	fs.BoolVar(&o.version, "version", false, "print the version, the VCS revision and the Go version, and exit")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "`host:port` for an HTTP server with Prometheus metrics at /metrics, a health check at /healthz, expvar counters at /debug/vars and pprof at /debug/pprof/; empty: none")
 
-	fs.IntVar(&c.FrameBytesMax, "frame-bytes-max", c.FrameBytesMax, "largest frame body in `bytes`, not counting the newline or 8-byte header; a longer frame closes its sender")
-	fs.IntVar(&c.QueueBytesMax, "queue-bytes-max", c.QueueBytesMax, "`bytes` one client may be owed before it is disconnected (reason queue-limit); must hold one largest frame")
+	fs.Var(sizeValue{&c.FrameBytesMax}, "frame-bytes-max", "largest frame body in `bytes`, not counting the newline or 8-byte header; a longer frame closes its sender")
+	fs.Var(sizeValue{&c.QueueBytesMax}, "queue-bytes-max", "`bytes` one client may be owed before it is disconnected (reason queue-limit); must hold one largest frame")
 	fs.IntVar(&c.ConnsMax, "conns-max", c.ConnsMax, "`count` of open connections allowed; one more gets a one-line error and is closed")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "disconnect a client that has sent no complete frame for this long (a `duration`), after an \"error: idle\" frame; 0 disables")
-	fs.IntVar(&c.InputBytesMax, "input-bytes-max", c.InputBytesMax, "`bytes` of unfinished frames kept for all clients together; at the limit the client holding the most is sent \"error: input budget\" and disconnected; must hold one largest frame")
+	fs.Var(sizeValue{&c.InputBytesMax}, "input-bytes-max", "`bytes` of unfinished frames kept for all clients together; at the limit the client holding the most is sent \"error: input budget\" and disconnected; must hold one largest frame")
 	fs.DurationVar(&c.FrameTimeout, "frame-timeout", c.FrameTimeout, "disconnect a client whose frame is not complete this long (a `duration`) after its first byte, after an \"error: frame timeout\" frame; 0 disables")
 	fs.IntVar(&c.InputRateBytesPerSec, "input-rate-bytes-per-sec", c.InputRateBytesPerSec, "`bytes` per second read from one client on average; a faster sender is not read until it is under the rate again (its data waits, nothing is lost); 0 disables")
-	fs.IntVar(&c.InputBurstBytes, "input-burst-bytes", c.InputBurstBytes, "`bytes` a client may send at once, after a pause, before -input-rate-bytes-per-sec holds it back")
+	fs.Var(sizeValue{&c.InputBurstBytes}, "input-burst-bytes", "`bytes` a client may send at once, after a pause, before -input-rate-bytes-per-sec holds it back")
 	fs.DurationVar(&c.LingerTimeout, "linger-timeout", c.LingerTimeout, "time (a `duration`) a leaving client may take to read what it is owed, and acknowledge it or send its FIN")
-	fs.IntVar(&c.LingerBytesMax, "linger-bytes-max", c.LingerBytesMax, "`bytes` a client sent an error frame may still send (read and dropped) before it is cut without waiting; a client still owed output is never cut for what it sends")
+	fs.Var(sizeValue{&c.LingerBytesMax}, "linger-bytes-max", "`bytes` a client sent an error frame may still send (read and dropped) before it is cut without waiting; a client still owed output is never cut for what it sends")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGINT/SIGTERM, time (a `duration`) allowed for flushing before every connection is closed")
 	fs.DurationVar(&c.AcceptBackoffMin, "accept-backoff-min", c.AcceptBackoffMin, "first pause (a `duration`) of accepting after EMFILE, ENFILE or ENOBUFS; it doubles while the error lasts")
 	fs.DurationVar(&c.AcceptBackoffMax, "accept-backoff-max", c.AcceptBackoffMax, "longest accept pause (a `duration`)")
 
 	fs.IntVar(&o.listen.Backlog, "backlog", 0, "listen(2) backlog, a `count` of pending connections; 0 means 4096 (the kernel clamps it to somaxconn)")
-	fs.IntVar(&o.listen.RecvBufBytes, "recv-buf-bytes", 0, "SO_RCVBUF of accepted sockets in `bytes` (Linux doubles it); 0: kernel default with autotuning")
-	fs.IntVar(&o.listen.SendBufBytes, "send-buf-bytes", sendBufBytesDefault, "SO_SNDBUF of accepted sockets in `bytes` (Linux doubles it): the kernel memory a client that does not read can pin, about 2.2x this; 0: kernel default with autotuning (on loopback up to 4 MB per client)")
+	fs.Var(sizeValue{&o.listen.RecvBufBytes}, "recv-buf-bytes", "SO_RCVBUF of accepted sockets in `bytes` (Linux doubles it); 0: kernel default with autotuning")
+	o.listen.SendBufBytes = sendBufBytesDefault
+	fs.Var(sizeValue{&o.listen.SendBufBytes}, "send-buf-bytes", "SO_SNDBUF of accepted sockets in `bytes` (Linux doubles it): the kernel memory a client that does not read can pin, about 2.2x this; 0: kernel default with autotuning (on loopback up to 4 MB per client)")
+
+	fs.BoolVar(&o.ioURing, "io-uring", true, "send each tick's writes to the kernel as one io_uring submission where Linux allows it (the log says which path it took and why); false: one writev per write")
 
 	fs.IntVar(&c.EventsPerTickMax, "events-per-tick-max", c.EventsPerTickMax, "`count` of readiness events taken from one poll")
 	fs.IntVar(&c.AcceptsPerTickMax, "accepts-per-tick-max", c.AcceptsPerTickMax, "`count` of connections accepted per event-loop tick")
-	fs.IntVar(&c.ReadBytesPerTickMax, "read-bytes-per-tick-max", c.ReadBytesPerTickMax, "`bytes` read from one connection per tick, for fairness")
+	fs.Var(sizeValue{&c.ReadBytesPerTickMax}, "read-bytes-per-tick-max", "`bytes` read from one connection per tick, for fairness")
 	fs.IntVar(&c.WriteCallsPerTickMax, "write-calls-per-tick-max", c.WriteCallsPerTickMax, "`count` of write system calls to one connection per tick")
-	fs.IntVar(&c.ReadBufferBytes, "read-buffer-bytes", c.ReadBufferBytes, "size of the shared read buffer in `bytes`")
-	fs.IntVar(&c.PartialKeepBytesMax, "partial-keep-bytes-max", c.PartialKeepBytesMax, "a client's partial-frame buffer larger than this many `bytes` is freed once empty")
+	fs.Var(sizeValue{&c.ReadBufferBytes}, "read-buffer-bytes", "size of the shared read buffer in `bytes`")
+	fs.Var(sizeValue{&c.PartialKeepBytesMax}, "partial-keep-bytes-max", "a client's partial-frame buffer larger than this many `bytes` is freed once empty")
+	addRecordFlags(fs, &o.record)
 	return fs
 }
 
@@ -134,7 +164,10 @@ mob is a multi-echo (chat) server: every frame a client sends goes to every
 connected client, the sender included, in one order. With the default line
 framing, two "nc 127.0.0.1 7777" sessions can chat through it.
 SIGINT or SIGTERM shuts it down gracefully (exit status 0).
-Sizes are in bytes; durations are written like 500ms, 5s or 2m.
+Sizes are bytes, or a number with a unit: 64KiB, 1MiB, 1GiB (powers of 1024)
+or kB, MB, GB (powers of 1000). Durations are written like 500ms, 5s or 2m.
+Exit status: 0 after a graceful shutdown, 1 if it cannot start or the event
+loop fails, 2 for a bad command line.
 
 Flags:
 `
@@ -148,6 +181,11 @@ func (o *options) check(nargs int) error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if nargs > 0 {
 		bad("unexpected arguments: mob takes only flags")
+	}
+	for _, a := range []struct{ name, v string }{{"addr", o.addr}, {"debug-addr", o.debugAddr}} {
+		if _, _, err := net.SplitHostPort(a.v); err != nil && (a.v != "" || a.name == "addr") {
+			bad("-%s %q: %v; want host:port, e.g. 127.0.0.1:7777 or [::1]:0", a.name, a.v, err)
+		}
 	}
 	for _, p := range []struct {
 		name string
@@ -205,9 +243,39 @@ func (o *options) check(nargs int) error {
 		bad("-queue-bytes-max (%d) must hold one largest frame: -frame-bytes-max (%d) + %d bytes of %s framing",
 			c.QueueBytesMax, c.FrameBytesMax, header, c.Framing)
 	}
-	if c.FrameBytesMax > 0 && c.InputBytesMax > 0 && c.InputBytesMax < c.FrameBytesMax+header {
-		bad("-input-bytes-max (%d) must hold one largest frame: -frame-bytes-max (%d) + %d bytes of %s framing",
-			c.InputBytesMax, c.FrameBytesMax, header, c.Framing)
-	}
 	return errors.Join(errs...)
+}
+
+// flagTerms rewrites the server's verdict on its Config in the words of the
+// command line: each Config field name (ConnsMax) becomes its flag
+// (-conns-max), which is its name in kebab case.
+func flagTerms(err error, fs *flag.FlagSet) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[server.Config]()) {
+		name := kebabCase(f.Name)
+		if fs.Lookup(name) == nil {
+			continue
+		}
+		msg = regexp.MustCompile(`\b`+f.Name+`\b`).ReplaceAllLiteralString(msg, "-"+name)
+	}
+	return errors.New(msg)
+}
+
+// kebabCase turns a Config field name into a flag name: ReadBytesPerTickMax
+// becomes read-bytes-per-tick-max.
+func kebabCase(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if 'A' <= r && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

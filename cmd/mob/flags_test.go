@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/netrec"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -27,9 +28,12 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		{"addr", "127.0.0.1:9", func(o options) any { return o.addr }, "127.0.0.1:9"},
 		{"debug-addr", "127.0.0.1:6060", func(o options) any { return o.debugAddr }, "127.0.0.1:6060"},
 		{"log-level", "debug", func(o options) any { return o.logLevel }, slog.LevelDebug},
+		{"log-format", "json", func(o options) any { return o.logFormat }, logJSON},
 		{"framing", "mob", func(o options) any { return o.cfg.Framing }, server.FramingMob},
 		{"frame-bytes-max", "100", func(o options) any { return o.cfg.FrameBytesMax }, 100},
 		{"queue-bytes-max", "2000000", func(o options) any { return o.cfg.QueueBytesMax }, 2000000},
+		{"queue-bytes-max", "2MiB", func(o options) any { return o.cfg.QueueBytesMax }, 2 << 20},
+		{"read-buffer-bytes", "16KiB", func(o options) any { return o.cfg.ReadBufferBytes }, 16 << 10},
 		{"conns-max", "7", func(o options) any { return o.cfg.ConnsMax }, 7},
 		{"idle-timeout", "90s", func(o options) any { return o.cfg.IdleTimeout }, 90 * time.Second},
 		{"linger-timeout", "3s", func(o options) any { return o.cfg.LingerTimeout }, 3 * time.Second},
@@ -50,6 +54,11 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		{"frame-timeout", "2s", func(o options) any { return o.cfg.FrameTimeout }, 2 * time.Second},
 		{"input-rate-bytes-per-sec", "5000", func(o options) any { return o.cfg.InputRateBytesPerSec }, 5000},
 		{"input-burst-bytes", "9000", func(o options) any { return o.cfg.InputBurstBytes }, 9000},
+		{"io-uring", "false", func(o options) any { return o.ioURing }, false},
+		{"record", "/tmp/x.rec", func(o options) any { return o.record.path }, "/tmp/x.rec"},
+		{"record-bytes-max", "8GiB", func(o options) any { return o.record.bytesMax }, int64(8 << 30)},
+		{"record-writes", "digests", func(o options) any { return o.record.writes }, netrec.WriteDigests},
+		{"record-digest-every", "3", func(o options) any { return o.record.digestEvery }, 3},
 	}
 	covered := map[string]bool{}
 	for _, c := range cases {
@@ -61,7 +70,11 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		if fmt.Sprint(c.got(def)) == fmt.Sprint(c.want) {
 			t.Errorf("-%s: %v is already the default; the case proves nothing", c.flag, c.want)
 		}
-		o, err := parseFlags([]string{"-" + c.flag, c.value}, io.Discard)
+		args := []string{"-" + c.flag + "=" + c.value} // = for the boolean ones
+		if strings.HasPrefix(c.flag, "record-") {
+			args = append([]string{"-record", "x"}, args...) // they need it
+		}
+		o, err := parseFlags(args, io.Discard)
 		if err != nil {
 			t.Errorf("-%s %s: %v", c.flag, c.value, err)
 			continue
@@ -70,6 +83,7 @@ func TestFlagsSetTheirFields(t *testing.T) {
 			t.Errorf("-%s %s: field is %v (%T), want %v (%T)", c.flag, c.value, got, got, c.want, c.want)
 		}
 	}
+	covered["version"] = true // it exits: TestVersion
 	newFlagSet(&options{}, io.Discard).VisitAll(func(f *flag.Flag) {
 		if !covered[f.Name] {
 			t.Errorf("flag -%s has no case here", f.Name)
@@ -124,13 +138,15 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	help := out.String()
 	newFlagSet(&options{cfg: server.DefaultConfig()}, io.Discard).VisitAll(func(f *flag.Flag) {
 		name, _ := flag.UnquoteUsage(f)
-		if name == "" {
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			name = "" // a switch: it takes no value
+		} else if name == "" {
 			t.Errorf("-%s: the help names no unit or value", f.Name)
 		}
-		if !strings.Contains(help, "-"+f.Name+" "+name+"\n") {
+		if !strings.Contains(help, strings.TrimSpace("-"+f.Name+" "+name)+"\n") {
 			t.Errorf("-h output lacks %q", "-"+f.Name+" "+name)
 		}
-		if f.DefValue != "" && f.DefValue != "0" && !strings.Contains(help, f.DefValue) {
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && !strings.Contains(help, f.DefValue) {
 			t.Errorf("-h output lacks the default of -%s (%s)", f.Name, f.DefValue)
 		}
 	})
@@ -165,6 +181,10 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"-frame-timeout", "-1s"}, "-frame-timeout is -1s; use 0 to disable it"},
 		{[]string{"-input-rate-bytes-per-sec", "-1"}, "-input-rate-bytes-per-sec is -1; use 0 to disable it"},
 		{[]string{"-input-burst-bytes", "0"}, "-input-burst-bytes is 0; it must be at least 1"},
+		{[]string{"-record-bytes-max", "1GiB"}, "-record-bytes-max needs -record FILE"},
+		{[]string{"-record", "x", "-record-bytes-max", "4095"}, "-record-bytes-max is 4095; it must be at least 4KiB"},
+		{[]string{"-record", "x", "-record-digest-every", "-1"}, "-record-digest-every is -1"},
+		{[]string{"-record", "x", "-record-writes", "all"}, `write mode "all"`},
 	}
 	for _, c := range cases {
 		var out bytes.Buffer

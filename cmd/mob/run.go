@@ -6,8 +6,10 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 
 	"github.com/mobsim/mobsim/internal/live"
+	"github.com/mobsim/mobsim/netpoll"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -31,28 +33,45 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*live.
 	if err != nil {
 		return exitUsage
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
+	log := newLogger(stderr, o.logFormat, o.logLevel)
+	warnFDLimit(o.cfg.ConnsMax, log)
 
+	// The debug address is bound first: a bad or busy one is reported
+	// before "listening", and no client ever connected.
+	var dbgLn net.Listener
+	if o.debugAddr != "" {
+		if dbgLn, err = listenDebug(o.debugAddr); err != nil {
+			log.Error("cannot start", "err", err)
+			return exitError
+		}
+	}
 	cfg := o.cfg
 	cfg.Logger = log
-	l, err := live.Listen(live.Config{Addr: o.addr, Listen: o.listen, Server: cfg})
+	l, err := live.Listen(live.Config{Addr: o.addr, Listen: o.listen, Poller: netpoll.Config{NoIOUring: !o.ioURing}, Server: cfg,
+		Record: o.record.live()})
 	if err != nil {
 		log.Error("cannot start", "err", err)
+		if dbgLn != nil {
+			dbgLn.Close()
+		}
 		return exitError
 	}
 	cfg = l.Config()
+	if path, why := l.BatchPath(); why != nil {
+		log.Info("write batches", "path", path, "why", why)
+	} else {
+		log.Info("write batches", "path", path)
+	}
 	log.Info("listening", "addr", l.Addr().String(), "framing", cfg.Framing,
 		"frame_bytes_max", cfg.FrameBytesMax, "queue_bytes_max", cfg.QueueBytesMax, "conns_max", cfg.ConnsMax)
+	if r := o.record.live(); r != nil {
+		log.Warn("recording every byte the clients send", "file", r.Path, "bytes_max", r.BytesMax, "writes", r.Writes, "digest_every", r.DigestEvery)
+	}
 
 	var dbg *debugServer
-	if o.debugAddr != "" {
-		if dbg, err = startDebug(o.debugAddr, l, log); err != nil {
-			log.Error("cannot start", "err", err)
-			l.Stop()
-			_ = l.Serve() // no connection yet: closes the listener and the poller at once
-			return exitError
-		}
-		log.Info("debug server", "addr", dbg.Addr(), "vars", "/debug/vars", "pprof", "/debug/pprof/")
+	if dbgLn != nil {
+		dbg = serveDebug(dbgLn, l, log)
+		log.Info("debug server", "addr", dbg.Addr(), "metrics", "/metrics", "health", "/healthz", "vars", "/debug/vars", "pprof", "/debug/pprof/")
 	}
 	if ready != nil {
 		ready(l)
@@ -65,6 +84,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*live.
 	}
 	st := l.Stats(0)
 	log.Info("stopped", statsAttrs(st)...)
+	if rs, ok := l.Recording(); ok {
+		logRecording(log, o.record.path, rs)
+	}
 	if err != nil {
 		log.Error("event loop failed", "err", err)
 		return exitError

@@ -26,7 +26,9 @@ type options struct {
 	trace    bool
 	traceOut string
 	quiet    bool
+	failfast bool
 	bugs     []string
+	replay   string // -replay: a recording of the live server
 }
 
 // shard i/n takes every seed whose index in the range is i modulo n.
@@ -53,9 +55,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprint(stderr, `mobsim: deterministic simulation of the mob multi-echo server.
 
   mobsim -seed N [-trace] [-trace-out FILE]   replay one seed
-  mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json]   sweep seeds S..S+N-1
+  mobsim -replay FILE [-trace] [-trace-out FILE] [-json]   replay a recording of the live server
+  mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json] [-failfast]   sweep seeds S..S+N-1
+  mobsim merge [-json] FILE...   combine the -json summaries of a sweep's shards
 
-Exit status: 0 all seeds passed, 1 a violation, 2 usage.
+Exit status: 0 all seeds passed (or the recording replayed clean), 1 a
+violation, 2 usage; with -replay also 3 the core diverged from the
+recording, 4 the recording cannot be replayed.
 
 `)
 		fs.PrintDefaults()
@@ -69,6 +75,8 @@ Exit status: 0 all seeds passed, 1 a violation, 2 usage.
 	fs.BoolVar(&o.trace, "trace", false, "print the replayed seed's timeline on stdout")
 	fs.StringVar(&o.traceOut, "trace-out", "", "write the replayed seed's trace as Chrome trace-event JSON (opens in Perfetto)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	fs.BoolVar(&o.failfast, "failfast", false, "stop a sweep at the first failure (seeds already running finish)")
+	fs.StringVar(&o.replay, "replay", "", "replay this recording of the live server (mob -record, mobsoak -record) with the oracle over its history")
 	bug := fs.String("bug", "", "switch on catalog bugs, comma-separated (the catalog build only: "+bugs.Command+" run ./cmd/mobsim -bug NAME ...)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -96,13 +104,26 @@ Exit status: 0 all seeds passed, 1 a violation, 2 usage.
 	if o.shard, err = parseShard(*sh); err != nil {
 		return o, err
 	}
+	if o.replay != "" {
+		switch {
+		case o.seedSet || o.seeds > 0:
+			return o, errors.New("give -replay or -seed/-seeds, not both")
+		case o.bugs != nil:
+			return o, errors.New("-replay takes the bugs from the recording: drop -bug")
+		case o.failfast:
+			return o, errors.New("-failfast is for a sweep (-seeds)")
+		}
+		return o, nil
+	}
 	switch {
 	case o.seedSet && o.seeds > 0:
 		return o, errors.New("give -seed or -seeds, not both")
 	case !o.seedSet && o.seeds == 0:
-		return o, errors.New("give -seed N to replay or -seeds N to sweep")
+		return o, errors.New("give -seed N to replay, -seeds N to sweep or -replay FILE")
 	case !o.seedSet && (o.trace || o.traceOut != ""):
-		return o, errors.New("-trace and -trace-out need -seed")
+		return o, errors.New("-trace and -trace-out need -seed or -replay")
+	case o.seedSet && o.failfast:
+		return o, errors.New("-failfast is for a sweep (-seeds)")
 	case o.parallel < 1:
 		return o, errors.New("-parallel must be at least 1")
 	}

@@ -31,12 +31,16 @@ func replay(o options, stdout, stderr io.Writer) int {
 		}
 	}
 	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(struct {
-			sim.Report
-			OK bool `json:"ok"`
-		}{rep, rep.OK()})
+		r, err := newSeedResult(rep, o.bugs)
+		if err == nil {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			err = enc.Encode(r)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "mobsim:", err)
+			return 2
+		}
 	}
 	fmt.Fprintf(stderr, "seed %d: %s\n  world: %s\n  steps %d, events %d, frames %d, trace hash %016x\n",
 		rep.Seed, verdict(rep), rep.World, rep.Steps, rep.Events, rep.Frames, rep.TraceHash)

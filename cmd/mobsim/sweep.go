@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,110 +20,99 @@ func shardSeeds(start, count uint64, sh shard) []uint64 {
 	return seeds
 }
 
-type summary struct {
-	Start      uint64       `json:"start"`
-	Count      uint64       `json:"count"`
-	Shard      string       `json:"shard"`
-	Seeds      int          `json:"seeds_run"`
-	Passed     int          `json:"passed"`
-	Failed     int          `json:"failed"`
-	Events     uint64       `json:"events"`
-	Seconds    float64      `json:"seconds"`
-	SeedsPerS  float64      `json:"seeds_per_second"`
-	EventsPerS float64      `json:"events_per_second"`
-	Failures   []sim.Report `json:"failures"`
-	Replay     []string     `json:"replay,omitempty"`
+// sweep runs the shard's seeds on o.parallel workers with a progress line
+// on stderr, then prints the summary on stdout.
+func sweep(o options, stdout, stderr io.Writer) int {
+	return sweepWith(o, func(seed uint64) sim.Report { return sim.RunSeed(seed, sim.Options{Bugs: o.bugs}) },
+		newProgressWriter(stderr), stdout, stderr)
 }
 
-// sweep runs the shard's seeds on o.parallel workers with a live progress
-// line, then prints a summary. The failures are listed in seed order.
-func sweep(o options, stdout, stderr io.Writer) int {
+// sweepWith is sweep with the simulator (runSeed) and the progress output
+// given, so that tests can sweep made-up failures.
+func sweepWith(o options, runSeed func(uint64) sim.Report, prog progressWriter, stdout, stderr io.Writer) int {
 	seeds := shardSeeds(o.start, o.seeds, o.shard)
 	begin := time.Now()
 	var done, events, failed atomic.Uint64
 	var mu sync.Mutex
-	var failures []sim.Report
+	var failures []seedResult
+	var resultErr error
 
 	work := make(chan uint64)
 	var wg sync.WaitGroup
 	for range o.parallel {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for seed := range work {
-				rep := sim.RunSeed(seed, sim.Options{Bugs: o.bugs})
+				rep := runSeed(seed)
 				events.Add(rep.Events)
 				if !rep.OK() {
-					failed.Add(1)
+					r, err := newSeedResult(rep, o.bugs)
 					mu.Lock()
-					failures = append(failures, rep)
+					failures = append(failures, r)
+					if resultErr == nil {
+						resultErr = err
+					}
 					mu.Unlock()
+					failed.Add(1)
 				}
 				done.Add(1)
 			}
-		}()
+		})
+	}
+	line := func() string {
+		return progressLine(done.Load(), uint64(len(seeds)), events.Load(), failed.Load(), time.Since(begin))
 	}
 	stop := make(chan struct{})
-	progressDone := make(chan struct{})
-	go func() {
-		defer close(progressDone)
+	var progressDone sync.WaitGroup
+	progressDone.Go(func() {
 		if o.quiet {
 			<-stop
 			return
 		}
-		t := time.NewTicker(250 * time.Millisecond)
+		t := time.NewTicker(prog.every)
 		defer t.Stop()
 		for {
 			select {
 			case <-stop:
-				fmt.Fprintln(stderr, progress(done.Load(), uint64(len(seeds)), events.Load(), failed.Load(), time.Since(begin)))
+				prog.final(line())
 				return
 			case <-t.C:
-				fmt.Fprint(stderr, "\r", progress(done.Load(), uint64(len(seeds)), events.Load(), failed.Load(), time.Since(begin)), "   ")
+				prog.update(line())
 			}
 		}
-	}()
+	})
 	for _, s := range seeds {
+		if o.failfast && failed.Load() > 0 {
+			break
+		}
 		work <- s
 	}
 	close(work)
 	wg.Wait()
 	close(stop)
-	<-progressDone
+	progressDone.Wait()
+	if resultErr != nil {
+		fmt.Fprintln(stderr, "mobsim:", resultErr)
+		return 2
+	}
 
-	sort.Slice(failures, func(i, j int) bool { return failures[i].Seed < failures[j].Seed })
-	el := time.Since(begin).Seconds()
+	n := int(done.Load())
 	sum := summary{
 		Start: o.start, Count: o.seeds, Shard: fmt.Sprintf("%d/%d", o.shard.i, o.shard.n),
-		Seeds: len(seeds), Failed: len(failures), Passed: len(seeds) - len(failures),
-		Events: events.Load(), Seconds: el,
-		SeedsPerS: float64(len(seeds)) / el, EventsPerS: float64(events.Load()) / el,
-		Failures: failures,
+		Seeds: n, Failed: len(failures), Passed: n - len(failures), Complete: n == len(seeds),
+		Events: events.Load(), Seconds: time.Since(begin).Seconds(),
 	}
-	for _, f := range failures {
-		sum.Replay = append(sum.Replay, sim.ReplayCommand(f.Seed, o.bugs...))
-	}
+	sum.setRates()
+	sum.setFailures(failures)
 	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(sum)
-	} else {
-		fmt.Fprintf(stdout, "%d seeds (%d..%d, shard %s): %d passed, %d failed in %.1fs — %.0f seeds/s, %.3g events/s\n",
-			sum.Seeds, o.start, o.start+o.seeds-1, sum.Shard, sum.Passed, sum.Failed, el, sum.SeedsPerS, sum.EventsPerS)
-		for _, f := range failures {
-			fmt.Fprintf(stdout, "seed %d: %v\n  world: %s\n  replay: %s\n", f.Seed, f.Violation, f.World, sim.ReplayCommand(f.Seed, o.bugs...))
+		if err := sum.writeJSON(stdout); err != nil {
+			fmt.Fprintln(stderr, "mobsim:", err)
+			return 2
 		}
+	} else {
+		sum.writeText(stdout)
 	}
 	if len(failures) > 0 {
 		return 1
 	}
 	return 0
-}
-
-func progress(done, total, events, failed uint64, el time.Duration) string {
-	s := el.Seconds()
-	if s == 0 {
-		s = 1e-9
-	}
-	return fmt.Sprintf("%d/%d seeds  %.0f seeds/s  %.3g events/s  %d failed", done, total, float64(done)/s, float64(events)/s, failed)
 }

@@ -185,7 +185,7 @@ func (c *client) sendFrames(n int, split bool) error {
 		if split {
 			chunk = 1 + c.rng.IntN(min(chunk, 4096))
 		}
-		k, err := c.conn.Write(buf[written : written+chunk])
+		k, err := c.write(buf[written : written+chunk])
 		written += k
 		for done < n && ends[done] <= written {
 			done++
@@ -198,11 +198,19 @@ func (c *client) sendFrames(n int, split bool) error {
 	return nil
 }
 
+// write writes p to the socket and counts what the socket took, for the
+// clients' account.
+func (c *client) write(p []byte) (int, error) {
+	k, err := c.conn.Write(p)
+	c.cc.acct.sent(p[:max(k, 0)])
+	return k, err
+}
+
 // sendPartial writes the header and part of the body of a frame that will
 // never be finished.
 func (c *client) sendPartial() error {
 	f := appendFrame(nil, frameKey(c.cc.id, c.seq), c.s.o.payloadMax)
-	_, err := c.conn.Write(f[:headerBytes+c.rng.IntN(len(f)-headerBytes)])
+	_, err := c.write(f[:headerBytes+c.rng.IntN(len(f)-headerBytes)])
 	return err
 }
 
@@ -388,7 +396,7 @@ func (c *client) oversized() {
 		reason = server.ReasonFrameTooLarge
 	}
 	h := binary.BigEndian.AppendUint64(nil, size)
-	if _, err := c.conn.Write(append(h, "0123456789abcdef"...)); err != nil {
+	if _, err := c.write(append(h, "0123456789abcdef"...)); err != nil {
 		c.closePlain()
 		return
 	}
@@ -414,7 +422,7 @@ func (c *client) slowloris() {
 			if time.Now().Before(c.s.deadline) {
 				time.Sleep(time.Duration(1+c.rng.IntN(4)) * time.Millisecond)
 			}
-			if _, err := c.conn.Write(f[i : i+1]); err != nil {
+			if _, err := c.write(f[i : i+1]); err != nil {
 				c.closePlain()
 				return
 			}
@@ -428,6 +436,7 @@ func (c *client) slowloris() {
 func (c *client) finDrain() {
 	if err := c.conn.CloseWrite(); err == nil {
 		c.finSent = true
+		c.cc.acct.Fin = true
 	}
 	if c.reading {
 		<-c.readerDone
@@ -452,6 +461,7 @@ func (c *client) closePlain() {
 
 // reset closes with SO_LINGER 0: an RST, unsent data dropped.
 func (c *client) reset() {
+	c.cc.acct.Reset = true
 	c.conn.SetLinger(0)
 	c.close()
 	if c.reading {
@@ -475,7 +485,7 @@ func (s *soak) addSurvivor(cc *clientConn, sent uint32) {
 // a time after 2-20 ms pauses, until the returned slowConn is made fast.
 func (c *client) startReader(slow bool) *slowConn {
 	c.reading = true
-	sc := &slowConn{c: c.conn, chunk: 1<<10 + c.rng.IntN(3<<10), pauseMax: 2 + c.rng.IntN(19)}
+	sc := &slowConn{c: c.conn, acct: &c.cc.acct, chunk: 1<<10 + c.rng.IntN(3<<10), pauseMax: 2 + c.rng.IntN(19)}
 	sc.fast.Store(!slow)
 	go c.read(wire.NewReader(sc, server.FramingMob, c.s.o.frameBytesMax))
 	return sc
@@ -543,18 +553,22 @@ func (c *client) classify(err error) streamEnd {
 }
 
 // slowConn reads at most chunk bytes per call, each after a pause of up to
-// pauseMax ms, unless fast is set.
+// pauseMax ms, unless fast is set. It counts what it read, for the
+// clients' account.
 type slowConn struct {
 	c        net.Conn
+	acct     *account
 	chunk    int
 	pauseMax int
 	fast     atomic.Bool
 }
 
 func (s *slowConn) Read(p []byte) (int, error) {
-	if s.fast.Load() {
-		return s.c.Read(p)
+	if !s.fast.Load() {
+		time.Sleep(time.Duration(s.pauseMax) * time.Millisecond)
+		p = p[:min(len(p), s.chunk)]
 	}
-	time.Sleep(time.Duration(s.pauseMax) * time.Millisecond)
-	return s.c.Read(p[:min(len(p), s.chunk)])
+	n, err := s.c.Read(p)
+	s.acct.received(p[:max(n, 0)])
+	return n, err
 }

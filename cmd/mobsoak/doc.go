@@ -49,9 +49,19 @@
 // means no violation, 1 a violation or a failure to run, 2 a bad command
 // line.
 //
+// With -record FILE the child's server records every call it makes to the
+// kernel (internal/live's recording, as mob -record), its streams numbered
+// by the recording's ids, and the parent writes the clients' account
+// beside it (FILE.clients: per connection, what its client sent and read,
+// by count and CRC-32C, and how its stream ended), for mobsim -replay FILE
+// to check the recorded side against. A run that finds a violation keeps
+// both files and prints the replay command; a clean one deletes them
+// unless -keep-record.
+//
 // Usage:
 //
 //	mobsoak -duration 60s -clients 500
+//	mobsoak -duration 60s -clients 500 -record /tmp/soak.rec -keep-record
 //
 // The soft RLIMIT_NOFILE is raised to the hard limit; the child inherits it.
 // Linux is needed for the /proc figures (RSS, descriptors, CPU time);

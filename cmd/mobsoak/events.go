@@ -36,6 +36,7 @@ func childConfig(o options) serveConfig {
 		LingerTimeout:   o.lingerTimeout,
 		ShutdownTimeout: 10 * time.Second,
 		Bug:             o.bug,
+		Record:          o.record,
 	}
 }
 

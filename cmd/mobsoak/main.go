@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mobsim/mobsim/bugs"
+	"github.com/mobsim/mobsim/internal/recfile"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -42,6 +43,8 @@ type options struct {
 	drainTimeout  time.Duration
 	progress      time.Duration
 	bug           string
+	record        string // -record: the recording of the server's seam
+	keepRecord    bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -66,6 +69,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "bound on each step of the drain after the churn")
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "interval of the progress line on stderr; 0: none")
 	fs.StringVar(&o.bug, "bug", "", "switch on this bug from the server's catalog, to see the oracle catch it (the catalog build only: "+bugs.Command+" run ./cmd/mobsoak -bug NAME)")
+	fs.StringVar(&o.record, "record", "", "record the server's every call to the kernel to this `file` (0600; it must not exist), for mobsim -replay, with the clients' account beside it (FILE"+recfile.AccountSuffix+"); kept if the run finds a violation, deleted if it is clean")
+	fs.BoolVar(&o.keepRecord, "keep-record", false, "keep the -record file of a clean run too")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -100,6 +105,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.lingerTimeout <= 0 || o.drainTimeout <= 0 {
 		bad("-linger-timeout and -drain-timeout must be positive")
+	}
+	if o.keepRecord && o.record == "" {
+		bad("-keep-record needs -record FILE")
+	}
+	if o.record != "" {
+		for _, p := range []string{o.record, o.record + recfile.AccountSuffix} {
+			if _, err := os.Lstat(p); err == nil {
+				bad("-record %s: %s exists; a recording is never written over a file", o.record, p)
+			}
+		}
 	}
 	if o.bug != "" {
 		if err := bugs.Check((*server.Server)(nil), []string{o.bug}); err != nil {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/mobsim/mobsim/internal/recfile"
 	spec "github.com/mobsim/mobsim/oracle"
 	"github.com/mobsim/mobsim/server"
 )
@@ -53,6 +54,7 @@ type clientConn struct {
 	addr string // local address, as the server sees the peer
 
 	clientClosed atomic.Bool // set just before the client closes its socket
+	acct         account     // what its socket took and returned (see account)
 
 	srv        *srvConn
 	recv       []byte // what it read, not yet passed on (its server connection is not known yet)
@@ -89,6 +91,9 @@ type oracle struct {
 	finalStats *server.Stats
 
 	firstViols []string
+
+	recording bool              // -record: keep each client's account
+	accounts  []recfile.Account // the clients' account so far
 }
 
 // behTally counts, for one behaviour, connections and how the server
@@ -367,6 +372,7 @@ func (or *oracle) maybeFinalize(cc *clientConn) {
 func (or *oracle) finalize(cc *clientConn) {
 	cc.finalized = true
 	delete(or.live, cc.id)
+	or.keepAccount(cc)
 	sc := cc.srv
 	if cc.bad || sc == nil {
 		return

@@ -38,6 +38,8 @@ type report struct {
 	fdList              string // the descriptors, when they differ
 	cpu                 time.Duration
 	cpuErr              error
+
+	recording *recordingReport // -record: what became of it
 }
 
 // fail records a failure of the run itself (a drain step that timed out,
@@ -151,6 +153,7 @@ func (r *report) print(w io.Writer) {
 	for _, f := range r.failures {
 		fmt.Fprintf(w, "FAILED: %s\n", f)
 	}
+	r.recording.print(w, o.bug)
 	if r.ok() {
 		fmt.Fprintln(w, "PASS")
 	} else {

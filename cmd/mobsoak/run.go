@@ -150,6 +150,7 @@ func soakRun(o options, stderr io.Writer) (*report, error) {
 	}
 	sc := childConfig(o)
 	or := newOracle(o.payloadMax, sc.server())
+	or.recording = o.record != ""
 	srv, err := startServer(sc, or, stderr)
 	if err != nil {
 		return nil, err
@@ -178,6 +179,7 @@ func soakRun(o options, stderr io.Writer) (*report, error) {
 		rep.elapsed = time.Since(start)
 		or.finalizeAll()
 		rep.collect(s, or)
+		rep.recording = settleRecording(o, or, rep.ok())
 		return rep, nil
 	}
 
@@ -229,6 +231,7 @@ func soakRun(o options, stderr io.Writer) (*report, error) {
 	rep.elapsed = time.Since(start)
 	or.finalizeAll()
 	rep.collect(s, or)
+	rep.recording = settleRecording(o, or, rep.ok())
 	return rep, nil
 }
 

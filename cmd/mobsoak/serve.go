@@ -15,9 +15,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mobsim/mobsim/bugs"
 	"github.com/mobsim/mobsim/internal/live"
 	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
+	"github.com/mobsim/mobsim/netrec"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -35,6 +37,7 @@ type serveConfig struct {
 	LingerTimeout   time.Duration
 	ShutdownTimeout time.Duration
 	Bug             string // a catalog bug to switch on (the catalog build only)
+	Record          string // record the server's seam to this file (internal/live's Record)
 }
 
 // eventsFD is the descriptor of the pipe to the parent (ExtraFiles[0]).
@@ -69,24 +72,27 @@ func serve(cfgJSON string, log *slog.Logger) error {
 	ev := &eventWriter{w: bufio.NewWriterSize(pipe, 64<<10)}
 	cfg := sc.server()
 	cfg.Logger = log
-	cfg.Observer = &observer{ev: ev, serials: map[kernel.Stream]uint32{}}
+	cfg.Observer = &observer{ev: ev, serials: map[kernel.Stream]uint32{}, byRecording: sc.Record != ""}
 	// The events are flushed before every tick: the parent then learns of
 	// a tick's joins, frames and closes before the server polls again, and
 	// a close is reported after its descriptor is closed.
-	l, err := live.Listen(live.Config{
+	lc := live.Config{
 		Addr:       "127.0.0.1:0",
 		Listen:     netpoll.ListenConfig{SendBufBytes: sc.SendBufBytes},
 		Server:     cfg,
 		BeforeTick: func() error { return wrapEvents(ev.w.Flush()) },
-	})
+	}
+	if sc.Bug != "" {
+		lc.Bugs, lc.EnableBugs = []string{sc.Bug}, bugs.Enable
+	}
+	if sc.Record != "" {
+		lc.Record = &live.Record{Path: sc.Record, Writes: netrec.WriteCounts, DigestEvery: live.DefaultDigestEvery, Program: "mobsoak"}
+	}
+	l, err := live.Listen(lc)
 	if err != nil {
 		return err
 	}
 	if sc.Bug != "" {
-		if err := enableBug(l.Server(), sc.Bug); err != nil {
-			l.Stop()
-			return errors.Join(err, l.Serve())
-		}
 		log.Warn("bug switched on", "bug", sc.Bug)
 	}
 	ev.listening(l.Addr().String())
@@ -118,17 +124,29 @@ func wrapEvents(err error) error {
 }
 
 // observer numbers the server's streams and reports to the parent. It runs
-// on the event loop, like the server.
+// on the event loop, like the server. When the server is recorded the
+// numbers are the recording's stream ids, so the parent's connection ids
+// are the replay's.
 type observer struct {
-	ev      *eventWriter
-	serials map[kernel.Stream]uint32
-	next    uint32
+	ev          *eventWriter
+	serials     map[kernel.Stream]uint32
+	next        uint32
+	byRecording bool
+}
+
+// serial numbers st, which the observer hears of for the first time.
+func (o *observer) serial(st kernel.Stream) uint32 {
+	if id, ok := netrec.ID(st); ok && o.byRecording {
+		return uint32(id)
+	}
+	o.next++
+	return o.next
 }
 
 func (o *observer) Joined(st kernel.Stream) {
-	o.next++
-	o.serials[st] = o.next
-	o.ev.joined(o.next, peer(st))
+	s := o.serial(st)
+	o.serials[st] = s
+	o.ev.joined(s, peer(st))
 }
 
 func (o *observer) Left(st kernel.Stream, r server.CloseReason) {
@@ -138,8 +156,7 @@ func (o *observer) Left(st kernel.Stream, r server.CloseReason) {
 func (o *observer) Closed(st kernel.Stream, r server.CloseReason) {
 	s, ok := o.serials[st]
 	if !ok { // turned away before joining
-		o.next++
-		o.ev.refused(o.next, r, peer(st))
+		o.ev.refused(o.serial(st), r, peer(st))
 		return
 	}
 	delete(o.serials, st)
@@ -160,8 +177,12 @@ func (o *observer) Frame(from kernel.Stream, head, tail []byte) {
 	o.ev.frame(o.serials[from], key, uint32(size))
 }
 
-// peer is the client's address as the client sees its own: ip:port.
+// peer is the client's address as the client sees its own: ip:port. A
+// recorded stream is asked through to the kernel's.
 func peer(st kernel.Stream) string {
+	if u, ok := st.(interface{ Unwrap() kernel.Stream }); ok {
+		st = u.Unwrap()
+	}
 	if ra, ok := st.(interface{ RemoteAddr() net.Addr }); ok {
 		return ra.RemoteAddr().String()
 	}

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netpoll"
+	"github.com/mobsim/mobsim/netrec"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -17,18 +20,33 @@ import (
 type Config struct {
 	Addr   string               // where to listen, e.g. "127.0.0.1:0"
 	Listen netpoll.ListenConfig // options of the listener and the sockets it accepts
+	Poller netpoll.Config       // options of the poller (io_uring for the batched fan-out, or not)
 	Server server.Config        // the core's limits, Logger and Observer
 
 	// BeforeTick, if not nil, runs on the loop goroutine before every tick
 	// and once after the last one. An error ends Serve at once, without
 	// the rest of the shutdown.
 	BeforeTick func() error
+
+	// Bugs are catalog bugs to switch on before the first tick, with
+	// EnableBugs (bugs.Enable: the catalog build only). They are named
+	// here, not switched on after Listen, so that a recording's header
+	// says which. The runner does not import package bugs itself: a
+	// binary that never names a bug carries none of their names.
+	Bugs       []string
+	EnableBugs func(srv any, names []string) error
+	// Record, if not nil, records every call the core makes to the kernel,
+	// with its result, to a file that mobsim -replay runs the core against.
+	// Server must then be complete (every field set, as from
+	// server.DefaultConfig): the recording says how the core ran.
+	Record *Record
 }
 
 // Loop is one server on the real kernel and the goroutine-safe handles to
 // it.
 type Loop struct {
 	poller *netpoll.Poller
+	rec    *recording // nil when not recording
 	srv    *server.Server
 	addr   net.Addr
 	log    *slog.Logger
@@ -47,14 +65,15 @@ type Loop struct {
 	answered atomic.Uint64 // latest request number a snapshot was taken after
 	reply    chan struct{} // (capacity 1) a snapshot was published
 	snapMu   sync.Mutex
-	snap     server.Stats  // the latest snapshot, under snapMu
-	done     chan struct{} // closed when Serve has returned: snap is final
+	snap     server.Stats       // the latest snapshot, under snapMu
+	snapKern netpoll.BatchStats // the poller's batch counters, in the same snapshot
+	done     chan struct{}      // closed when Serve has returned: snap is final
 }
 
 // Listen opens the poller and the listener and builds the server on them.
 // Nothing is served until Serve or Run.
 func Listen(cfg Config) (*Loop, error) {
-	poller, err := netpoll.New()
+	poller, err := netpoll.NewConfig(cfg.Poller)
 	if err != nil {
 		return nil, fmt.Errorf("poller: %w", err)
 	}
@@ -63,14 +82,42 @@ func Listen(cfg Config) (*Loop, error) {
 		poller.Close()
 		return nil, err
 	}
-	srv, err := server.New(poller, ln, cfg.Server)
-	if err != nil {
+	var kp kernel.Poller = poller
+	var kl kernel.Listener = ln
+	var rec *recording
+	fail := func(err error) (*Loop, error) {
 		ln.Close()
+		if rec != nil {
+			rec.rec.Close()
+			os.Remove(cfg.Record.Path) // no core ever ran on it
+		}
 		poller.Close()
-		return nil, fmt.Errorf("server: %w", err)
+		return nil, err
+	}
+	if cfg.Record != nil {
+		if rec, kp, kl, err = startRecording(cfg.Record, poller, ln, &cfg); err != nil {
+			return fail(err)
+		}
+	}
+	srv, err := server.New(kp, kl, cfg.Server)
+	if err != nil {
+		return fail(fmt.Errorf("server: %w", err))
+	}
+	if rec != nil {
+		if err := rec.check(srv); err != nil {
+			return fail(err)
+		}
+	}
+	if len(cfg.Bugs) > 0 {
+		if cfg.EnableBugs == nil {
+			return fail(fmt.Errorf("bugs %v named without EnableBugs", cfg.Bugs))
+		}
+		if err := cfg.EnableBugs(srv, cfg.Bugs); err != nil {
+			return fail(err)
+		}
 	}
 	l := &Loop{
-		poller: poller, srv: srv, addr: ln.Addr(), log: srv.Config().Logger, before: cfg.BeforeTick,
+		poller: poller, rec: rec, srv: srv, addr: ln.Addr(), log: srv.Config().Logger, before: cfg.BeforeTick,
 		timer: time.NewTimer(time.Hour), reply: make(chan struct{}, 1), snap: srv.Stats(), done: make(chan struct{}),
 	}
 	l.timer.Stop()
@@ -84,19 +131,45 @@ func Listen(cfg Config) (*Loop, error) {
 // chose.
 func (l *Loop) Addr() net.Addr { return l.addr }
 
+// BatchPath says how the poller makes the server's batched fan-out, and
+// why not through io_uring when it does not (netpoll.Poller.BatchPath),
+// for the start-up log. Call it before Serve: a ring that fails later
+// changes it on the loop's goroutine.
+func (l *Loop) BatchPath() (netpoll.BatchPath, error) { return l.poller.BatchPath() }
+
+// BatchStats returns the poller's batch counters (netpoll.BatchStats: the
+// system calls the batched fan-out made) as of the latest Stats snapshot:
+// call Stats first for a fresh one.
+func (l *Loop) BatchStats() netpoll.BatchStats {
+	l.snapMu.Lock()
+	defer l.snapMu.Unlock()
+	return l.snapKern
+}
+
 // Config is the core's configuration in force, defaults filled in.
 func (l *Loop) Config() server.Config { return l.srv.Config() }
 
-// Server is the core itself, for setup before Serve (the soak switches on
-// a catalog bug there). Once Serve runs, only its goroutine may touch it.
+// Server is the core itself, for setup before Serve. Once Serve runs,
+// only its goroutine may touch it.
 func (l *Loop) Server() *server.Server { return l.srv }
 
 // Serve runs the event loop on the calling goroutine until a shutdown
 // requested by Stop completes, the poller fails or BeforeTick fails. Then
-// it publishes the final stats and closes the poller. Call it once.
+// it publishes the final stats, closes the recording (if any) and the
+// poller. Call it once.
 func (l *Loop) Serve() error {
+	if l.rec != nil {
+		defer l.flushOnPanic()
+	}
 	err := l.loop()
 	l.finish()
+	if l.rec != nil {
+		// The loop stopped between ticks (or in a poll that failed): the
+		// end record says so, and a replay holds the core to it.
+		if cerr := l.rec.rec.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
 	if cerr := l.poller.Close(); cerr != nil {
 		l.log.Warn("close poller", "err", cerr)
 	}
@@ -104,6 +177,28 @@ func (l *Loop) Serve() error {
 		return fmt.Errorf("event loop: %w", err)
 	}
 	return nil
+}
+
+// flushOnPanic writes out what the recording holds when the core panics,
+// without an end record: the recording then reads as cut short, which it
+// was, and replays up to the panic.
+func (l *Loop) flushOnPanic() {
+	if p := recover(); p != nil {
+		if err := l.rec.rec.Flush(); err != nil {
+			l.log.Error("flush recording", "err", err)
+		}
+		panic(p)
+	}
+}
+
+// Recording returns the recording's counters; ok is false when the loop
+// does not record. Call it only once Serve has returned (the loop
+// goroutine owns the recorder until then).
+func (l *Loop) Recording() (st netrec.RecorderStats, ok bool) {
+	if l.rec == nil {
+		return st, false
+	}
+	return l.rec.rec.Stats(), true
 }
 
 func (l *Loop) loop() error {
@@ -118,6 +213,9 @@ func (l *Loop) loop() error {
 			return nil
 		}
 		if !shutdown && l.stopReq.Load() {
+			if l.rec != nil {
+				l.rec.rec.Shutdown() // an input that does not cross the seam
+			}
 			l.srv.Shutdown()
 			shutdown = true
 			continue // with nothing open it is done at once: no tick
@@ -157,6 +255,14 @@ func (l *Loop) Stop() {
 // Stats returns the server's counters: a snapshot the loop takes after
 // the call, or, if none comes within wait, the latest one.
 func (l *Loop) Stats(wait time.Duration) server.Stats {
+	l.ask(wait)
+	return l.latest()
+}
+
+// ask makes a request and waits up to wait for the loop to take a
+// snapshot after it. It reports whether one came: false when the wait
+// passed or Serve returned first (the final snapshot is in place then).
+func (l *Loop) ask(wait time.Duration) bool {
 	l.reqMu.Lock()
 	defer l.reqMu.Unlock()
 	n := l.asked.Add(1)
@@ -167,12 +273,12 @@ func (l *Loop) Stats(wait time.Duration) server.Stats {
 		select {
 		case <-l.reply:
 		case <-l.timer.C:
-			return l.latest()
+			return false
 		case <-l.done:
-			return l.latest()
+			return false
 		}
 	}
-	return l.latest()
+	return true
 }
 
 func (l *Loop) latest() server.Stats {
@@ -197,8 +303,9 @@ func (l *Loop) answer() {
 }
 
 func (l *Loop) store(st server.Stats) {
+	kern := l.poller.BatchStats()
 	l.snapMu.Lock()
-	l.snap = st
+	l.snap, l.snapKern = st, kern
 	l.snapMu.Unlock()
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/mobsim/mobsim/internal/child"
 	"github.com/mobsim/mobsim/internal/wire"
 	"github.com/mobsim/mobsim/kernel"
+	"github.com/mobsim/mobsim/netpoll"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -52,7 +53,7 @@ func listen(t *testing.T, rec *recorder, log *slog.Logger) *Loop {
 	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.Logger = log
-	c := Config{Addr: "127.0.0.1:0", Server: cfg}
+	c := Config{Addr: "127.0.0.1:0", Server: cfg, Poller: netpoll.Config{NoIOUring: IOUringOffByEnv()}}
 	if rec != nil {
 		cfg.Observer = rec
 		c.Server, c.BeforeTick = cfg, rec.beforeTick
@@ -113,14 +114,7 @@ func waitStats(t *testing.T, l *Loop, what string, cond func(server.Stats) bool)
 func TestServeStatsStop(t *testing.T) {
 	rec := &recorder{}
 	l := listen(t, rec, nil)
-	served := make(chan error, 1)
-	go func() { served <- l.Serve() }()
-	a, b := dial(t, l), dial(t, l)
-	waitStats(t, l, "2 members", func(st server.Stats) bool { return st.Members == 2 })
-	if _, err := a.Write([]byte("hello\n")); err != nil {
-		t.Fatal(err)
-	}
-	waitStats(t, l, "1 frame in", func(st server.Stats) bool { return st.FramesIn == 1 })
+	served, a, b := serveOneFrame(t, l)
 	l.Stop()
 	l.Stop() // any number of times
 	for name, c := range map[string]*net.TCPConn{"a": a, "b": b} {
@@ -154,6 +148,21 @@ func TestServeStatsStop(t *testing.T) {
 	if rec.calls != int(st.Ticks)+2 {
 		t.Errorf("BeforeTick ran %d times for %d ticks, want ticks+2", rec.calls, st.Ticks)
 	}
+}
+
+// serveOneFrame serves l, connects two clients and has the first send one
+// frame, which the server has read when it returns.
+func serveOneFrame(t *testing.T, l *Loop) (served chan error, a, b *net.TCPConn) {
+	t.Helper()
+	served = make(chan error, 1)
+	go func() { served <- l.Serve() }()
+	a, b = dial(t, l), dial(t, l)
+	waitStats(t, l, "2 members", func(st server.Stats) bool { return st.Members == 2 })
+	if _, err := a.Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitStats(t, l, "1 frame in", func(st server.Stats) bool { return st.FramesIn == 1 })
+	return served, a, b
 }
 
 func sortedCopy(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }

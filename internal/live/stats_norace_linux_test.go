@@ -12,8 +12,9 @@ import (
 
 // Goal: a Stats call allocates nothing, in the caller or in the loop that
 // answers it, so the benchmark peer's allocation counts are the server's
-// own. Method: AllocsPerRun (which counts every goroutine's allocations)
-// over fresh snapshots from an idle, serving loop.
+// own; nor does a Health probe, which makes the same request. Method:
+// AllocsPerRun (which counts every goroutine's allocations) over fresh
+// snapshots and probes from an idle, serving loop.
 func TestStatsAllocatesNothing(t *testing.T) {
 	l := listen(t, nil, nil)
 	served := make(chan error, 1)
@@ -22,5 +23,8 @@ func TestStatsAllocatesNothing(t *testing.T) {
 	l.Stats(time.Second) // the loop's first tick is behind it
 	if n := testing.AllocsPerRun(100, func() { l.Stats(time.Second) }); n != 0 {
 		t.Errorf("%v allocations per Stats call, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { l.Health(time.Second) }); n != 0 {
+		t.Errorf("%v allocations per Health call, want 0", n)
 	}
 }
