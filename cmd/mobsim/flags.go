@@ -11,6 +11,7 @@ import (
 
 	"github.com/mobsim/mobsim/bugs"
 	"github.com/mobsim/mobsim/sim"
+	"github.com/mobsim/mobsim/timeline"
 )
 
 var errHelp = errors.New("help")
@@ -28,6 +29,7 @@ type options struct {
 	quiet    bool
 	failfast bool
 	bugs     []string
+	filter   timeline.Filter // what -trace shows: -conn, -steps
 }
 
 // shard i/n takes every seed whose index in the range is i modulo n.
@@ -53,7 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `mobsim: deterministic simulation of the mob multi-echo server.
 
-  mobsim -seed N [-trace] [-trace-out FILE]   replay one seed
+  mobsim -seed N [-trace [-conn N] [-steps A:B]] [-trace-out FILE]   replay one seed
   mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json] [-failfast]   sweep seeds S..S+N-1
   mobsim merge [-json] FILE...   combine the -json summaries of a sweep's shards
 
@@ -70,6 +72,8 @@ Exit status: 0 all seeds passed, 1 a violation, 2 usage.
 	fs.BoolVar(&o.json, "json", false, "print the sweep summary (or the replay report) as JSON on stdout")
 	fs.BoolVar(&o.trace, "trace", false, "print the replayed seed's timeline on stdout")
 	fs.StringVar(&o.traceOut, "trace-out", "", "write the replayed seed's trace as Chrome trace-event JSON (opens in Perfetto)")
+	fs.Uint64Var(&o.filter.Conn, "conn", 0, "show only this connection in -trace (its id: the N of \"conn N\")")
+	steps := fs.String("steps", "", "show only steps A to B in -trace (A:B, A: or :B)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
 	fs.BoolVar(&o.failfast, "failfast", false, "stop a sweep at the first failure (seeds already running finish)")
 	bug := fs.String("bug", "", "switch on catalog bugs, comma-separated (the catalog build only: "+bugs.Command+" run ./cmd/mobsim -bug NAME ...)")
@@ -99,6 +103,12 @@ Exit status: 0 all seeds passed, 1 a violation, 2 usage.
 	if o.shard, err = parseShard(*sh); err != nil {
 		return o, err
 	}
+	if *steps != "" {
+		if o.filter.From, o.filter.To, err = timeline.ParseSteps(*steps); err != nil {
+			return o, fmt.Errorf("-steps: %w", err)
+		}
+		o.filter.Steps = true
+	}
 	switch {
 	case o.seedSet && o.seeds > 0:
 		return o, errors.New("give -seed or -seeds, not both")
@@ -106,6 +116,8 @@ Exit status: 0 all seeds passed, 1 a violation, 2 usage.
 		return o, errors.New("give -seed N to replay or -seeds N to sweep")
 	case !o.seedSet && (o.trace || o.traceOut != ""):
 		return o, errors.New("-trace and -trace-out need -seed")
+	case !o.trace && (o.filter.Conn != 0 || o.filter.Steps):
+		return o, errors.New("-conn and -steps filter the text trace: give -trace too")
 	case o.seedSet && o.failfast:
 		return o, errors.New("-failfast is for a sweep (-seeds)")
 	case o.parallel < 1:
