@@ -158,6 +158,15 @@ func (o *Oracle) takeFacts(c *conn) Facts {
 	return fs
 }
 
+// labelOr is c's label, or "conn id" for a connection the history never
+// mentioned.
+func (c *conn) labelOr(id ConnID) string {
+	if c == nil {
+		return "conn " + strconv.FormatUint(id, 10)
+	}
+	return c.label()
+}
+
 // label names c as its client's world does ("conn 3 (client 2, chatty)"),
 // or by its id.
 func (c *conn) label() string {

@@ -58,7 +58,7 @@ func (o *Oracle) Stuck(s Settled) string {
 	}
 	for _, c := range o.list {
 		if c.left && !c.closed && !c.forgotten {
-			return fmt.Sprintf("conn %d: left (%v) and was never closed", c.id, c.leaveWhy)
+			return fmt.Sprintf("%s: left (%v) and was never closed: its client waits for an end of stream that never comes", c.label(), c.leaveWhy)
 		}
 	}
 	return ""
@@ -70,17 +70,17 @@ func (o *Oracle) unserved(c *conn, s Settled) string {
 	case c.done():
 	case o.kernel && !c.accepted:
 		if s.FDsMax == 0 || s.FDsOpen < s.FDsMax {
-			return fmt.Sprintf("%s is still in the backlog after the drain with fds free (%d of %d open)", c.name, s.FDsOpen, s.FDsMax)
+			return fmt.Sprintf("%s never got in: it is still in the backlog after the drain with fds free (%d of %d open)", c.label(), s.FDsOpen, s.FDsMax)
 		}
 	case c.member():
 		if it := o.cfg.IdleTimeout; o.kernel && o.clock != nil && it > 0 && o.now()-c.lastData > it+s.IdleSlack {
-			return fmt.Sprintf("%s: silent for %v, still a member (idle timeout %v)", c.name, o.now()-c.lastData, it)
+			return fmt.Sprintf("%s: silent for %v, still a member (idle timeout %v)", c.label(), o.now()-c.lastData, it)
 		}
 		if why := o.lagging(c); why != "" {
-			return c.name + ": " + why
+			return c.label() + ": " + why
 		}
 	case c.left && !c.closed:
-		return fmt.Sprintf("%s: connection left (%v) and was never closed", c.name, c.leaveWhy)
+		return fmt.Sprintf("%s: left (%v) and was never closed: its client waits for an end of stream that never comes", c.label(), c.leaveWhy)
 	}
 	return ""
 }
@@ -95,20 +95,20 @@ func (o *Oracle) lagging(c *conn) string {
 	if o.kernel {
 		switch {
 		case c.readBytes < c.sent:
-			return fmt.Sprintf("server read %d of the %d bytes it sent (data stranded)", c.readBytes, c.sent)
+			return fmt.Sprintf("the server read %d of the %d bytes it sent: its last %d bytes never reach the chat (data stranded)", c.readBytes, c.sent, c.sent-c.readBytes)
 		case c.written < owed:
-			return fmt.Sprintf("server wrote %d of the %d bytes it owes (output stranded)", c.written, owed)
+			return fmt.Sprintf("the server wrote %d of the %d bytes it owes: its client never sees the last %d (output stranded)", c.written, owed, owed-c.written)
 		case c.recv < c.written:
-			return fmt.Sprintf("received %d of %d bytes written", c.recv, c.written)
+			return fmt.Sprintf("its client received %d of %d bytes written", c.recv, c.written)
 		}
 		return ""
 	}
 	checked := c.recv - uint64(len(c.held))
 	switch unclaimed, _ := c.sentMatch.unmatched(); {
 	case unclaimed > 0:
-		return fmt.Sprintf("%d bytes of complete frames it sent never broadcast (data stranded)", unclaimed)
+		return fmt.Sprintf("%d bytes of complete frames it sent never broadcast: the chat never sees them (data stranded)", unclaimed)
 	case checked < owed:
-		return fmt.Sprintf("received %d of the %d bytes it is owed", checked, owed)
+		return fmt.Sprintf("its client received %d of the %d bytes it is owed", checked, owed)
 	}
 	return ""
 }
