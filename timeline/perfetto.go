@@ -8,8 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"time"
-
-	"github.com/mobsim/mobsim/kernel"
 )
 
 // Perfetto collects a run's timeline and writes it in the Chrome
@@ -73,13 +71,13 @@ type track struct {
 // connState is what the writer keeps per connection: its track, and its
 // window of the order, for the flows and its queued bytes.
 type connState struct {
-	tid                int
-	joined, stopped    bool
-	join, stop         uint64 // offsets in the order
-	written            uint64 // bytes of its window written
-	lastRead           point  // the last read on it
-	hasRead            bool
-	queued, queuedSent int64 // bytes behind the order; what the counter last said (-1: never)
+	tid             int
+	joined, stopped bool
+	join, stop      uint64 // offsets in the order
+	written         uint64 // bytes of its window written
+	lastRead        point  // the last read on it
+	hasRead         bool
+	queuedSent      int64 // what its queued-bytes counter last said (-1: never)
 }
 
 // point is where a slice is: the flow events that bind to it.
@@ -330,7 +328,7 @@ func (p *Perfetto) args(e *Event) map[string]any {
 		switch e.Name {
 		case "register", "reregister":
 			a["token"] = fmt.Sprintf("%#x", uint64(e.Token))
-			a["interest"] = interest(kernel.Interest(e.Ready))
+			a["interest"] = e.Ready.String()
 		case "accept":
 			if e.Errno == "" && e.N >= 0 {
 				a["new_fd"] = e.N

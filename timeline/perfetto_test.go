@@ -29,6 +29,20 @@ func perfettoOf(t *testing.T, seed uint64, cfg sim.Config) (sim.Report, *checked
 	return rep, c, buf.Bytes()
 }
 
+// validated writes p's file and checks it.
+func validated(t *testing.T, p *timeline.Perfetto) *checked {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := p.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	c, err := validate(buf.Bytes())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.Bytes())
+	}
+	return c
+}
+
 var connTrack = regexp.MustCompile(`^conn \d+ \(client \d+, [a-z-]+\)$`)
 
 // Seeds' traces follow the format and hold what the README promises:
@@ -171,14 +185,7 @@ func TestPerfettoViolationInsideATick(t *testing.T) {
 	} {
 		p.Add(e)
 	}
-	var buf bytes.Buffer
-	if _, err := p.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	c, err := validate(buf.Bytes())
-	if err != nil {
-		t.Fatalf("%v\n%s", err, buf.Bytes())
-	}
+	c := validated(t, p)
 	if len(c.violations) != 1 || c.violations[0].ts < int64(at) || c.violations[0].ts > int64(at)+10 {
 		t.Fatalf("markers %+v, violation at %d", c.violations, at)
 	}
@@ -205,14 +212,7 @@ func TestPerfettoFlows(t *testing.T) {
 	} {
 		p.Add(e)
 	}
-	var buf bytes.Buffer
-	if _, err := p.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	c, err := validate(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := validated(t, p)
 	if c.flows != 4 {
 		t.Fatalf("%d flows, want 4 (2 frames to conn 1, 2 to conn 2)", c.flows)
 	}

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/mobsim/mobsim/kernel"
 )
 
 // Filter selects the events a text trace shows. The zero Filter shows
@@ -145,7 +143,7 @@ func Details(e *Event) string {
 		switch e.Name {
 		case "register", "reregister":
 			kv("tok", fmt.Sprintf("%#x", uint64(e.Token)))
-			kv("interest", interest(kernel.Interest(e.Ready)))
+			kv("interest", e.Ready) // the interest bits are the readiness bits they ask for
 		case "accept":
 			if e.N >= 0 && e.Errno == "" {
 				kv("new_fd", e.N)
@@ -202,18 +200,6 @@ func Details(e *Event) string {
 		kv("fault", e.Fault)
 	}
 	return b.String()
-}
-
-func interest(in kernel.Interest) string {
-	switch in {
-	case kernel.InterestRead:
-		return "R"
-	case kernel.InterestWrite:
-		return "W"
-	case kernel.InterestRead | kernel.InterestWrite:
-		return "RW"
-	}
-	return fmt.Sprintf("%#x", uint8(in))
 }
 
 // labels names connections: by the label the stream gave (OpLabel), else

@@ -2,11 +2,18 @@
 // replays one seed (optionally with a readable or Perfetto trace) or sweeps
 // a range of seeds in parallel, sharded if asked.
 //
+// A replay prints a violation in its user's words with the facts behind it
+// and the command that replays it, with the module revision (the build's
+// VCS stamp, or git's in the working directory under go run). -trace
+// prints the timeline under a column header with the violation where it
+// is found; -conn N and -steps A:B filter it. -trace-out writes the same
+// timeline for Perfetto (package timeline says what it holds).
+//
 // Exit status: 0 every seed passed, 1 a violation, 2 usage.
 //
 // Usage:
 //
-//	mobsim -seed N [-trace] [-trace-out FILE] [-json] [-bug NAME]
+//	mobsim -seed N [-trace [-conn N] [-steps A:B]] [-trace-out FILE] [-json] [-bug NAME]
 //	mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json] [-quiet] [-failfast]
 //	mobsim merge [-json] FILE...
 //
