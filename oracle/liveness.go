@@ -33,7 +33,7 @@ func (o *Oracle) Quiet() bool {
 		if o.kernel && !c.accepted {
 			return false
 		}
-		if c.member() && o.lagging(c) != "" {
+		if c.member() && o.lagOf(c) != lagNone {
 			return false
 		}
 	}
@@ -92,23 +92,54 @@ func (c *conn) done() bool { return c.gone || c.ended != EndNone }
 // read (claimed), its output not all written, or not all received.
 func (o *Oracle) lagging(c *conn) string {
 	owed := c.windowEnd(o) - c.join
+	switch o.lagOf(c) {
+	case lagUnread:
+		return fmt.Sprintf("the server read %d of the %d bytes it sent: its last %d bytes never reach the chat (data stranded)", c.readBytes, c.sent, c.sent-c.readBytes)
+	case lagUnwritten:
+		return fmt.Sprintf("the server wrote %d of the %d bytes it owes: its client never sees the last %d (output stranded)", c.written, owed, owed-c.written)
+	case lagUnreceived:
+		return fmt.Sprintf("its client received %d of %d bytes written", c.recv, c.written)
+	case lagUnclaimed:
+		unclaimed, _ := c.sentMatch.unmatched()
+		return fmt.Sprintf("%d bytes of complete frames it sent never broadcast: the chat never sees them (data stranded)", unclaimed)
+	case lagUnchecked:
+		return fmt.Sprintf("its client received %d of the %d bytes it is owed", c.recv-uint64(len(c.held)), owed)
+	}
+	return ""
+}
+
+// lag is what keeps a member from being up to date, first found first.
+type lag uint8
+
+const (
+	lagNone       lag = iota
+	lagUnread         // kernel record: the server has not read all its client sent
+	lagUnwritten      // kernel record: the server has not written all it owes
+	lagUnreceived     // kernel record: its client has not received all written
+	lagUnclaimed      // no kernel record: complete frames its client sent were not broadcast
+	lagUnchecked      // no kernel record: its client has not received all it is owed
+)
+
+// lagOf finds c's lag without words: Quiet asks it of every member on
+// every step of a drain.
+func (o *Oracle) lagOf(c *conn) lag {
+	owed := c.windowEnd(o) - c.join
 	if o.kernel {
 		switch {
 		case c.readBytes < c.sent:
-			return fmt.Sprintf("the server read %d of the %d bytes it sent: its last %d bytes never reach the chat (data stranded)", c.readBytes, c.sent, c.sent-c.readBytes)
+			return lagUnread
 		case c.written < owed:
-			return fmt.Sprintf("the server wrote %d of the %d bytes it owes: its client never sees the last %d (output stranded)", c.written, owed, owed-c.written)
+			return lagUnwritten
 		case c.recv < c.written:
-			return fmt.Sprintf("its client received %d of %d bytes written", c.recv, c.written)
+			return lagUnreceived
 		}
-		return ""
+		return lagNone
 	}
-	checked := c.recv - uint64(len(c.held))
 	switch unclaimed, _ := c.sentMatch.unmatched(); {
 	case unclaimed > 0:
-		return fmt.Sprintf("%d bytes of complete frames it sent never broadcast: the chat never sees them (data stranded)", unclaimed)
-	case checked < owed:
-		return fmt.Sprintf("its client received %d of the %d bytes it is owed", checked, owed)
+		return lagUnclaimed
+	case c.recv-uint64(len(c.held)) < owed:
+		return lagUnchecked
 	}
-	return ""
+	return lagNone
 }

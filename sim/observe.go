@@ -118,7 +118,12 @@ func (f *KernelFeed) Record(rec netfake.Record) {
 // human trace.
 func (r *run) record(rec netfake.Record) {
 	r.feed.Record(rec)
-	r.noteRecord(&rec)
+	if rec.Kind == netfake.KindEvent && rec.Conn != 0 {
+		r.noteReady(rec.Conn, rec.Ready, rec.Time)
+	}
+	if !r.explained && r.o != nil && r.o.Violation() != nil {
+		r.explain(r.o.Violation())
+	}
 	if r.trace != nil {
 		r.traceRecord(&rec)
 	}

@@ -102,20 +102,16 @@ type readyAt struct {
 	at    time.Duration
 }
 
-// noteRecord keeps what explain needs from a kernel record, and notices
-// the violation the facts before it caused.
-func (r *run) noteRecord(rec *netfake.Record) {
-	if rec.Kind == netfake.KindEvent && rec.Conn != 0 && rec.Conn < 1<<16 {
-		for uint64(len(r.lastReady)) <= rec.Conn {
-			r.lastReady = append(r.lastReady, readyAt{})
-		}
-		r.lastReady[rec.Conn] = readyAt{rec.Ready, rec.Time}
+// noteReady keeps what explain needs: the last readiness the server got
+// for each connection.
+func (r *run) noteReady(id uint64, ready kernel.Ready, at time.Duration) {
+	if id >= 1<<16 {
+		return
 	}
-	if !r.explained && r.o != nil {
-		if v := r.o.Violation(); v != nil {
-			r.explain(v)
-		}
+	for uint64(len(r.lastReady)) <= id {
+		r.lastReady = append(r.lastReady, readyAt{})
 	}
+	r.lastReady[id] = readyAt{ready, at}
 }
 
 // traceRecord passes a kernel record to the trace, naming a connecting
