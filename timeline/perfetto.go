@@ -294,11 +294,7 @@ func (p *Perfetto) violation(e *Event) {
 		"time": e.Time.String(), "time_ns": int64(e.Time),
 	}
 	if len(v.Facts) > 0 {
-		facts := make(map[string]any, len(v.Facts))
-		for _, f := range v.Facts {
-			facts[f.Key] = f.Value
-		}
-		args["facts"] = facts
+		args["facts"] = v.Facts // one object, in the facts' order
 	}
 	name := "VIOLATION: " + v.Invariant
 	p.emit(traceEvent{Name: name, Cat: "oracle", Ph: "i", S: "g", Ts: ts, Pid: pid, Tid: tidSim, Args: args})
