@@ -121,9 +121,6 @@ func (s *summary) writeText(w io.Writer) {
 	}
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "seed %d: %v\n", f.Seed, f.Violation)
-		if f.Violation != nil {
-			writeFacts(w, "    ", f.Violation)
-		}
 		if f.worldLine != "" {
 			fmt.Fprintf(w, "  world: %s\n", f.worldLine)
 		}
