@@ -35,6 +35,12 @@
 //   - A virtual clock: Now, Advance, and Poll's timeout (see Poll). SYN
 //     retries fall due on it, and a Poll waiting with nothing ready
 //     returns at the retry that gives its listener an edge.
+//   - Work (Config.Work): the server's syscalls take time, a cost per
+//     call and per byte plus an rng-drawn jitter, so the clock moves while
+//     traffic flows and the server's deadlines fall due in the middle of
+//     it; and after any server syscall a transmission step may run
+//     (rng-chosen), so data, a FIN or an RST arrives between two calls of
+//     one tick, not only between polls.
 //   - Faults (FaultPlan, switchable with SetFaults): short reads and writes,
 //     spurious events (not-ready, stale, never-used and duplicate tokens),
 //     injected ECONNRESET and EPIPE (which really reset the connection on

@@ -84,6 +84,10 @@ type Config struct {
 
 	// Faults is the initial fault plan (SetFaults changes it).
 	Faults FaultPlan
+
+	// Work makes the server's syscalls take time and lets the network
+	// move between them (see Work). The zero value does neither.
+	Work Work
 }
 
 // Defaults for zero Config fields.
@@ -117,10 +121,11 @@ func (c Config) withDefaults() Config {
 // virtual clock, a fault plan and a trace. It is not safe for concurrent
 // use; the simulation is single-threaded by design.
 type Kernel struct {
-	rng    *rand.Rand
-	cfg    Config
-	faults FaultPlan
-	now    time.Duration
+	rng     *rand.Rand
+	cfg     Config
+	faults  FaultPlan
+	now     time.Duration
+	workOff bool // cfg.Work.Off(), on the hot path
 
 	files   []*file // fd table, indexed by fd; nil when free
 	lowFree int     // no free fd below this index
@@ -159,6 +164,7 @@ func New(rng *rand.Rand, cfg Config) *Kernel {
 		cfg:     cfg,
 		faults:  cfg.Faults,
 		now:     cfg.Epoch,
+		workOff: cfg.Work.Off(),
 		files:   make([]*file, firstFD, 64),
 		lowFree: firstFD,
 		hash:    fnvOffset64,
@@ -168,7 +174,8 @@ func New(rng *rand.Rand, cfg Config) *Kernel {
 // Config returns the kernel's configuration, with defaults filled in.
 func (k *Kernel) Config() Config { return k.cfg }
 
-// Now returns the virtual clock. Only Advance and Poll timeouts move it.
+// Now returns the virtual clock. Advance and Poll timeouts move it, and so
+// does the server's work when Config.Work costs time.
 func (k *Kernel) Now() time.Duration { return k.now }
 
 // Advance moves the virtual clock forward by d (d <= 0 does nothing). The

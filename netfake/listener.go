@@ -51,6 +51,7 @@ func (l *Listener) full() bool { return len(l.backlog) > l.max }
 // whether or not a connection waits, and the queue is left as it was.
 func (l *Listener) Accept() (kernel.Stream, error) {
 	s, err := l.accept()
+	l.k.worked(0)
 	if s == nil {
 		return nil, err // not a typed nil inside the interface
 	}
@@ -126,6 +127,7 @@ func (l *Listener) Close() error {
 		c.ep[sideServer].closed = true
 	}
 	k.record(&rec)
+	k.worked(0)
 	return nil
 }
 

@@ -161,6 +161,7 @@ func (k *Kernel) ctl(o op, src kernel.Source, tok kernel.Token, in kernel.Intere
 		k.unregister(f)
 	}
 	k.record(&rec)
+	k.worked(0)
 	return nil
 }
 

@@ -25,6 +25,12 @@ func (s *Socket) ID() uint64 { return s.c.id }
 // first), then io.EOF after a FIN, or the pending error after an RST
 // (ECONNRESET, or EPIPE if the peer's FIN had come first; io.EOF after that).
 func (s *Socket) Read(p []byte) (int, error) {
+	n, err := s.read(p)
+	s.k.worked(n)
+	return n, err
+}
+
+func (s *Socket) read(p []byte) (int, error) {
 	k, c := s.k, s.c
 	rec := Record{Kind: KindRead, FD: s.fd, Conn: c.id}
 	if !s.open {
@@ -82,7 +88,9 @@ func (s *Socket) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	return s.write(opWrite, KindWrite, p, nil, len(p))
+	n, err := s.write(opWrite, KindWrite, p, nil, len(p))
+	s.k.worked(n)
+	return n, err
 }
 
 // Writev is Write for several buffers in one call, like writev(2). Like
@@ -106,12 +114,14 @@ func (s *Socket) Writev(bufs [][]byte) (int, error) {
 	if total == 0 {
 		return 0, nil
 	}
-	return s.write(opWritev, KindWritev, nil, bufs, total)
+	n, err := s.write(opWritev, KindWritev, nil, bufs, total)
+	s.k.worked(n)
+	return n, err
 }
 
 func (s *Socket) write(o op, kind Kind, p []byte, bufs [][]byte, total int) (int, error) {
 	k, c := s.k, s.c
-	rec := Record{Kind: kind, FD: s.fd, Conn: c.id}
+	rec := Record{Kind: kind, FD: s.fd, Conn: c.id, Want: int64(total)}
 	if !s.open {
 		rec.Err = EBADF
 		k.record(&rec)
@@ -205,6 +215,7 @@ func (s *Socket) CloseWrite() error {
 		k.wakeConn(c, wakeState)
 	}
 	k.record(&rec)
+	k.worked(0)
 	return errOf(opCloseWrite, rec.Err)
 }
 
@@ -247,5 +258,6 @@ func (s *Socket) Close() error {
 	if k.obs != nil {
 		k.obs.Closed(c.id)
 	}
+	k.worked(0)
 	return nil
 }

@@ -134,6 +134,7 @@ type Record struct {
 	Conn  uint64       // connection id, 0 if none
 	Token kernel.Token // Register/Reregister/Event
 	N     int64        // bytes, fd accepted, events returned, nanoseconds: see Kind
+	Want  int64        // Write/Writev: the bytes asked for (N is what the kernel took); not hashed
 	Err   Errno        // outcome
 	Ready kernel.Ready // Event readiness, or Interest for (Re)Register
 	Fault Fault        // the fault injected into this syscall, if any
@@ -158,6 +159,11 @@ func (r Record) String() string {
 		KindFINToClient, KindFINToServer, KindRSTToClient, KindRSTToServer, KindListenerClose:
 	case KindAdvance:
 		fmt.Fprintf(&b, " +%s", time.Duration(r.N))
+	case KindWrite, KindWritev:
+		fmt.Fprintf(&b, " n=%d", r.N)
+		if r.Want != r.N {
+			fmt.Fprintf(&b, " of %d", r.Want)
+		}
 	default:
 		fmt.Fprintf(&b, " n=%d", r.N)
 	}

@@ -14,6 +14,7 @@ import (
 func (o *Oracle) ShutdownBegan() {
 	if !o.shutdown {
 		o.shutdown, o.downAt = true, o.now()
+		o.tickAt = o.downAt // the server reads its clock as it starts the shutdown
 	}
 }
 
@@ -35,6 +36,8 @@ func (o *Oracle) Joined(id ConnID) {
 	}
 	c.joined = true
 	c.join = o.order.end()
+	c.liveIdx = len(o.live)
+	o.live = append(o.live, c)
 	o.open++
 	o.members++
 	o.progress++
@@ -85,7 +88,7 @@ func (o *Oracle) Left(id ConnID, r server.CloseReason) {
 		return
 	}
 	c.left, c.stop, c.leaveWhy = true, o.order.end(), r
-	c.leftAt = o.now()
+	c.leftAt, c.leftTick = o.now(), o.serverNow()
 	o.leaves++
 	o.members--
 	o.progress++
@@ -104,7 +107,9 @@ func (o *Oracle) Closed(id ConnID, r server.CloseReason) {
 		return
 	}
 	c.closed, c.closeWhy = true, r
-	c.late = c.left && o.cfg.LingerTimeout > 0 && o.now()-c.leftAt >= o.cfg.LingerTimeout
+	if c.late = o.closedLate(c); c.late {
+		c.lateTick = o.tickNo
+	}
 	o.progress++
 	if !c.joined {
 		c.join = o.order.end() // its window is empty
@@ -124,6 +129,7 @@ func (o *Oracle) Closed(id ConnID, r server.CloseReason) {
 		if !c.left {
 			o.members--
 		}
+		o.unlive(c)
 		o.require(c, r, closeAlways, atClaim)
 	}
 	if !o.kernel {
@@ -152,4 +158,17 @@ func (o *Oracle) settlePending(c *conn, r server.CloseReason) {
 			o.failc(c, InvDelivery, "%s closed for %v with a complete frame read and never broadcast: the members never receive it", c.label(), r)
 		}
 	}
+}
+
+// unlive drops c from the connections joined and not closed.
+func (o *Oracle) unlive(c *conn) {
+	i, last := c.liveIdx, len(o.live)-1
+	if i < 0 {
+		return
+	}
+	o.live[i] = o.live[last]
+	o.live[i].liveIdx = i
+	o.live[last] = nil
+	o.live = o.live[:last]
+	c.liveIdx = -1
 }

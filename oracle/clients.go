@@ -3,6 +3,7 @@ package oracle
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 
 	"github.com/mobsim/mobsim/server"
 )
@@ -24,6 +25,15 @@ const (
 	EndReset                // an error (ECONNRESET, ...) while its socket was still open
 	EndLocal                // it closed its own socket first
 )
+
+var endNames = [...]string{"none", "eof", "truncated", "reset", "local"}
+
+func (e End) String() string {
+	if int(e) < len(endNames) {
+		return endNames[e]
+	}
+	return "end(" + strconv.Itoa(int(e)) + ")"
+}
 
 // ClientConnected says a client opened connection id; name is how liveness
 // reports call it.
@@ -73,13 +83,22 @@ func (o *Oracle) ClientEnded(id ConnID, how End) {
 		return // the first end is how it ended
 	}
 	c.ended = how
-	// After a reset an end of stream may follow lost bytes (the RST
-	// destroys what was in flight); only a clean end must follow all.
-	if o.kernel && how == EndEOF && !c.reset && !c.bad {
-		if written := c.written + uint64(len(c.errW)); c.recv != written {
-			o.fact("written_total_bytes", written)
-			o.failc(c, InvKernel, "%s: its client read EOF after %d bytes; the server wrote %d: the kernel lost the last %d", c.label(), c.recv, written, written-c.recv)
-		}
+	if !o.kernel || c.bad || (how != EndEOF && how != EndReset) {
+		return
+	}
+	// An end of stream, or a reset, follows everything the server wrote
+	// but what the kernel says it lost (an RST purges what was still
+	// waiting). Without that report an RST may have destroyed anything, so
+	// only a clean end is checked.
+	written := c.written + uint64(len(c.errW))
+	switch {
+	case o.losses && c.recv+c.lostAll != written:
+		o.fact("written_total_bytes", written)
+		o.fact("lost_bytes", c.lostAll)
+		o.failc(c, InvKernel, "%s: its client's stream ended (%v) after %d bytes, but the server wrote %d and the kernel lost %d: bytes went missing or appeared on the way", c.label(), how, c.recv, written, c.lostAll)
+	case !o.losses && how == EndEOF && !c.reset && c.recv != written:
+		o.fact("written_total_bytes", written)
+		o.failc(c, InvKernel, "%s: its client read EOF after %d bytes; the server wrote %d: the kernel lost the last %d", c.label(), c.recv, written, written-min(c.recv, written))
 	}
 }
 

@@ -21,20 +21,32 @@ type conn struct {
 	readBytes uint64  // bytes the server read
 	readLeft  uint64  // of those, bytes read after it left
 	eofAt     int64   // end of the order when the server read EOF, or -1
-	lastData  time.Duration
-	reset     bool   // the kernel reported the connection reset
-	lost      uint64 // output lost after a close that promised the flush (Config.Losses)
-	shut      bool   // the server sent FIN (CloseWrite)
-	written   uint64 // bytes of its window written so far
-	errW      []byte // bytes written after its window: an error frame (or a reject line)
+	// The last input of a member (or its accept), by the kernel's clock
+	// and by the server's (see timing.go).
+	lastData, lastDataTick time.Duration
+	reset                  bool   // the kernel reported the connection reset
+	lost                   uint64 // output lost after a close that promised the flush (Config.Losses)
+	lostAll                uint64 // output the kernel lost, whatever the close (Config.Losses)
+	shut                   bool   // the server sent FIN (CloseWrite)
+	written                uint64 // bytes of its window written so far
+	errW                   []byte // bytes written after its window: an error frame (or a reject line)
+	writeCut               bool   // a write call got less taken than it asked (a full buffer)
+	// Input that reached the server's socket (Arrived): in all, as of the
+	// start of tick arrTick (the last tick with an arrival), and at the
+	// server's last read call.
+	arrived, arrivedBefore, arrivedAtRead uint64
+	arrTick                               uint64
+	readCallAt                            uint64 // Oracle.calls at its last read call
 
 	// The server's claims.
 	joined, rejected, left, closed bool
 	leaveWhy, closeWhy             server.CloseReason
 	join, stop                     uint64 // offsets in the order; stop valid once left or closed
 	frames                         int    // frames claimed from it
-	leftAt                         time.Duration
-	late                           bool // closed LingerTimeout or more after it left (see Lost)
+	leftAt, leftTick               time.Duration
+	late                           bool   // closed at the end of its linger time or past the shutdown deadline (see Lost)
+	lateTick                       uint64 // the tick it was so closed in, for its last drain (fairness)
+	liveIdx                        int    // index in Oracle.live, or -1
 
 	// Its client's account.
 	client      bool

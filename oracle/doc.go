@@ -11,10 +11,14 @@
 // into it as easily as a simulator calls it live. Facts come from three
 // sources, and a world supplies what it has (Config says which):
 //
-//   - The kernel's record of the server's syscalls: Accepted, AcceptFailed,
-//     Read (the bytes it returned), ReadEOF, WriteCall, Wrote (the bytes it
-//     took), ShutWrite (the server's FIN) and Reset; with the server's
-//     ticks (TickBegin, Polled, TickEnd) and its clock (Config.Clock).
+//   - The kernel's record of the server's syscalls: AcceptCall (each
+//     accept and what it returned), Accepted, ReadCall (each read), Read
+//     (the bytes it returned), ReadEOF, WriteCall (each write, and whether
+//     a full buffer cut it), Wrote (the bytes it took), ShutWrite (the
+//     server's FIN) and Reset; what reached the server's sockets (Arrived)
+//     and, where the world knows, what the kernel lost of the server's
+//     output (Lost); with the server's ticks (TickBegin, PollWaits with
+//     the wait it asks for, Polled, TickEnd) and its clock (Config.Clock).
 //   - The server's claims, through its Observer: Joined, Left, Closed and
 //     Frame; and the world's ShutdownBegan.
 //   - The clients' account: ClientConnected, ClientSent, ClientReceived,
@@ -58,17 +62,23 @@
 // IsLeave, IsProtocolError, FollowsLeave, Aborts, Rejects). A close that
 // promises the flush (eof, frame-too-large, bad-header, idle, shutdown)
 // comes after the connection left and was written its whole window, then
-// its whole error frame, and leaves no unread input behind (an RST could
-// destroy output in flight). The server's FIN to a connection that joined
-// carries the same promise. When the server may give each reason is
-// reasons.go's tables, which read as the rules: eof after it read the
-// peer's EOF; a protocol error after the input shows it; idle after
-// IdleTimeout without input; shutdown during a shutdown; reset and
-// write-error after the kernel reported an error; queue-limit only for a
-// connection more than QueueBytesMax behind; conns-limit with ConnsMax
-// open; linger-timeout LingerTimeout after the leave; shutdown-timeout
+// its whole error frame, and leaves behind no input the server could have
+// read (an RST could destroy output in flight): bytes that had reached its
+// socket before its last read of it, or before the tick began. The
+// server's FIN to a connection that joined carries the same promise. When
+// the server may give each reason is reasons.go's tables, which read as
+// the rules, for members and leavers alike: eof after it read the peer's
+// EOF; a protocol error after the input shows it; idle after IdleTimeout
+// without input; shutdown during a shutdown; reset and write-error after
+// the kernel reported an error and the server read what had reached the
+// socket (the frames a client sent before its reset are not lost);
+// queue-limit only for a connection still owed part of its window and more
+// than QueueBytesMax behind; conns-limit with ConnsMax open, after the
+// whole "server full" line was written (a full send buffer may cut it);
+// linger-timeout LingerTimeout after the leave; shutdown-timeout
 // ShutdownTimeout into a shutdown; linger-bytes after more than
-// LingerBytesMax was read since the leave; every close of one that joined
+// LingerBytesMax was read since the leave, and then at once (no more
+// reads, closed before the tick ends); every close of one that joined
 // after its leave, except the teardowns.
 //
 // Memory. Between two ticks no open connection with output owed is more
@@ -76,7 +86,21 @@
 //
 // Fairness. Within one tick the server makes at most AcceptsPerTickMax
 // accept calls, and for each connection at most WriteCallsPerTickMax write
-// calls and ReadBytesPerTickMax bytes read.
+// calls and ReadBytesPerTickMax bytes read; a close at the end of a linger
+// time or the shutdown deadline may read past that budget, to see the
+// peer's FIN or would-block (its input must not be left unread), but not
+// more than LingerBytesMax+1 past it.
+//
+// Timing (timing.go). The server reads its clock once per tick, when its
+// poll returns. Idle, linger and shutdown closes and the end of an accept
+// back-off come neither before their deadline nor after the first tick
+// whose time has reached it; a poll never asks to wait past the earliest
+// such deadline, nor forever while one is pending; and a tick that follows
+// a wait the world cut short (the simulator's poll cap) acts on no timer,
+// or the server would have slept past a deadline of its own. The accept
+// back-off lasts AcceptBackoffMin after a successful accept, doubles with
+// each further resource error, is at most AcceptBackoffMax, and no accept
+// call is made while it lasts.
 //
 // Liveness. The server never spins: not more than 1000 ticks in a row that
 // poll without waiting, get nothing and do nothing. Once the world has
@@ -87,8 +111,9 @@
 // still open.
 //
 // Kernel fidelity. The server reads what its clients sent, and its clients
-// receive what the server wrote, in order, up to an end of stream that
-// follows everything written.
+// receive what the server wrote, in order, up to an end of stream, or a
+// reset, that follows everything written but what the kernel reports lost
+// (without such reports, only an end of stream is checked).
 //
 // # What each history can show
 //
@@ -106,40 +131,34 @@
 //
 // # Tolerances: what the oracle cannot check, and why
 //
-//   - A client that resets may lose the frames it sent last: the fake kernel
-//     drops bytes in flight at a reset where Linux delivers them first, so
-//     only what the server read is owed to the order (issue 13).
-//   - The "server full" line is best effort: a connection turned away is
-//     owed a prefix of it, not all of it; the fake kernel loses it when the
-//     rejected client had sent data, since the close then resets (issue 13).
 //   - A teardown (reset, write-error, queue-limit) and a close that ends a
 //     leave early (linger-timeout, shutdown-timeout, linger-bytes) promise
 //     only a prefix: that a member that keeps reading gets every frame
 //     accepted before shutdown, or before its own leave, whatever the close
-//     reason, is not yet required (issue 11).
-//   - A close that promises the flush but finds the connection's read
-//     budget for the tick already spent (ReadBytesPerTickMax) may leave
-//     input unread and so reset the connection: a known fault of the
-//     server (issue 14, item 9), tolerated until it is fixed; any other
-//     graceful close that resets is a violation. Where the world reports
-//     lost output (Config.Losses: the fake kernel does), the rule is
-//     exact instead: such a close is a violation only if its RST destroyed
-//     output the client had not received, and a close at the end of the
-//     linger time or past the shutdown deadline is tolerated even then,
-//     because the server counts it as graceful once everything was written
-//     to the kernel (issue 11: close only once the peer acknowledged it).
-//   - Timing is checked as lower bounds only: an idle, linger or shutdown
-//     close must not come early, but that it comes at its deadline, that the
-//     accept back-off follows its sequence, and that the server does not
-//     sleep past its earliest deadline are not checked (issue 14); nor that
-//     a connection closed for queue-limit was still owed something (only
-//     that it was more than QueueBytesMax behind the order).
+//     reason, is not yet required (issue 11). A queue-limit teardown drops
+//     the member's unread input with it, by design.
+//   - A close that promises the flush may still reset the connection when
+//     input arrived after the server's last read of it (a peer still
+//     sending as the server closes: no server wins that race). Where the
+//     world reports lost output (Config.Losses: the fake kernel does) such
+//     an RST is a violation only if it destroyed output the client had not
+//     received, and a close at the end of the linger time or past the
+//     shutdown deadline is tolerated even then, because the server counts
+//     it as graceful once everything was written to the kernel (issue 11:
+//     close only once the peer acknowledged it).
+//   - The "server full" line may be cut by the kernel: a send buffer too
+//     small to take it in one write, or a receive window too small to take
+//     it before the RST that the rejected client's unread input causes.
+//     Linux's smallest buffers hold it; the fake kernel's draw smaller ones
+//     on purpose. Anything else short of the whole line is a violation.
 //   - Without a kernel record there is no kernel fidelity, fairness, memory
 //     or timing check, and no check that the server read an EOF, a
 //     malformed frame or a reset before acting on it: a live history sees
-//     the server from outside. An RST that the server's own close sends is
-//     seen only where the kernel reports it (the fake kernel does; a
-//     recording of real sockets cannot).
+//     the server from outside. Nor can it tell what reached the server: a
+//     resetting client's last bytes may never have left its machine, so
+//     only what the server read of a resetter is owed to the order. An RST
+//     that the server's own close sends is seen only where the kernel
+//     reports it (the fake kernel does; a recording of real sockets cannot).
 //   - The world's facts are taken as true: ids name one connection each, and
 //     facts arrive in the order they happened (a live world's late client
 //     reports excepted, which is why they wait).

@@ -18,15 +18,50 @@ func (o *Oracle) Accepted(id ConnID) {
 		o.failc(c, InvKernel, "%s accepted twice", c.label())
 	}
 	c.accepted = true
-	c.lastData = o.now()
+	c.lastData, c.lastDataTick = o.now(), o.serverNow()
 	c.input = newDecoder(o.cfg)
 	o.progress++
-	o.tick.accepts++
 }
 
-// AcceptFailed says an Accept failed with an error other than would-block
-// (EMFILE, ECONNABORTED, ...): a call that counts against AcceptsPerTickMax.
-func (o *Oracle) AcceptFailed() { o.tick.accepts++ }
+// Arrived says n bytes from id's client reached the server's socket:
+// readable from now on.
+func (o *Oracle) Arrived(id ConnID, n int) {
+	c := o.conn(id)
+	if c.arrTick != o.tickNo {
+		c.arrTick, c.arrivedBefore = o.tickNo, c.arrived
+	}
+	c.arrived += uint64(n)
+}
+
+// ReadCall says the server made one Read call on id, whatever it returned
+// (its bytes, if any, follow as Read).
+func (o *Oracle) ReadCall(id ConnID) {
+	c := o.conn(id)
+	o.calls++
+	c.arrivedAtRead, c.readCallAt = c.arrived, o.calls
+}
+
+// unreadLeft is the input of c the server has not read though it could
+// have, as it closes c: bytes that had reached its socket before this tick
+// began, or before its last read call on c; and if that read was not its
+// last call before the close, everything that arrived (it could have read
+// again right before closing). Only bytes arriving just after a read that
+// the close follows at once are a race no server can win.
+func (o *Oracle) unreadLeft(c *conn) uint64 {
+	seen := c.arrived
+	if c.readCallAt == o.calls {
+		seen = c.arrivedAtRead
+		if c.arrTick != o.tickNo {
+			seen = c.arrived // it all came before the tick
+		} else {
+			seen = max(seen, c.arrivedBefore)
+		}
+	}
+	if seen > c.readBytes {
+		return seen - c.readBytes
+	}
+	return 0
+}
 
 // Read says a server Read on id returned p (len(p) > 0). Its frames join
 // the claims the server owes before its next read.
@@ -36,6 +71,11 @@ func (o *Oracle) Read(id ConnID, p []byte) {
 	o.tick.note(id, 0, len(p))
 	c.readBytes += uint64(len(p))
 	if c.left {
+		if c.readLeft > uint64(o.cfg.LingerBytesMax) && !c.closed {
+			o.fact("read_since_leaving_bytes", c.readLeft)
+			o.failc(c, InvMembership, "the server read %s again after it had sent %d bytes since it left (LingerBytesMax %d): it should have been closed", c.label(), c.readLeft, o.cfg.LingerBytesMax)
+			return
+		}
 		c.readLeft += uint64(len(p))
 	}
 	o.sentArrived(c, p)
@@ -55,7 +95,7 @@ func (o *Oracle) Read(id ConnID, p []byte) {
 	case c.left || c.input.err != 0:
 		return // a leaving connection's input is read and dropped
 	}
-	c.lastData = o.now()
+	c.lastData, c.lastDataTick = o.now(), o.serverNow()
 	c.input.feed(p, func(f []byte) {
 		start := len(o.pendBytes)
 		o.pendBytes = append(o.pendBytes, f...)
@@ -77,8 +117,16 @@ func (o *Oracle) ReadEOF(id ConnID) {
 }
 
 // WriteCall says the server made one Write or Writev call on id, whatever
-// it returned: a call that counts against WriteCallsPerTickMax.
-func (o *Oracle) WriteCall(id ConnID) { o.tick.note(id, 1, 0) }
+// it returned: a call that counts against WriteCallsPerTickMax. cut says
+// the kernel took less than the call asked for because its buffer was full
+// (a short count, or would-block).
+func (o *Oracle) WriteCall(id ConnID, cut bool) {
+	o.calls++
+	o.tick.note(id, 1, 0)
+	if cut {
+		o.conn(id).writeCut = true
+	}
+}
 
 // Wrote says a server write on id took p (len(p) > 0). A Writev that took
 // several buffers may be reported as one call per piece, in order.
@@ -124,6 +172,7 @@ func (o *Oracle) Wrote(id ConnID, p []byte) {
 // that left, the FIN ends its stream: everything owed must precede it.
 func (o *Oracle) ShutWrite(id ConnID) {
 	c := o.conn(id)
+	o.calls++
 	c.shut = true
 	if !c.joined {
 		return // a turned-away connection's line is best effort
@@ -139,11 +188,22 @@ func (o *Oracle) ShutWrite(id ConnID) {
 
 // Reset says the kernel reported connection id reset on the server's side:
 // a read or write failed with ECONNRESET or EPIPE, or the server's close
-// sent an RST because input was left unread.
+// sent an RST because input was left unread. After a close that promises
+// the flush, that RST is the server's: it must have read everything it
+// could (see unreadLeft), and without a report of lost output
+// (Config.Losses) the RST may have destroyed some, so it is a violation.
 func (o *Oracle) Reset(id ConnID) {
 	c := o.conn(id)
 	c.reset = true
-	if !o.losses && c.closed && c.joined && c.closeWhy.PromisesFlush() && !o.tick.readSpent(id, o.cfg.ReadBytesPerTickMax) {
+	if !c.closed || !c.joined || !c.closeWhy.PromisesFlush() {
+		return
+	}
+	if n := o.unreadLeft(c); n > 0 {
+		o.fact("unread_bytes", n)
+		o.failc(c, InvDelivery, "%s closed for %v with %d bytes of input it could have read left unread: the close reset the connection, and output in flight may be lost", c.label(), c.closeWhy, n)
+		return
+	}
+	if !o.losses {
 		o.failc(c, InvDelivery, "%s closed for %v with unread input: its RST may destroy output the server claims it delivered", c.label(), c.closeWhy)
 	}
 }
@@ -155,10 +215,14 @@ func (o *Oracle) Reset(id ConnID) {
 // socket first; a loss inside a tick is the server's own doing.
 func (o *Oracle) Lost(id ConnID, n int) {
 	c := o.conn(id)
-	if n <= 0 || !c.closed || !c.joined || !c.closeWhy.PromisesFlush() || c.gone {
+	if n <= 0 {
 		return
 	}
-	if c.late || o.shuttingDownLate() {
+	c.lostAll += uint64(n)
+	if !c.closed || !c.joined || !c.closeWhy.PromisesFlush() || c.gone {
+		return
+	}
+	if c.late {
 		// Tolerated until issue 11: a close at the end of the linger
 		// time (or the shutdown deadline) counts as graceful once
 		// everything was written to the kernel, though the peer may not
@@ -173,11 +237,6 @@ func (o *Oracle) Lost(id ConnID, n int) {
 	o.lossPending = append(o.lossPending, id)
 }
 
-// shuttingDownLate: a shutdown is under way and its deadline has passed.
-func (o *Oracle) shuttingDownLate() bool {
-	return o.shutdown && o.now()-o.downAt >= o.cfg.ShutdownTimeout
-}
-
 func (o *Oracle) failLost(c *conn) {
 	o.fact("lost_bytes", c.lost)
 	o.failc(c, InvDelivery, "%s closed for %v, then its RST destroyed %d bytes of the output the server claims it delivered: its client never receives them", c.label(), c.closeWhy, c.lost)
@@ -186,7 +245,7 @@ func (o *Oracle) failLost(c *conn) {
 // judgeLosses fails the losses between ticks that no client excused.
 func (o *Oracle) judgeLosses() {
 	for _, id := range o.lossPending {
-		if c := o.conns[id]; c != nil && !c.gone && !c.bad {
+		if c := o.lookup(id); c != nil && !c.gone && !c.bad {
 			o.failLost(c)
 		}
 	}

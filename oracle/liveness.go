@@ -22,11 +22,15 @@ type Settled struct {
 
 // Quiet reports whether nothing is left to move: every client still
 // connected was accepted, every member has been read everything its client
-// sent and has received everything it is owed, and no connection is still
-// leaving. (Whether the clients themselves have more to send is the
-// world's to say.)
+// sent and has received everything it is owed, no member's client is gone
+// (with the kernel's record: the server has its end to read), and no
+// connection is still leaving. (Whether the clients themselves have more
+// to send is the world's to say.)
 func (o *Oracle) Quiet() bool {
 	for _, c := range o.clients {
+		if o.kernel && c.gone && c.member() {
+			return false
+		}
 		if c.done() {
 			continue
 		}
@@ -67,6 +71,13 @@ func (o *Oracle) Stuck(s Settled) string {
 // unserved says how the server has not served client connection c, or "".
 func (o *Oracle) unserved(c *conn, s Settled) string {
 	switch {
+	case o.kernel && c.gone && c.member():
+		// Its client closed or reset its socket: what reached the
+		// server, then that end, is the server's to read.
+		if c.readBytes < c.arrived {
+			return fmt.Sprintf("%s is gone; the server read %d of the %d bytes that reached it: its last frames never reach the chat (data stranded)", c.label(), c.readBytes, c.arrived)
+		}
+		return fmt.Sprintf("%s is gone, and its connection is still a member: the server never read its end", c.label())
 	case c.done():
 	case o.kernel && !c.accepted:
 		if s.FDsMax == 0 || s.FDsOpen < s.FDsMax {

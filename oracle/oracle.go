@@ -15,7 +15,7 @@ import (
 type ConnID = uint64
 
 // Invariant names. The oracle checks delivery, membership, liveness,
-// memory, kernel-fidelity and fairness itself; no-panic, no-leak and
+// memory, kernel-fidelity, fairness and timing itself; no-panic, no-leak and
 // core-invariants are the worlds' own checks (a recovered panic, descriptors
 // left after a teardown, Server.Check), named here so that every world
 // reports under one list.
@@ -29,6 +29,7 @@ const (
 	InvKernel     = "kernel-fidelity"
 	InvCore       = "core-invariants"
 	InvFairness   = "fairness" // a per-tick budget exceeded
+	InvTiming     = "timing"   // a deadline missed or overslept, an accept back-off out of its sequence
 )
 
 // Violation is a broken invariant: which, where in the history (step and
@@ -90,10 +91,16 @@ type Oracle struct {
 
 	shutdown bool
 	downAt   time.Duration
+	tickAt   time.Duration // the clock when the server's last poll returned (or its shutdown began)
+	timed    bool          // the history has Polled facts: tickAt is the server's clock
+	tickNo   uint64        // ticks begun
+	calls    uint64        // the server's read, write, shutdown and accept calls so far
+	backoff  backoff
 
 	conns     map[ConnID]*conn // lookups only: order is kept in list
 	byID      []*conn          // the same for small ids, which is every world\'s so far
 	list      []*conn          // every connection, in order of first mention
+	live      []*conn          // connections joined and not closed (conn.liveIdx)
 	clients   []*conn          // connections a client opened, in connect order
 	holding   []*conn          // connections with received bytes past what is known (no kernel record)
 	forgotten int              // forgotten connections still in list
@@ -255,7 +262,7 @@ func (o *Oracle) conn(id ConnID) *conn {
 	if c := o.lookup(id); c != nil {
 		return c
 	}
-	c := &conn{id: id, eofAt: -1}
+	c := &conn{id: id, eofAt: -1, liveIdx: -1}
 	if id < smallIDs {
 		for uint64(len(o.byID)) <= id {
 			o.byID = append(o.byID, nil)

@@ -51,8 +51,8 @@ var leaveAlways = []precondition{malformedLeavesForIt}
 // Why a connection may be closed, by reason.
 var closeRules = [...][]precondition{
 	server.ReasonNone:            {noReason},
-	server.ReasonReset:           {kernelSawReset, clientGoneFirst},
-	server.ReasonWriteError:      {kernelSawReset, clientGoneFirst},
+	server.ReasonReset:           {kernelSawReset, readWhatReachedIt, clientGoneFirst},
+	server.ReasonWriteError:      {kernelSawReset, readWhatReachedIt, clientGoneFirst},
 	server.ReasonQueueLimit:      {pinsMoreThanQueueBytesMax},
 	server.ReasonConnsLimit:      {neverJoined, connsMaxOpen, wroteRejectLine},
 	server.ReasonRegisterError:   {neverJoined},
@@ -96,7 +96,7 @@ var (
 		return ""
 	}}
 	silentForIdleTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if idle := o.now() - c.lastData; o.cfg.IdleTimeout <= 0 || idle < o.cfg.IdleTimeout {
+		if idle := o.now() - c.lastDataTick; o.cfg.IdleTimeout <= 0 || idle < o.cfg.IdleTimeout {
 			o.fact("silent_for", idle)
 			return fmt.Sprintf("%s left idle after %v of silence (timeout %v): the server dropped a client that was not idle", c.label(), idle, o.cfg.IdleTimeout)
 		}
@@ -153,8 +153,16 @@ var (
 		}
 		return ""
 	}}
+	// A member and a leaver alike: what pins the log is what it is still
+	// owed of its window; one written all of it pins nothing.
 	pinsMoreThanQueueBytesMax = precondition{InvMemory, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if behind := c.behind(o); c.joined && behind <= uint64(o.cfg.QueueBytesMax) {
+		if !c.joined {
+			return ""
+		}
+		if owed := c.owed(o); owed == 0 {
+			return fmt.Sprintf("%s closed for queue-limit though it had been written all it was owed: a client that kept up was evicted", c.label())
+		}
+		if behind := c.behind(o); behind <= uint64(o.cfg.QueueBytesMax) {
 			o.fact("behind_bytes", behind)
 			o.fact("queue_bytes_max", o.cfg.QueueBytesMax)
 			return fmt.Sprintf("%s closed for queue-limit while owed only %d bytes (limit %d): a client that kept up was evicted", c.label(), behind, o.cfg.QueueBytesMax)
@@ -162,8 +170,26 @@ var (
 		return ""
 	}}
 	wroteRejectLine = precondition{InvDelivery, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if line := o.rejectLine(); !bytes.HasPrefix(line, c.errW) {
+		line := o.rejectLine()
+		switch {
+		case !bytes.HasPrefix(line, c.errW):
 			return fmt.Sprintf("%s was turned away and written %q, not a prefix of %q", c.label(), clip(c.errW), line)
+		case len(c.errW) < len(line) && !c.writeCut && !c.reset:
+			// Only a full send buffer (or the peer's reset) may cut it.
+			return fmt.Sprintf("%s was turned away and written %d of the %d bytes of %q, though the kernel took all it was given: its client is not told why", c.label(), len(c.errW), len(line), line)
+		}
+		return ""
+	}}
+	// A teardown for an error the kernel reported comes after the server
+	// read what had reached it: the frames a client sent before its reset
+	// are not lost (the kernel returns them before the error).
+	readWhatReachedIt = precondition{InvDelivery, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if !c.joined || c.left || c.input.err != 0 {
+			return "" // a leaver's input is dropped; so is what follows a malformed frame
+		}
+		if n := o.unreadLeft(c); n > 0 {
+			o.fact("unread_bytes", n)
+			return fmt.Sprintf("%s closed for %v with %d bytes that had reached the server unread: the frames in them are lost", c.label(), r, n)
 		}
 		return ""
 	}}
@@ -183,7 +209,7 @@ var (
 		if !c.left {
 			return fmt.Sprintf("%s closed for linger-timeout without leaving first", c.label())
 		}
-		if d := o.now() - c.leftAt; d < o.cfg.LingerTimeout {
+		if d := o.now() - c.leftTick; d < o.cfg.LingerTimeout {
 			return fmt.Sprintf("%s closed for linger-timeout %v after leaving (LingerTimeout %v): its client's time to read the rest was cut", c.label(), d, o.cfg.LingerTimeout)
 		}
 		return ""

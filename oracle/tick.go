@@ -23,9 +23,11 @@ type tickState struct {
 	touched       []ConnID // ids with counts to reset
 	accepts       int
 
-	zeroWait, empty bool   // the last poll asked not to wait, and got nothing
-	progressAt      uint64 // Oracle.progress when the tick began
-	spin            int    // ticks in a row that spun
+	zeroWait, empty bool          // the last poll asked not to wait, and got nothing
+	cut             bool          // the world cut the last poll's wait short, with nothing ready
+	asked           time.Duration // what the last poll asked to wait
+	progressAt      uint64        // Oracle.progress when the tick began
+	spin            int           // ticks in a row that spun
 }
 
 func (t *tickState) note(id ConnID, writes, reads int) {
@@ -39,14 +41,6 @@ func (t *tickState) note(id ConnID, writes, reads int) {
 	t.reads[id] += reads
 }
 
-// readSpent reports whether id has been read its whole per-tick budget in
-// this tick. A close then has no budget left to drain its input, which is
-// a known fault of the server the oracle tolerates for now (see the
-// package doc, Tolerances).
-func (t *tickState) readSpent(id ConnID, budget int) bool {
-	return id < uint64(len(t.reads)) && t.reads[id] >= budget
-}
-
 // overBudget reports the first budget exceeded since the last call, and resets.
 func (o *Oracle) overBudget() string {
 	t, cfg := &o.tick, &o.cfg
@@ -58,7 +52,7 @@ func (o *Oracle) overBudget() string {
 		if msg == "" && t.writes[id] > cfg.WriteCallsPerTickMax {
 			msg = fmt.Sprintf("%s: %d write calls in one tick, budget %d: one client holds up the others", o.lookup(id).labelOr(id), t.writes[id], cfg.WriteCallsPerTickMax)
 		}
-		if msg == "" && t.reads[id] > cfg.ReadBytesPerTickMax {
+		if msg == "" && t.reads[id] > cfg.ReadBytesPerTickMax && !o.lastDrain(id, t.reads[id]) {
 			msg = fmt.Sprintf("%s: %d bytes read in one tick, budget %d: one sender holds up the others", o.lookup(id).labelOr(id), t.reads[id], cfg.ReadBytesPerTickMax)
 		}
 		t.writes[id], t.reads[id] = 0, 0
@@ -73,13 +67,33 @@ func (o *Oracle) TickBegin() {
 	o.judgeLosses()
 	o.inTick = true
 	o.overBudget()
+	o.tickNo++
 	o.tick.progressAt = o.progress
+	o.tick.cut = false
 }
 
-// Polled says the tick's poll asked to wait timeout (negative: forever)
-// and returned events events.
-func (o *Oracle) Polled(timeout time.Duration, events int) {
+// Polled says the tick's poll, which asked to wait timeout (negative:
+// forever), has returned events events. The clock now is the tick's time,
+// the one the server reads (see timing.go). cut says the world ended the
+// wait early with nothing ready (a simulator's poll cap): if the server
+// then acts in the tick, a timer of its own fell due before the end of the
+// wait it asked for, and it would have slept past it.
+func (o *Oracle) Polled(timeout time.Duration, events int, cut bool) {
 	o.tick.zeroWait, o.tick.empty = timeout == 0, events == 0
+	o.tick.cut, o.tick.asked = cut, timeout
+	if o.clock != nil {
+		o.tickAt, o.timed = o.now(), true
+	}
+}
+
+// lastDrain reports whether reads bytes read from id in this tick are the
+// last drain of a close at a deadline (closedLate): it must see the peer's
+// FIN or would-block whatever is left of the tick's read budget, since a
+// close with input unread resets the connection; LingerBytesMax bounds it
+// instead (with the budget itself, for what the tick read before).
+func (o *Oracle) lastDrain(id ConnID, reads int) bool {
+	c := o.lookup(id)
+	return c != nil && c.late && c.lateTick == o.tickNo && reads <= o.cfg.ReadBytesPerTickMax+o.cfg.LingerBytesMax+1
 }
 
 // TickEnd says the tick is over, and checks what holds between ticks: its
@@ -92,6 +106,14 @@ func (o *Oracle) TickEnd() {
 		return
 	}
 	t := &o.tick
+	if t.cut && o.progress != t.progressAt {
+		asked := "forever"
+		if t.asked >= 0 {
+			asked = t.asked.String()
+		}
+		o.Fail(InvTiming, "the server asked to sleep %s, the world woke it earlier with nothing ready, and it acted on a timer: it would have slept past a deadline of its own", asked)
+		return
+	}
 	if t.zeroWait && t.empty && o.progress == t.progressAt {
 		if t.spin++; t.spin > spinTicksMax {
 			o.Fail(InvLiveness, "busy loop: %d ticks in a row polled without waiting and did nothing", t.spin)
@@ -105,20 +127,23 @@ func (o *Oracle) TickEnd() {
 		o.Fail(InvDelivery, "the server read %d frames it never broadcast (the first from %s): the members never receive them", len(o.pend), o.lookup(o.pend[0].id).labelOr(o.pend[0].id))
 	}
 	o.memoryBound()
+	o.lateTimers()
 }
 
 // memoryBound: between ticks no connection with broadcast bytes
-// outstanding is more than QueueBytesMax behind the order.
+// outstanding is more than QueueBytesMax behind the order, and none that
+// left has sent more than LingerBytesMax since (it is closed at once).
 func (o *Oracle) memoryBound() {
 	limit := uint64(o.cfg.QueueBytesMax)
-	for _, c := range o.list {
-		if !c.joined || c.closed {
-			continue
-		}
+	for _, c := range o.live {
 		if c.owed(o) > 0 && c.behind(o) > limit {
 			o.fact("behind_bytes", c.behind(o))
 			o.fact("queue_bytes_max", limit)
 			o.failc(c, InvMemory, "%s is %d bytes behind the stream (limit %d) and still open: the server holds more for one slow client than QueueBytesMax allows", c.label(), c.behind(o), limit)
+		}
+		if c.left && c.readLeft > uint64(o.cfg.LingerBytesMax) {
+			o.fact("read_since_leaving_bytes", c.readLeft)
+			o.failc(c, InvMembership, "%s sent %d bytes since it left (LingerBytesMax %d) and is still open: a client that will not stop talking holds the server's memory", c.label(), c.readLeft, o.cfg.LingerBytesMax)
 		}
 	}
 }

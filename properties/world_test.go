@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -105,7 +106,8 @@ func newWorld(t *rapid.T, wc worldConfig) *world {
 	claims := &sim.ClaimFeed{Note: func(id uint64, what string) { t.Logf("server: %s", what) }}
 	scfg := wc.Server
 	scfg.Observer = claims
-	srv, err := server.New(w.poll, ln, scfg)
+	timed := &timedPoller{Poller: w.poll, k: w.k}
+	srv, err := server.New(timed, ln, scfg)
 	if err != nil {
 		t.Fatalf("server: %v", err)
 	}
@@ -115,10 +117,30 @@ func newWorld(t *rapid.T, wc worldConfig) *world {
 	w.srv = srv
 	w.cfg = srv.Config()
 	w.o = oracle.New(oracle.Config{Server: w.cfg, Kernel: true, Losses: true, Clock: w.k.Now})
-	claims.O, w.feed.O = w.o, w.o
+	claims.O, w.feed.O, timed.o = w.o, w.o, w.o
 	w.k.SetObserver(&w.feed)
 	w.k.SetTracer(w.feed.Record)
 	return w
+}
+
+// timedPoller is the chaos poller as the server sees it, telling the oracle
+// what each poll asked to wait (it must not sleep past a deadline the
+// oracle knows of) and whether the wait was cut short (the chaos skipped
+// or woke the poll, or a negative timeout returned at once): a timer that
+// fires after a cut wait would have been slept through.
+type timedPoller struct {
+	kernel.Poller
+	k *netfake.Kernel
+	o *oracle.Oracle
+}
+
+func (p *timedPoller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
+	p.o.PollWaits(timeout)
+	start := p.k.Now()
+	n, err := p.Poller.Poll(events, timeout)
+	waited := p.k.Now() - start
+	p.o.Polled(timeout, n, n == 0 && (timeout < 0 || waited < timeout))
+	return n, err
 }
 
 func (w *world) setChaos(on bool) {
@@ -211,8 +233,9 @@ func (w *world) pump(c *client, limit int) int {
 			break
 		}
 		if err != nil {
+			// Its reads say how its stream ended: what arrived before
+			// the reset is still there to read.
 			c.writeErr = true
-			w.o.ClientEnded(c.id, oracle.EndReset) // its stream is broken both ways
 			w.t.Logf("%s: write fails: %v", c.name, err)
 		}
 	}

@@ -52,7 +52,11 @@ type Config struct {
 	AcceptBackoffMax time.Duration
 
 	// Fairness budgets, per tick. Work left over is remembered by the server
-	// (it does not rely on a new edge) and continued on the next tick.
+	// (it does not rely on a new edge) and continued on the next tick. One
+	// read is not cut by ReadBytesPerTickMax: the last drain of a leaving
+	// connection closed at its linger or shutdown deadline, which must see
+	// the peer's FIN or would-block (a close with input unread resets the
+	// connection) and which LingerBytesMax bounds instead.
 	EventsPerTickMax     int // events taken from one Poll
 	AcceptsPerTickMax    int // connections accepted per tick
 	ReadBytesPerTickMax  int // bytes read from one connection per tick

@@ -223,7 +223,15 @@ func (s *Server) Shutdown() {
 // what the peer sent, so the close does not reset output still in flight,
 // and counts the close under the reason it left for when everything owed
 // was written (the peer merely never sent its FIN), else as timedOut.
+//
+// The drain is the connection's last read, so it must reach would-block
+// or the FIN whatever is left of the tick's read budget: closing with
+// input unread resets the connection, under a reason that promises it was
+// not. LingerBytesMax bounds it instead (past that the peer is cut off as
+// linger-bytes, which says so).
 func (s *Server) closeLate(c *conn, timedOut CloseReason) {
+	s.refill(c)
+	c.readLeft = max(c.readLeft, s.cfg.LingerBytesMax-c.dropped+1)
 	s.readDiscard(c)
 	if c.state == stateClosed {
 		return

@@ -7,10 +7,21 @@ import (
 	"github.com/mobsim/mobsim/server"
 )
 
-// act runs one step of c's script. In the drain phase (drain true) clients
-// start nothing new: they finish writing what they queued, send a FIN they
-// owe, and read everything.
-func (r *run) act(c *client, drain bool) {
+// phase is what the world asks of its clients in a step.
+type phase uint8
+
+const (
+	phaseFault    phase = iota // clients follow their scripts
+	phaseDrain                 // they start nothing new: finish what they queued, send a FIN they owe, read everything
+	phaseShutdown              // the server shuts down: as the drain, but stubborn clients keep talking
+)
+
+// act runs one step of c's script. Outside the fault phase clients start
+// nothing new: they finish writing what they queued, send a FIN they owe,
+// and read everything; only a stubborn client that was told to go keeps
+// talking during a shutdown.
+func (r *run) act(c *client, ph phase) {
+	drain := ph != phaseFault
 	if c.gone {
 		return
 	}
@@ -31,11 +42,15 @@ func (r *run) act(c *client, drain bool) {
 		return
 	}
 	framing := r.srv.Config().Framing
-	if !drain {
+	switch {
+	case !drain:
 		r.script(c, framing)
 		if c.gone || c.conn == nil {
 			return
 		}
+	case ph == phaseShutdown && c.spec.Stubborn:
+		c.told = true // the shutdown tells everyone to go
+		r.keepTalking(c, framing)
 	}
 	if err := c.writeSome(r.rng, r.o); isGone(err) {
 		r.tracef("client", c.id, "client %d write: %v", c.idx, err)
@@ -80,11 +95,29 @@ func (r *run) act(c *client, drain bool) {
 		return
 	}
 	if c.gotEOF {
+		r.o.ClientEnded(c.id, oracle.EndEOF) // the first end is the one kept
+		if c.spec.Stubborn && ph != phaseDrain {
+			// The server's FIN said it is done with us; a stubborn
+			// client keeps its socket and goes on sending until a
+			// write fails.
+			if !c.keptOn {
+				c.keptOn, c.told = true, true
+				r.tracef("client", c.id, "client %d got EOF after %d bytes; keeps talking", c.idx, c.recv)
+			}
+			return
+		}
 		// Like nc: the server is done with us, so close our side too.
 		r.tracef("client", c.id, "client %d got EOF after %d bytes; closes", c.idx, c.recv)
-		r.o.ClientEnded(c.id, oracle.EndEOF)
 		_ = c.conn.Close()
 		r.gone(c, false)
+	}
+}
+
+// keepTalking is a stubborn client that was told to go (its error frame,
+// the server's FIN, a shutdown): it queues more frames, unread by anyone.
+func (r *run) keepTalking(c *client, f server.Framing) {
+	if r.rng.IntN(2) == 0 {
+		c.queueFrame(r.rng, f)
 	}
 }
 
@@ -106,7 +139,7 @@ func (r *run) connect(c *client) {
 		return
 	}
 	c.conn, c.id = conn, conn.ID()
-	c.sent, c.out, c.recv, c.wrote, c.finSent, c.gotEOF = 0, nil, 0, 0, false, false
+	c.sent, c.out, c.recv, c.wrote, c.finSent, c.gotEOF, c.told, c.keptOn = 0, nil, 0, 0, false, false, false, false
 	r.o.ClientConnected(c.id, connLabel(c.id, c))
 	if conn.Connecting() {
 		r.tracef("client", c.id, "client %d (%v) connects; the backlog is full, its SYN will be retried", c.idx, c.spec.Kind)
@@ -125,6 +158,10 @@ func (r *run) shutWrite(c *client) {
 
 // script decides what c sends this step, by kind.
 func (r *run) script(c *client, f server.Framing) {
+	if c.spec.Stubborn && c.told {
+		r.keepTalking(c, f)
+		return
+	}
 	rng := r.rng
 	more := c.sent < c.spec.Frames
 	switch c.spec.Kind {
@@ -201,5 +238,6 @@ func (r *run) queueBad(c *client, f server.Framing) {
 		c.out = f.Encode(c.out, c.body(r.rng, f, bodyMax+1+r.rng.IntN(50)))
 	}
 	c.sent++
+	c.told = true // its error frame will say so; a stubborn client goes on anyway
 	r.tracef("client", c.id, "client %d queues a bad frame", c.idx)
 }

@@ -25,6 +25,8 @@ type client struct {
 	finSent    bool
 	tailQueued bool // a half-closer decided whether to end mid-frame
 	gotEOF     bool
+	told       bool // told to go (its bad frame, the server's FIN, a shutdown): a stubborn client keeps talking
+	keptOn     bool // a stubborn client read the server's FIN and kept its socket
 	gone       bool // reset or closed by the client; no further checks
 	refused    int  // connects refused (backlog full)
 	again      int  // step at which a reconnecter connects again

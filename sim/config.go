@@ -41,6 +41,11 @@ type ClientSpec struct {
 	Frames  int // frames to send in the fault phase
 	BodyMax int // largest frame body it sends (within FrameBytesMax)
 	Start   int // step at which it connects
+	// Stubborn: once told to go (its error frame, the server's FIN, a
+	// shutdown) it keeps its socket and goes on sending frames nobody
+	// reads, until a write fails, instead of closing. In the drain it
+	// closes at the end of stream like the others.
+	Stubborn bool
 }
 
 // Config is one simulation's world: kernel, server limits, clients, phases.
@@ -77,7 +82,22 @@ func Standard() Config {
 
 // Swarm draws a world from seed: each seed gets its own subset of fault
 // kinds and parameters (swarm testing), so no single setting hides a bug.
-func Swarm(seed uint64) Config {
+func Swarm(seed uint64) Config { return SwarmOf(seed, SwarmWorlds) }
+
+// SwarmWorlds counts the generations of Swarm's draws. Each generation
+// draws only after everything the ones before drew, so SwarmOf(seed, g) is
+// the world seed drew when g was the newest, draw for draw: a regression
+// seed runs in the world it was found in as well as in today's. (The
+// simulator that runs it may have changed since: where the drain now waits
+// for more, say, the trace differs from the one the seed first had.)
+//
+//	1  every draw up to the SYN retry interval
+//	2  the server's work in virtual time and transmission inside a tick,
+//	   stubborn clients, LingerBytesMax, frames up to 64 KiB (issue 14)
+const SwarmWorlds = 2
+
+// SwarmOf draws seed's world as generation world of Swarm drew it.
+func SwarmOf(seed uint64, world int) Config {
 	r := rand.New(rand.NewPCG(seed, 0x5157a12d))
 	pick := func(xs ...int) int { return xs[r.IntN(len(xs))] }
 	chance := func(p float64) bool { return r.Float64() < p }
@@ -162,7 +182,53 @@ func Swarm(seed uint64) Config {
 	// last at most 20 ms, so shorter retries let connects that a full
 	// backlog dropped land in the fault phase (the server cannot tell).
 	cfg.Kernel.SYNRetry = time.Duration(pick(1, 10, 100, 1000)) * time.Millisecond
+	if world < 2 {
+		return cfg
+	}
+	// Drawn last again, for the same reason. Work: the server's syscalls
+	// take time, so its deadlines fall due in the middle of traffic, and
+	// the network moves between two of its calls.
+	w := &cfg.Kernel.Work
+	w.SyscallCost = time.Duration(pick(0, 1, 10, 100)) * time.Microsecond
+	w.ByteCost = time.Duration(pick(0, 1, 10, 50)) // nanoseconds per byte
+	w.Jitter = w.SyscallCost * time.Duration(pick(0, 1, 4))
+	w.Transmit = []float64{0, 0.05, 0.3, 1}[r.IntN(4)]
+	// Clients that keep talking after they were told to go, and a
+	// LingerBytesMax they can reach.
+	for i := range cfg.Clients {
+		cfg.Clients[i].Stubborn = chance(0.2)
+	}
+	s.LingerBytesMax = pick(0, 0, 100, 1000, 10000) // 0: the default, 64 KiB
+	if chance(0.15) {
+		bigFrames(r, &cfg)
+	}
 	return cfg
+}
+
+// bigFrames reshapes a world for frames up to 64 KiB, larger than twice
+// the broadcast ring's first size (4 KiB) and than the socket buffers, so
+// the ring grows by more than one doubling at once and wraps with large
+// frames; clients then send fewer of them, and buffers and read budgets
+// are kept large enough that a seed still runs in milliseconds.
+func bigFrames(r *rand.Rand, cfg *Config) {
+	pick := func(xs ...int) int { return xs[r.IntN(len(xs))] }
+	s := &cfg.Server
+	s.FrameBytesMax = pick(5000, 20000, 65536)
+	s.QueueBytesMax = s.FrameBytesMax + 8 + pick(0, 1000, s.FrameBytesMax, 4*s.FrameBytesMax)
+	s.ReadBufferBytes = max(s.ReadBufferBytes, pick(512, 4096, 65536))
+	s.ReadBytesPerTickMax = max(s.ReadBytesPerTickMax, pick(1000, 65536))
+	for _, b := range []*int{&cfg.Kernel.RecvBufBytes, &cfg.Kernel.SendBufBytes, &cfg.Kernel.ClientRecvBufBytes, &cfg.Kernel.ClientSendBufBytes} {
+		if *b < 512 {
+			*b = pick(512, 4096, 65536)
+		}
+	}
+	for i := range cfg.Clients {
+		c := &cfg.Clients[i]
+		c.Frames = min(c.Frames, 10)
+		if r.IntN(2) == 0 {
+			c.BodyMax = s.FrameBytesMax
+		}
+	}
 }
 
 // String summarises the world in one line, for reports and traces.
@@ -173,8 +239,13 @@ func (c Config) String() string {
 			kinds = append(kinds, ',')
 		}
 		kinds = append(kinds, cl.Kind.String()...)
+		if cl.Stubborn {
+			kinds = append(kinds, '!')
+		}
 	}
-	return fmt.Sprintf("edge=%v batch=%v framing=%v frame=%dB queue=%dB conns=%d bufs=%d/%d faults=%+v clients=[%s] shutdown=%v",
+	w := c.Kernel.Work
+	return fmt.Sprintf("edge=%v batch=%v framing=%v frame=%dB queue=%dB conns=%d bufs=%d/%d read=%dB/tick faults=%+v work=%v+%v/B~%v transmit=%v clients=[%s] shutdown=%v",
 		c.Kernel.Edge, c.Kernel.Batch, c.Server.Framing, c.Server.FrameBytesMax, c.Server.QueueBytesMax,
-		c.Server.ConnsMax, c.Kernel.RecvBufBytes, c.Kernel.SendBufBytes, c.Kernel.Faults, kinds, c.Shutdown)
+		c.Server.ConnsMax, c.Kernel.RecvBufBytes, c.Kernel.SendBufBytes, c.Server.ReadBytesPerTickMax, c.Kernel.Faults,
+		w.SyscallCost, w.ByteCost, w.Jitter, w.Transmit, kinds, c.Shutdown)
 }

@@ -4,12 +4,16 @@
 //
 // Run(seed, config) builds a kernel, a server and scripted clients (chatty,
 // bursty, slow reader, never reader, half-closer, resetter, reconnecter,
-// oversized sender, idler), runs a fault phase, then a drain phase with
-// faults off in which clients only finish what they started and read
-// everything, then a teardown (the clients close, or a graceful shutdown).
-// Swarm(seed) draws each seed's own world: buffer sizes down to one byte,
-// batch shape, edge mode, framing, limits, the client mix and a subset of
-// fault kinds.
+// oversized sender, idler; any of them stubborn: once told to go, by its
+// error frame, the server's FIN or a shutdown, it keeps its socket and goes
+// on sending), runs a fault phase, then a drain phase with faults off in
+// which clients only finish what they started and read everything, then a
+// teardown (the clients close, or a graceful shutdown). Swarm(seed) draws
+// each seed's own world: buffer sizes down to one byte, batch shape, edge
+// mode, framing, limits, the client mix, a subset of fault kinds, what the
+// server's work costs in virtual time (per syscall, per byte, jitter) and
+// how often the network moves between two of its syscalls, and in some
+// worlds frames up to 64 KiB.
 //
 // What it guarantees:
 //
@@ -23,8 +27,12 @@
 //     run feeds it the fake kernel's structured record of the server's
 //     syscalls (KernelFeed), the server's claims (ClaimFeed) and its
 //     clients' sends and receipts, and the oracle checks delivery,
-//     membership, memory, fairness, kernel fidelity and liveness (no busy
-//     loop; after the drain, every client served). The run itself checks
+//     membership, memory, fairness, timing (no poll asks to sleep past a
+//     deadline the oracle knows of; timers fire at their deadlines), kernel
+//     fidelity and liveness (no busy loop; after the drain, every client
+//     served). The poll cap that paces the world (clients act between
+//     ticks) hides no oversleeping: a timer that fires after a wait it cut
+//     short is reported. The run itself checks
 //     no panic, Server.Check after every tick, and no leaked fds,
 //     registrations or table slots after the teardown. The human trace
 //     (Options.Trace, a stream of timeline events) is fed from the same

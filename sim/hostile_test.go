@@ -156,3 +156,28 @@ func TestHostileShutdownWhileChatting(t *testing.T) {
 	})
 	happened(t, "shutdown closes", st.Closed[server.ReasonShutdown])
 }
+
+// Clients that keep talking after they were told to go (their error frame,
+// the server's FIN, a graceful shutdown) while the server's work takes time
+// and the network moves between its syscalls: every leave lasts to its
+// linger or shutdown deadline with input still arriving as the server
+// closes (what they send waits for the window each read opens), and no
+// close that promises the flush may reset the connection with input it
+// could have read (bytes arriving right after the read that the close
+// follows at once are the only excuse), nor come late.
+func TestHostileStubborn(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Kernel.Work = netfake.Work{SyscallCost: 100 * time.Microsecond, Jitter: 200 * time.Microsecond, Transmit: 0.3}
+		c.Kernel.RecvBufBytes = 7
+		c.Server.LingerBytesMax = 1 << 20 // they talk until the deadline
+		c.Server.IdleTimeout = 50 * time.Millisecond
+		c.Server.ConnsMax = 100
+		c.Shutdown = true
+		c.Clients = clientsOf(Chatty, Oversized, Idler, Chatty, Oversized, Oversized, Idler, Chatty)
+		for i := range c.Clients {
+			c.Clients[i].Stubborn = true
+		}
+	})
+	happened(t, "graceful closes after a leave", st.Closed[server.ReasonIdle]+st.Closed[server.ReasonFrameTooLarge]+st.Closed[server.ReasonBadHeader]+st.Closed[server.ReasonShutdown])
+	happened(t, "shutdown-timeout and linger-timeout closes", st.Closed[server.ReasonShutdownTimeout]+st.Closed[server.ReasonLingerTimeout])
+}

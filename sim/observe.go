@@ -80,9 +80,10 @@ func (f *ClaimFeed) Frame(st kernel.Stream, head, tail []byte) {
 
 // KernelFeed passes the fake kernel's structured record of the server's
 // syscalls to an oracle: install it with SetObserver (the bytes each call
-// moved) and its Record with SetTracer (the outcomes the Observer does not
-// carry: an EOF, a write call, a failed accept). Records before O is set
-// are not the oracle's (the server's setup).
+// moved) and its Record with SetTracer (what the Observer does not carry:
+// every read and write call and accept with its outcome, an EOF, and the
+// client's bytes as they reach the server's socket). Records before O is
+// set are not the oracle's (the server's setup).
 type KernelFeed struct{ O *oracle.Oracle }
 
 var _ netfake.LossObserver = (*KernelFeed)(nil)
@@ -102,16 +103,34 @@ func (f *KernelFeed) Record(rec netfake.Record) {
 	}
 	switch rec.Kind {
 	case netfake.KindRead:
+		f.O.ReadCall(rec.Conn)
 		if rec.Err == netfake.EOF {
 			f.O.ReadEOF(rec.Conn)
 		}
 	case netfake.KindWrite, netfake.KindWritev:
-		f.O.WriteCall(rec.Conn)
+		f.O.WriteCall(rec.Conn, rec.Err == netfake.EAGAIN || (rec.Err == netfake.OK && rec.N < rec.Want))
 	case netfake.KindAccept:
-		if rec.Err != netfake.OK && rec.Err != netfake.EAGAIN { // an empty probe is no work
-			f.O.AcceptFailed()
+		f.O.AcceptCall(acceptOutcome(rec.Err))
+	case netfake.KindDataToServer:
+		if rec.Err == netfake.OK { // with an error: bytes lost to a server side that is gone
+			f.O.Arrived(rec.Conn, int(rec.N))
 		}
 	}
+}
+
+// acceptOutcome classes an Accept's errno as the oracle's rules need it:
+// EMFILE is the fake kernel's one resource error (the server backs off),
+// the others concern one connection or none.
+func acceptOutcome(e netfake.Errno) oracle.AcceptOutcome {
+	switch e {
+	case netfake.OK:
+		return oracle.AcceptOK
+	case netfake.EAGAIN:
+		return oracle.AcceptEmpty
+	case netfake.EMFILE:
+		return oracle.AcceptExhausted
+	}
+	return oracle.AcceptRetry
 }
 
 // record takes each of the kernel's records: to the oracle, then to the

@@ -21,13 +21,17 @@ const regressionSeeds = "testdata/regression-seeds.txt"
 const repin = "go test ./sim -run TestRegressionSeeds -update"
 
 // Every seed that ever failed is replayed on every run: a fixed bug must
-// stay fixed. The list lives in testdata/regression-seeds.txt, each seed
-// pinned to the world Swarm draws for it and the trace hash its run gives,
-// so that a change to Swarm (the seed silently draws another world, and no
-// longer tests what it found) or to the behaviour (it draws its world but
-// runs another history) is reported, not passed over. After an intended
-// change, re-pin with -update: the file is rewritten with the new pins,
-// each seed keeping what it found as its comment.
+// stay fixed. The list lives in testdata/regression-seeds.txt; a line
+// "world N" says the seeds below it were found in generation N of Swarm's
+// worlds (those above the first such line, in generation 1). Each seed runs
+// in the world it was found in, where it found its bug, and in every later
+// one. It is pinned to the world it draws in its own generation and the
+// trace hash its run there gives, so that a change to Swarm (the seed
+// silently draws another world, and no longer tests what it found) or to
+// the behaviour (it draws its world but runs another history) is
+// reported, not passed over. After an intended change, re-pin with
+// -update: the file is rewritten with the new pins, each seed keeping what
+// it found as its comment.
 func TestRegressionSeeds(t *testing.T) {
 	lines, err := readSeedLines(regressionSeeds)
 	if err != nil {
@@ -40,11 +44,16 @@ func TestRegressionSeeds(t *testing.T) {
 			continue
 		}
 		n++
-		cfg := Swarm(l.seed)
+		for w := l.found + 1; w <= SwarmWorlds; w++ {
+			if rep := Run(l.seed, SwarmOf(l.seed, w), Options{}); !rep.OK() {
+				t.Errorf("regression seed %d in world %d: %v\n  world: %s\n  replay: %s", l.seed, w, rep.Violation, rep.World, replayIn(l.seed, w))
+			}
+		}
+		cfg := SwarmOf(l.seed, l.found)
 		rep := Run(l.seed, cfg, Options{})
 		world, trace := worldDigest(t, cfg), fmt.Sprintf("%016x", rep.TraceHash)
 		if !rep.OK() {
-			t.Errorf("regression seed %d (%s): %v\n  world: %s\n  replay: %s", l.seed, l.comment, rep.Violation, rep.World, replayAtRev(l.seed))
+			t.Errorf("regression seed %d in world %d (%s): %v\n  world: %s\n  replay: %s", l.seed, l.found, l.comment, rep.Violation, rep.World, replayIn(l.seed, l.found))
 		}
 		if *update {
 			l.world, l.trace = world, trace
@@ -54,8 +63,8 @@ func TestRegressionSeeds(t *testing.T) {
 		case l.world == "" || l.trace == "":
 			t.Errorf("regression seed %d is not pinned to a world and a trace hash: %s", l.seed, repin)
 		case l.world != world:
-			t.Errorf("regression seed %d draws another world than it was pinned to (world=%s, pinned %s): Swarm changed, so it no longer runs the world where it found %q.\n"+
-				"  Keep Swarm's old draws for it, or, if losing that world is intended, re-pin: %s", l.seed, world, l.world, l.comment, repin)
+			t.Errorf("regression seed %d draws another world in generation %d than it was pinned to (world=%s, pinned %s): Swarm changed, so it no longer runs the world where it found %q.\n"+
+				"  Keep generation %d's draws as they were (add a generation for new draws: SwarmWorlds), or, if losing that world is intended, re-pin: %s", l.seed, l.found, world, l.world, l.comment, l.found, repin)
 		case l.trace != trace:
 			t.Errorf("regression seed %d draws its world but runs another history (trace=%s, pinned %s): the server, netfake or the run changed what it does.\n"+
 				"  If the change is intended, re-pin: %s", l.seed, trace, l.trace, repin)
@@ -73,11 +82,12 @@ func TestRegressionSeeds(t *testing.T) {
 }
 
 // seedLine is one line of the regression file: a seed with its pins and
-// comment, or any other line, kept as it is.
+// comment, or any other line ("world N" among them), kept as it is.
 type seedLine struct {
 	raw          string
 	isSeed       bool
 	seed         uint64
+	found        int    // the generation of Swarm's worlds it was found in
 	world, trace string // the pins, 16 hex digits each
 	comment      string // what the seed found
 }
@@ -89,6 +99,7 @@ func readSeedLines(path string) ([]seedLine, error) {
 	}
 	defer f.Close()
 	var lines []seedLine
+	found := 1
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		raw := sc.Text()
@@ -98,6 +109,19 @@ func readSeedLines(path string) ([]seedLine, error) {
 			lines = append(lines, l)
 			continue
 		}
+		if fields[0] == "world" {
+			if len(fields) < 2 {
+				return nil, fmt.Errorf("%s: %q: want world N", path, raw)
+			}
+			w, err := strconv.Atoi(fields[1])
+			if err != nil || w < 1 || w > SwarmWorlds {
+				return nil, fmt.Errorf("%s: %q: want world 1..%d", path, raw, SwarmWorlds)
+			}
+			found = w
+			lines = append(lines, l)
+			continue
+		}
+		l.found = found
 		if l.seed, err = strconv.ParseUint(fields[0], 0, 64); err != nil {
 			return nil, fmt.Errorf("%s: bad seed %q: %v", path, fields[0], err)
 		}
@@ -137,15 +161,59 @@ func writeSeedLines(path string, lines []seedLine) error {
 }
 
 // worldDigest is a short hash of the world cfg, from its JSON form (every
-// knob of the run, the kernel and the server).
+// knob of the run, the kernel and the server) without the knobs at zero: a
+// knob added later, which an old world does not draw, leaves its digest
+// as it was.
 func worldDigest(t *testing.T, cfg Config) string {
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = json.Marshal(dropZeros(v)); err != nil { // map keys in order
+		t.Fatal(err)
+	}
 	h := fnv.New64a()
 	h.Write(b)
 	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// dropZeros removes the zero values from a decoded JSON object, at every
+// depth, and says whether what is left is zero.
+func dropZeros(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if x = dropZeros(x); x == nil {
+				delete(v, k)
+			} else {
+				v[k] = x
+			}
+		}
+		if len(v) == 0 {
+			return nil
+		}
+	case []any:
+		if len(v) == 0 {
+			return nil
+		}
+	case float64:
+		if v == 0 {
+			return nil
+		}
+	case bool:
+		if !v {
+			return nil
+		}
+	case string:
+		if v == "" || v == "0s" {
+			return nil
+		}
+	}
+	return v
 }
 
 // pinRev is the checkout's revision, as git says ("+": with uncommitted
@@ -162,10 +230,13 @@ func pinRev() string {
 	return rev
 }
 
-// replayAtRev is the replay command for a failing regression seed, with
-// the revision it failed on.
-func replayAtRev(seed uint64) string {
-	return ReplayCommand(seed) + "   # at " + pinRev()
+// replayIn says how to replay seed in generation world of Swarm's worlds,
+// with the revision it failed on.
+func replayIn(seed uint64, world int) string {
+	if world == SwarmWorlds {
+		return ReplayCommand(seed) + "   # at " + pinRev()
+	}
+	return fmt.Sprintf("sim.Run(%d, sim.SwarmOf(%d, %d), sim.Options{Trace: ...})   # at %s", seed, seed, world, pinRev())
 }
 
 // The same seed twice gives the same trace hash: determinism self-check.

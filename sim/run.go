@@ -30,6 +30,7 @@ const (
 	InvKernel     = oracle.InvKernel
 	InvCore       = oracle.InvCore
 	InvFairness   = oracle.InvFairness
+	InvTiming     = oracle.InvTiming
 )
 
 // Report is the outcome of one seed.
@@ -92,10 +93,15 @@ type run struct {
 }
 
 // cappedPoller is the kernel as the server sees it, except that a Poll
-// waits at most cap: the clients act between ticks, so a server must not
-// sleep through them to its next timer. The kernel's Poll advances the
-// clock by the (capped) timeout when nothing is ready. The oracle is told
-// what the server asked for and what it got.
+// waits at most cap: the clients act between ticks, so the world wakes the
+// server for their next step as real clients would with their traffic.
+// The kernel's Poll advances the clock by the (capped) timeout when nothing
+// is ready. The oracle judges what the server asked for before the poll
+// (no sleeping past a deadline it knows of) and is told after it whether
+// the cap cut the wait: a cut wait followed by a timer firing means the
+// server would have slept past a deadline of its own, which the oracle
+// reports too. So the cap hides nothing; it is a safety net that says when
+// it was needed.
 type cappedPoller struct {
 	*netfake.Kernel
 	cap time.Duration
@@ -103,12 +109,14 @@ type cappedPoller struct {
 }
 
 func (p *cappedPoller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
+	p.o.PollWaits(timeout)
 	asked := timeout
-	if timeout < 0 || timeout > p.cap {
+	cut := timeout < 0 || timeout > p.cap
+	if cut {
 		timeout = p.cap
 	}
 	n, err := p.Kernel.Poll(events, timeout)
-	p.o.Polled(asked, n)
+	p.o.Polled(asked, n, cut && n == 0)
 	return n, err
 }
 
@@ -236,7 +244,7 @@ func (r *run) randTime(d time.Duration) time.Duration {
 func (r *run) faultPhase() {
 	for ; r.step < r.cfg.FaultSteps && r.o.Violation() == nil; r.step++ {
 		for _, c := range r.clients {
-			r.act(c, false)
+			r.act(c, phaseFault)
 		}
 		r.k.Step()
 		r.poller.cap = r.randTime(r.cfg.StepTime)
@@ -259,7 +267,7 @@ func (r *run) drainPhase() {
 	quiet, last, lastAt := 0, r.o.Progress(), r.k.Now()
 	for i := 0; i < r.cfg.DrainSteps && r.o.Violation() == nil; i, r.step = i+1, r.step+1 {
 		for _, c := range r.clients {
-			r.act(c, true)
+			r.act(c, phaseDrain)
 		}
 		r.k.Flush()
 		r.tick()
@@ -329,9 +337,13 @@ func (r *run) teardown() {
 			r.o.Fail(InvLeak, "%d connections still open %v after teardown began", r.srv.Stats().Conns, r.k.Now()-deadline)
 			return
 		}
+		ph := phaseDrain
+		if r.cfg.Shutdown {
+			ph = phaseShutdown
+		}
 		for _, c := range r.clients {
 			if c.conn != nil && !c.gone {
-				r.act(c, true)
+				r.act(c, ph)
 			}
 		}
 		r.k.Flush()

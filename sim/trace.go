@@ -26,6 +26,9 @@ func traceOf(rec *netfake.Record, step int) timeline.Event {
 		Time: rec.Time, Step: step, Conn: rec.Conn, FD: rec.FD, Token: rec.Token,
 		Ready: rec.Ready, N: rec.N,
 	}
+	if rec.Kind == netfake.KindWrite || rec.Kind == netfake.KindWritev {
+		e.Want = rec.Want
+	}
 	if rec.Err != netfake.OK {
 		e.Errno = rec.Err.String()
 	}
