@@ -65,3 +65,25 @@ func TestFactsJSON(t *testing.T) {
 		t.Errorf("fact prints as %q", s)
 	}
 }
+
+// A liveness violation names the connection Stuck found, with its facts.
+func TestFailStuckNamesTheConnection(t *testing.T) {
+	h := kernelHistory()
+	h.member(1)
+	h.member(2)
+	h.say(1, "hi\n")
+	h.deliver(1, "hi\n") // conn 2 is never written its copy
+	if h.FailStuck(Settled{FDsOpen: 2, FDsMax: 8}) != true {
+		t.Fatal("FailStuck found nothing")
+	}
+	v := h.Violation()
+	if v == nil || v.Invariant != InvLiveness || v.Conn != 2 || !strings.Contains(v.Detail, "output stranded") {
+		t.Fatalf("got %+v, want liveness about conn 2", v)
+	}
+	if len(v.Facts) == 0 || v.Facts[0] != (Fact{"client_sent_bytes", uint64(0)}) {
+		t.Fatalf("facts %v", v.Facts)
+	}
+	if h2 := kernelHistory(); h2.FailStuck(Settled{}) || h2.Violation() != nil {
+		t.Fatal("a live history failed")
+	}
+}

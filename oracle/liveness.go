@@ -52,20 +52,37 @@ func (o *Oracle) Quiet() bool {
 // Stuck returns what keeps the history from being live, or "": the first
 // client still connected that the server has not served. The world decides
 // when to ask (after its drain), and whether to wait and ask again (a live
-// world) or record it (Fail(InvLiveness, ...)).
+// world) or record it (FailStuck).
 func (o *Oracle) Stuck(s Settled) string {
+	why, _ := o.stuck(s)
+	return why
+}
+
+// FailStuck records what Stuck finds, if anything, as a liveness violation
+// about the connection it names, with that connection's facts, and
+// reports whether it found something.
+func (o *Oracle) FailStuck(s Settled) bool {
+	why, c := o.stuck(s)
+	if why == "" {
+		return false
+	}
+	o.failc(c, InvLiveness, "%s", why)
+	return true
+}
+
+func (o *Oracle) stuck(s Settled) (string, *conn) {
 	o.judgeLosses()
 	for _, c := range o.clients {
 		if why := o.unserved(c, s); why != "" {
-			return why
+			return why, c
 		}
 	}
 	for _, c := range o.list {
 		if c.left && !c.closed && !c.forgotten {
-			return fmt.Sprintf("%s: left (%v) and was never closed: its client waits for an end of stream that never comes", c.label(), c.leaveWhy)
+			return fmt.Sprintf("%s: left (%v) and was never closed: its client waits for an end of stream that never comes", c.label(), c.leaveWhy), c
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // unserved says how the server has not served client connection c, or "".

@@ -280,8 +280,10 @@ func (o *Oracle) hungUpEarly(c *conn, what string) string {
 	switch {
 	case c.client && c.sent > c.readBytes:
 		msg += fmt.Sprintf("; %d bytes it sent were never read", c.sent-c.readBytes)
-	case c.client:
+	case c.client && c.sent > 0:
 		msg += fmt.Sprintf("; all %d bytes it sent were read, this time", c.sent)
+	case c.client:
+		msg += "; it had sent nothing, this time"
 	}
 	return msg
 }

@@ -302,9 +302,7 @@ func (r *run) quiet() bool {
 // the server has not served.
 func (r *run) checkLiveness() {
 	settled := oracle.Settled{FDsOpen: r.k.OpenFDs(), FDsMax: r.k.Config().FDMax, IdleSlack: r.poller.cap}
-	if msg := r.o.Stuck(settled); msg != "" {
-		r.o.Fail(InvLiveness, "%s", msg)
-	}
+	r.o.FailStuck(settled)
 }
 
 // teardown ends the run and checks nothing leaked: with a graceful shutdown
@@ -334,7 +332,7 @@ func (r *run) teardown() {
 			break
 		}
 		if r.k.Now() > deadline {
-			r.o.Fail(InvLeak, "%d connections still open %v after teardown began", r.srv.Stats().Conns, r.k.Now()-deadline)
+			r.o.Fail(InvLeak, "%d connections still open and %d in the backlog %v past the teardown's deadline: the server does not let its clients go", r.srv.Stats().Conns, r.ln.Pending(), r.k.Now()-deadline)
 			return
 		}
 		ph := phaseDrain
