@@ -70,7 +70,8 @@ type Event struct {
 	Fault string       // the fault injected into the call, if any
 	// Reason is a close reason: OpLeft and OpClosed.
 	Reason string
-	// Text is words: OpNote's, OpLabel's name.
+	// Text is words: OpNote's, OpLabel's name, or what a world that
+	// has no field for a fact says of it (shown after the fields).
 	Text      string
 	Gauges    Gauges            // OpGauges
 	Violation *oracle.Violation // OpViolation

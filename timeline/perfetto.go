@@ -345,7 +345,8 @@ func (p *Perfetto) args(e *Event) map[string]any {
 		}
 	case OpLeft, OpClosed:
 		a["reason"] = e.Reason
-	case OpNote:
+	}
+	if e.Text != "" {
 		a["text"] = e.Text
 	}
 	if e.Op == OpFrame {

@@ -189,7 +189,8 @@ func Details(e *Event) string {
 		kv("conns", e.Gauges.Conns)
 		kv("members", e.Gauges.Members)
 		kv("ring_bytes", e.Gauges.RingBytes)
-	case OpNote:
+	}
+	if e.Text != "" {
 		sp()
 		b.WriteString(e.Text)
 	}
