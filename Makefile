@@ -15,6 +15,10 @@ STATICCHECK := $(TOOL) staticcheck
 ACTIONLINT  := $(TOOL) actionlint
 # Packages whose tests start goroutines run under the race detector.
 RACE_PKGS   := ./netpoll/... ./cmd/... ./e2e/... ./internal/... ./examples/...
+# Packages whose tests run mob on real sockets: `test` runs them once more
+# with io_uring off (internal/live.IOUringEnv), so the batched fan-out's
+# writev loop is tested live as well as io_uring.
+LIVE_PKGS   := ./e2e/... ./cmd/mob/... ./internal/live/...
 SEEDS       ?= 10000
 FUZZTIME    ?= 30s
 
@@ -22,6 +26,7 @@ FUZZTIME    ?= 30s
 test: lint cross
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
+	MOBSIM_IO_URING=off $(GO) test -count=1 $(LIVE_PKGS)
 
 # Property and seed sweeps at full size.
 test-long:

@@ -7,16 +7,16 @@ var dropOnWouldBlock = Bug{
 	Hunks: []Hunk{{
 		File: "server/write.go",
 		Find: `
-			if isWouldBlock(err) {
-				c.wblocked = true
+	if isWouldBlock(err) {
+		c.wblocked = true
 `,
 		Replace: `
-			if isWouldBlock(err) {
-				if s.bugs.dropOnWouldblock {
-					s.advance(c, uint64(len(a)+len(b)+len(c.tail)), to)
-					return
-				}
-				c.wblocked = true
+	if isWouldBlock(err) {
+		if s.bugs.dropOnWouldblock {
+			s.advance(c, to-c.cursor+uint64(len(c.tail)), to)
+			return false
+		}
+		c.wblocked = true
 `,
 	}},
 }

@@ -29,30 +29,50 @@ func (s *Server) broadcast(from *conn, a, b []byte) {
 	}, {
 		File: "server/write.go",
 		Find: `
-		for _, c := range s.members { // a flush closes no member
-			s.flush(c)
+			for _, c := range s.members { // a flush closes no member
+				s.flush(c)
 `,
 		Replace: `
-		for _, c := range s.members { // a flush closes no member
-			s.flush(c)
+			for _, c := range s.members { // a flush closes no member
+				s.flush(c)
+				if s.bugs.fanoutErrorDropsSender && s.fanoutFailed {
+					s.fanoutFailed = false
+					if snd := s.fanoutSender; snd != nil && snd.state != stateClosed {
+						s.closeConn(snd, ReasonWriteError, nil)
+					}
+					break // and skip the rest of the fan-out
+				}
+`,
+	}, {
+		// Through a batch every write is made already; the sender is
+		// closed all the same.
+		File: "server/write.go",
+		Find: `
+			if s.wrote(it.c, w.N, w.Err, it.to) {
+				s.flush(it.c)
+			}
+`,
+		Replace: `
+			if s.wrote(it.c, w.N, w.Err, it.to) {
+				s.flush(it.c)
+			}
 			if s.bugs.fanoutErrorDropsSender && s.fanoutFailed {
 				s.fanoutFailed = false
 				if snd := s.fanoutSender; snd != nil && snd.state != stateClosed {
 					s.closeConn(snd, ReasonWriteError, nil)
 				}
-				break // and skip the rest of the fan-out
 			}
 `,
 	}, {
 		File: "server/write.go",
 		Find: `
-			c.werr = err
+	c.werr = err
 `,
 		Replace: `
-			if s.bugs.fanoutErrorDropsSender {
-				s.fanoutFailed = true
-			}
-			c.werr = err
+	if s.bugs.fanoutErrorDropsSender {
+		s.fanoutFailed = true
+	}
+	c.werr = err
 `,
 	}},
 }

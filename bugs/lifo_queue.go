@@ -7,13 +7,13 @@ var lifoQueue = Bug{
 	Hunks: []Hunk{{
 		File: "server/write.go",
 		Find: `
-		n, err := s.write(c, a, b)
+	a, b = s.ring.slices(c.cursor, to)
 `,
 		Replace: `
-		if s.bugs.lifoQueue {
-			a, b = s.lifo(a, b)
-		}
-		n, err := s.write(c, a, b)
+	a, b = s.ring.slices(c.cursor, to)
+	if s.bugs.lifoQueue {
+		a, b = s.lifo(a, b)
+	}
 `,
 	}},
 	Files: []File{{

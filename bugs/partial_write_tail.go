@@ -7,13 +7,13 @@ var partialWriteTail = Bug{
 	Hunks: []Hunk{{
 		File: "server/write.go",
 		Find: `
-		n, err := s.write(c, a, b)
+func (s *Server) wrote(c *conn, n int, err error, to uint64) bool {
 `,
 		Replace: `
-		n, err := s.write(c, a, b)
-		if s.bugs.partialWriteTail && n > 0 {
-			n = len(a) + len(b) + len(c.tail)
-		}
+func (s *Server) wrote(c *conn, n int, err error, to uint64) bool {
+	if s.bugs.partialWriteTail && n > 0 {
+		n = int(to-c.cursor) + len(c.tail)
+	}
 `,
 	}},
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mobsim/mobsim/internal/child"
+	"github.com/mobsim/mobsim/internal/live"
 	"github.com/mobsim/mobsim/internal/procfs"
 )
 
@@ -66,7 +67,7 @@ type mobProc struct {
 // kills it if it still runs, and prints its log if the test failed.
 func startMob(t *testing.T, noDebug bool, args ...string) *mobProc {
 	t.Helper()
-	all := []string{"-addr", "127.0.0.1:0", "-log-level", "debug"}
+	all := []string{"-addr", "127.0.0.1:0", "-log-level", "debug", fmt.Sprintf("-io-uring=%v", !live.IOUringOffByEnv())}
 	if !noDebug {
 		all = append(all, "-debug-addr", "127.0.0.1:0")
 	}
@@ -82,6 +83,10 @@ func startMob(t *testing.T, noDebug bool, args ...string) *mobProc {
 			t.Logf("mob %v log:\n%s", all, p.Log().Tail(400))
 		}
 	})
+	path := p.waitLog(regexp.MustCompile(`msg="write batches" path=(\S+)`))[1]
+	if live.IOUringOffByEnv() && path != "writev" {
+		t.Fatalf("%s=off, but mob sends its batches by %s", live.IOUringEnv, path)
+	}
 	p.addr = p.waitLog(regexp.MustCompile(`msg=listening addr=(\S+)`))[1]
 	if !noDebug {
 		p.debugAddr = p.waitLog(regexp.MustCompile(`msg="debug server" addr=(\S+)`))[1]

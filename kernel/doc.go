@@ -45,8 +45,11 @@
 //     read interest), and a reset an event that carries ReadyError (with
 //     read or write interest): epoll's EPOLLRDHUP and EPOLLERR, kqueue's
 //     EV_EOF on the read filter and EV_EOF with the error in fflags on
-//     either filter. They stay hints to the caller (below): the kernel
-//     must give them, the caller must not rely on them alone.
+//     either filter. Every later event that reports the stream readable
+//     carries them too, while the FIN or the error is unread: the caller
+//     learns from them that a short read did not reach the stream's end.
+//     They stay hints to the caller (below): the kernel must give them,
+//     the caller must not rely on them alone.
 //   - Now returns a monotonic time measured from an arbitrary epoch. A
 //     server's timers run from it, so a simulated kernel controls time.
 //   - Listener.Accept and the Stream methods never block. When the
@@ -86,10 +89,31 @@
 // # What is guaranteed to the caller
 //
 //   - Readable: after a readable event, reading until ErrWouldBlock (or
-//     EOF, or an error) is the only way to be sure of a later readable
-//     event. If the caller stops reading while data remains, no further
-//     readable event is guaranteed for that data; it must remember the
-//     readiness itself. The same holds for Accept and the listener.
+//     EOF, or an error) makes sure of a later readable event. If the
+//     caller stops reading while data remains, no further readable event
+//     is guaranteed for that data; it must remember the readiness itself.
+//     The same holds for Accept and the listener.
+//   - Drain by short read, for streams: a Read that returns n > 0 bytes
+//     and a nil error with n < len(p), where p is the buffer passed to
+//     that call (a caller that cuts p to a per-tick budget asked for the
+//     cut length, not for its budget or its buffer's size), left nothing
+//     to read when it returned, so the next byte to arrive makes a new
+//     readable edge, as after ErrWouldBlock (epoll(7) promises it for
+//     stream sockets; kqueue's EV_CLEAR behaves the same). A Read that
+//     fills p promises nothing: bytes may remain, with no edge for them.
+//     It does not hold for Accept, for a zero-length Read, or for a Read
+//     that returned an error.
+//   - A short read ends the bytes, not the stream: a FIN or a reset that
+//     arrived with them is still pending after it, and no edge will come
+//     for it, because it has arrived already. An event that reports a
+//     stream readable after its FIN or reset arrived carries the hint,
+//     ReadyReadClosed or ReadyError (epoll computes EPOLLRDHUP and
+//     EPOLLERR, kqueue EV_EOF and its fflags, when Poll reports the
+//     event), so a caller that stops at short reads must remember the
+//     hints of the events it took for a stream, in this batch or an
+//     earlier one: after one, it reads until io.EOF, an error or
+//     ErrWouldBlock. A FIN or reset that arrives after the event was
+//     reported makes an edge of its own.
 //   - Writable: after a Write that returned ErrWouldBlock, a writable event
 //     is guaranteed once the send side has room again, as long as write
 //     interest is registered. Nothing else about writable events is

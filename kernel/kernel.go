@@ -117,8 +117,15 @@ type Stream interface {
 	// has. It returns io.EOF once the peer's FIN has been reached and all
 	// data sent before it has been read, and an error (typically wrapping
 	// syscall.ECONNRESET) after a reset. After a readable event, reading
-	// until ErrWouldBlock, io.EOF or an error is the only way to be sure of
-	// a later readable event.
+	// until ErrWouldBlock, io.EOF or an error makes sure of a later
+	// readable event, and so does a short read: n > 0 bytes with a nil
+	// error and n < len(p) (len(p) as passed to this call, whatever cut it
+	// short) leaves nothing to read, and the next arrival makes a new
+	// edge. A full read promises nothing. A short read says nothing of a
+	// FIN or reset that came with the bytes: it is pending, with no edge
+	// to come, and the events that reported the stream readable since it
+	// arrived carry ReadyReadClosed or ReadyError; after such a hint, read
+	// until io.EOF or an error (see the package doc).
 	Read(p []byte) (int, error)
 	// Write writes what fits in the send side now: it may write fewer
 	// bytes than asked (a short write) and returns ErrWouldBlock when it

@@ -356,6 +356,23 @@ func (c *checker) peerSend(peer Peer, p string) {
 	c.t.Fatalf("peer Write: %d bytes still unsent after %d rounds", len(b), awaitRounds)
 }
 
+// peerFeed writes want[sent:] from the peer as far as its send side takes
+// it now, and returns the new count of bytes sent.
+func (c *checker) peerFeed(peer Peer, want []byte, sent int) int {
+	c.t.Helper()
+	for sent < len(want) {
+		n, err := peer.Write(want[sent:min(sent+chunkBytes, len(want))])
+		sent += n
+		if errors.Is(err, kernel.ErrWouldBlock) || n == 0 {
+			break
+		}
+		if err != nil {
+			c.t.Fatalf("peer Write: %v", err)
+		}
+	}
+	return sent
+}
+
 // peerDrain reads everything the peer has now and appends it to *into. It
 // returns the error that stopped it, nil for ErrWouldBlock.
 func peerDrain(peer Peer, into *[]byte) error {

@@ -82,16 +82,7 @@ func drainToWouldBlock(c *checker) {
 	var got []byte
 	sent, stalled := 0, 0
 	for len(got) < len(want) {
-		for sent < len(want) {
-			n, err := peer.Write(want[sent:min(sent+chunkBytes, len(want))])
-			sent += n
-			if errors.Is(err, kernel.ErrWouldBlock) || n == 0 {
-				break
-			}
-			if err != nil {
-				c.t.Fatalf("peer Write: %v", err)
-			}
-		}
+		sent = c.peerFeed(peer, want, sent)
 		c.h.Settle()
 		progress := false
 		for _, ev := range c.poll(pollStep) {

@@ -655,6 +655,63 @@ var scenarios = []scenario{
 		s.poll("arrival after drain", true)
 		s.sread("read", 0, 64, true)
 	}},
+	// Drain by short read (kernel's contract): a read that returns fewer
+	// bytes than asked leaves nothing to read, so the next arrival is a
+	// new edge; a read that fills its buffer promises nothing. Strict mode
+	// gives the edge after the short read and withholds it after the full
+	// one, as the contract has it.
+	{"short read: the next arrival is an edge", func(s *script) {
+		s.pairR()
+		s.cwrite("client writes", 0, "abcdefgh")
+		s.poll("data", true)
+		s.sread("full read", 0, 4, true)
+		s.poll("after a full read, nothing new", false)
+		s.cwrite("client writes on unread data", 0, "ij")
+		s.poll("arrival on unread data", true) // Linux: an edge; strict: none
+		s.sread("short read", 0, 64, true)
+		s.poll("after the short read", false)
+		s.cwrite("client writes after the short read", 0, "k")
+		s.poll("arrival after the short read", true)
+		s.sread("short read", 0, 64, true)
+		s.sread("read after the short read", 0, 64, false)
+	}},
+	// A short read says nothing of a FIN or an RST that came with the
+	// bytes: it returns the bytes, and the FIN (or the error) is still
+	// pending with no edge to come. The event that announced them carried
+	// the hint (read-closed, error), which is what tells the caller to
+	// read on.
+	{"short read with a FIN behind it", func(s *script) {
+		s.pairR()
+		s.tick(func() {
+			s.cwrite("client writes", 0, "bye")
+			s.do("client shutdown", s.k.cshutdown(0))
+		})
+		s.poll("data and FIN", true)
+		s.sread("short read", 0, 64, true)
+		s.poll("after the short read: no edge for the FIN", false)
+		s.sread("read at FIN", 0, 64, false)
+	}},
+	{"short read with an RST behind it", func(s *script) {
+		s.pairR()
+		s.tick(func() {
+			s.cwrite("client writes", 0, "last")
+			s.do("client resets", s.k.creset(0))
+		})
+		s.poll("data and RST", true)
+		s.sread("short read", 0, 64, true)
+		s.poll("after the short read: no edge for the RST", false)
+		s.sread("read at the RST", 0, 64, false)
+		s.sread("read after the error", 0, 64, false)
+	}},
+	{"FIN after a short read is an edge", func(s *script) {
+		s.pairR()
+		s.cwrite("client writes", 0, "data")
+		s.poll("data", true)
+		s.sread("short read", 0, 64, true)
+		s.do("client shutdown", s.k.cshutdown(0))
+		s.poll("FIN after the short read", true)
+		s.sread("read at FIN", 0, 64, false)
+	}},
 	{"arrival reports writable too", func(s *script) {
 		s.pairRW()
 		s.cwrite("client writes", 0, "hello")

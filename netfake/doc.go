@@ -1,7 +1,7 @@
 // Package netfake is a deterministic fake kernel behind the seam of package
-// kernel (kernel.Poller, kernel.Listener, kernel.Stream, kernel.VectorWriter). The
-// simulator runs the real server core on it, drives clients from the other
-// side, and checks what arrives.
+// kernel (kernel.Poller, kernel.Listener, kernel.Stream, kernel.VectorWriter,
+// kernel.BatchWriter). The simulator runs the real server core on it,
+// drives clients from the other side, and checks what arrives.
 //
 // # What it models
 //
@@ -41,7 +41,8 @@
 //     it; and after any server syscall a transmission step may run
 //     (rng-chosen), so data, a FIN or an RST arrives between two calls of
 //     one tick, not only between polls.
-//   - Faults (FaultPlan, switchable with SetFaults): short reads and writes,
+//   - Faults (FaultPlan, switchable with SetFaults): short reads and
+//     short writes,
 //     spurious events (not-ready, stale, never-used and duplicate tokens),
 //     injected ECONNRESET and EPIPE (which really reset the connection on
 //     both sides), EINTR from Poll, ECONNABORTED and EMFILE from Accept.
@@ -74,16 +75,19 @@
 //     acknowledgement of our own FIN, and every shutdown(2) call;
 //   - a listener gets an edge per new connection.
 //
-// EdgeStrict gives only the edges the seam contract promises: readable
-// when a receive buffer goes from empty to non-empty or a FIN or RST
-// arrives; writable on (re)registration with write interest and after a
-// write returned ErrWouldBlock, once writable again by the same threshold
-// as Linux (earlier would not be a subset of Linux); a listener edge when
-// its queue goes from empty to non-empty. A (re)registration with read
-// interest also reports what is already there to read, as epoll and kqueue
-// both do, unless Config.StrictNoInitialRead asks for the contract's
-// letter, which does not promise it. Strict events are always a subset of
-// Linux's for the same calls (TestStrictSubsetOfLinux,
+// EdgeStrict gives only the edges the seam contract promises: readable when
+// a receive buffer goes from empty to non-empty or a FIN or RST arrives (a
+// Read that returns fewer bytes than asked has emptied the buffer, so the
+// next arrival is such an edge, as the contract's drain-by-short-read
+// clause promises; a Read that fills its buffer may leave bytes, and
+// arrivals behind them make no edge); writable on (re)registration with
+// write interest and after a write returned ErrWouldBlock, once writable
+// again by the same threshold as Linux (earlier would not be a subset of
+// Linux); a listener edge when its queue goes from empty to non-empty. A
+// (re)registration with read interest also reports what is already there to
+// read, as epoll and kqueue both do, unless Config.StrictNoInitialRead asks
+// for the contract's letter, which does not promise it. Strict events are
+// always a subset of Linux's for the same calls (TestStrictSubsetOfLinux,
 // TestConformanceStrictSubset).
 //
 // Batches come in two shapes: BatchEpoll (one merged event per token) and
@@ -130,10 +134,19 @@
 //     kernel.WritevBufsMax non-empty buffers (a short count on a socket
 //     that is still writable, with no edge to follow), and a zero-length
 //     Write or Writev is no syscall (0, nil, and a pending error stays
-//     pending).
+//     pending). WriteBatch (kernel.BatchWriter) is its writes made one
+//     after another with Writev: the same results, fault draws and trace
+//     records, and no record of its own, so a batching server's trace is
+//     that of the same writes made one by one.
 //
 // # Where it is harsher than Linux, on purpose
 //
+//   - A short read the fault plan makes (FaultShortRead) leaves bytes
+//     behind, which no short read on Linux does (the seam's
+//     drain-by-short-read clause). It leaves a readable edge pending for
+//     them, so a caller that stops at it is not stranded; a caller that
+//     closes right after it, trusting it to have emptied the socket,
+//     resets the connection: before such a close, read to would-block.
 //   - Strict mode, above. In particular: no edge for an arrival on unread
 //     data, a FIN reported as read-closed without readable, an RST without
 //     readable and writable, no edge for state changes, and no writable

@@ -10,7 +10,7 @@ type Fault uint8
 // does.
 const (
 	FaultNone          Fault = iota
-	FaultShortRead           // Read returns fewer bytes than it could
+	FaultShortRead           // Read returns fewer bytes than it could, and a readable edge for the rest (see the package doc)
 	FaultShortWrite          // Write/Writev accepts fewer bytes than it could
 	FaultSpuriousReady       // Poll adds an event for a live registration that may not be ready
 	FaultSpuriousToken       // Poll adds an event for a stale or never-used token, or a duplicate

@@ -2,6 +2,7 @@ package netfake_test
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
 	"syscall"
@@ -93,6 +94,103 @@ func TestReadableEdges(t *testing.T) {
 			_, _ = c.Write([]byte("c"))
 			k.Flush()
 			expectEvent(t, k, 1, rd, "arrival after drain")
+		})
+	}
+}
+
+// TestShortReadEdges checks the drain-by-short-read clause in both modes
+// and both batch shapes: after a read that returned fewer bytes than
+// asked, the next arrival is an edge; after a read that filled its buffer,
+// strict mode gives none for an arrival behind the bytes left (the data
+// a server that stops there strands); a FIN or RST that came with the
+// bytes is pending after the short read with no edge of its own, and the
+// event that reported the bytes carried its hint.
+func TestShortReadEdges(t *testing.T) {
+	for _, m := range modes {
+		for _, b := range []netfake.BatchShape{netfake.BatchEpoll, netfake.BatchKqueue} {
+			t.Run(m.String()+"/"+b.String(), func(t *testing.T) {
+				linux := m == netfake.EdgeLinux
+				k := newKernel(3, netfake.Config{Edge: m, Batch: b})
+				_, c, s := pair(t, k)
+				_ = k.Register(s, 1, inR)
+				send := func(p string) {
+					t.Helper()
+					if _, err := c.Write([]byte(p)); err != nil {
+						t.Fatal(err)
+					}
+					k.Flush()
+				}
+				read := func(n int, want string) {
+					t.Helper()
+					p := make([]byte, n)
+					got, err := s.Read(p)
+					if err != nil || string(p[:got]) != want {
+						t.Fatalf("Read(%d) = %q, %v; want %q", n, p[:got], err, want)
+					}
+				}
+				send("abcdefgh")
+				expectEvent(t, k, 1, rd, "first arrival")
+				read(4, "abcd") // full: bytes remain
+				send("ij")
+				expectEvent(t, k, 1, map[bool]kernel.Ready{false: 0, true: rd}[linux], "arrival behind a full read")
+				read(64, "efghij") // short: nothing remains
+				expectEvent(t, k, 1, 0, "after the short read")
+				send("k")
+				expectEvent(t, k, 1, rd, "arrival after the short read")
+				read(2, "k")
+				send("l")
+				expectEvent(t, k, 1, rd, "arrival after a short read cut to a budget")
+				read(1, "l")
+
+				// Data and FIN together: the event carries the hint, the
+				// short read returns the data, and the FIN waits with no
+				// edge for it.
+				_, _ = c.Write([]byte("bye"))
+				_ = c.ShutdownWrite()
+				k.Flush()
+				got, _ := merged(poll(t, k), 1)
+				if got&rd == 0 || got&rc == 0 {
+					t.Fatalf("data and FIN: %s; want readable with the read-closed hint", rs(got))
+				}
+				read(64, "bye")
+				expectEvent(t, k, 1, 0, "after the short read, FIN pending")
+				if n, err := s.Read(make([]byte, 64)); n != 0 || err != io.EOF {
+					t.Fatalf("read at the FIN = %d, %v; want io.EOF", n, err)
+				}
+			})
+		}
+	}
+}
+
+// TestShortReadFault checks that a short read the fault plan makes, which
+// leaves bytes behind, announces them with a readable edge: the caller
+// may stop at a short read, so the fault must not strand what it left.
+func TestShortReadFault(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) {
+			k := newKernel(4, netfake.Config{Edge: m})
+			_, c, s := pair(t, k)
+			_ = k.Register(s, 1, inR)
+			_, _ = c.Write([]byte("0123456789"))
+			k.Flush()
+			expectEvent(t, k, 1, rd, "arrival")
+			k.SetFaults(netfake.FaultPlan{ShortRead: 1})
+			var got []byte
+			for range 20 {
+				p := make([]byte, 64)
+				n, err := s.Read(p)
+				if err != nil {
+					t.Fatalf("read: %v", err)
+				}
+				got = append(got, p[:n]...)
+				if len(got) == 10 {
+					break
+				}
+				expectEvent(t, k, 1, rd, fmt.Sprintf("after a faulted short read of %d bytes (%d left)", n, 10-len(got)))
+			}
+			if string(got) != "0123456789" || k.FaultCount(netfake.FaultShortRead) == 0 {
+				t.Fatalf("read %q with %d short-read faults", got, k.FaultCount(netfake.FaultShortRead))
+			}
 		})
 	}
 }

@@ -24,6 +24,11 @@ func (s *Socket) ID() uint64 { return s.c.id }
 // bytes if any (even after a FIN or an RST: Linux returns what arrived
 // first), then io.EOF after a FIN, or the pending error after an RST
 // (ECONNRESET, or EPIPE if the peer's FIN had come first; io.EOF after that).
+// It returns fewer bytes than len(p) only when it read everything that had
+// arrived, so the next arrival finds the buffer empty and makes an edge in
+// either mode (the seam's drain-by-short-read clause), or when the fault
+// plan cut it short (FaultShortRead), which leaves bytes behind, harsher
+// than Linux, and a readable edge pending for them.
 func (s *Socket) Read(p []byte) (int, error) {
 	n, err := s.read(p)
 	s.k.worked(n)
@@ -49,13 +54,20 @@ func (s *Socket) read(p []byte) (int, error) {
 	case len(p) == 0:
 	case e.unread() > 0:
 		m := min(len(p), e.unread())
-		if m > 1 && k.chance(k.faults.ShortRead) {
+		short := m > 1 && k.chance(k.faults.ShortRead)
+		if short {
 			k.faultsInjected[FaultShortRead]++
 			rec.Fault = FaultShortRead
 			m = 1 + k.rng.IntN(m-1)
 		}
 		n = e.rcv.read(p[:m])
 		e.consumed()
+		if short {
+			// A short read promises the caller that nothing is left
+			// (kernel's drain-by-short-read clause); this one left
+			// bytes, so it announces them again.
+			k.wakeConn(c, wakeData)
+		}
 	case e.finRcvd:
 		rec.Err = EOF // SOCK_DONE is checked before sk_err
 	case e.err != OK:

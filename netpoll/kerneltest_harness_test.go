@@ -32,9 +32,15 @@ type contractHarness struct {
 }
 
 func newContractHarness(t *testing.T) kerneltest.Harness {
-	p, err := netpoll.New()
+	return newContractHarnessConfig(t, netpoll.Config{})
+}
+
+// newContractHarnessConfig is newContractHarness with a Poller made from
+// cfg (say, io_uring off, so the batch subtests check the writev loop).
+func newContractHarnessConfig(t *testing.T, cfg netpoll.Config) kerneltest.Harness {
+	p, err := netpoll.NewConfig(cfg)
 	if err != nil {
-		t.Fatalf("netpoll.New: %v", err)
+		t.Fatalf("netpoll.NewConfig: %v", err)
 	}
 	t.Cleanup(func() { p.Close() })
 	return &contractHarness{p: p}

@@ -22,16 +22,19 @@ type worldConfig struct {
 	Server  server.Config
 	Backlog int
 	Clients int // open clients at most (three times as many over a run)
+	// BatchWrites offers the server the kernel's kernel.BatchWriter
+	// (through the chaos poller), so its fan-out goes as one batch.
+	BatchWrites bool
 }
 
 // GoString renders the configuration on one line; rapid prints it so.
 func (wc worldConfig) GoString() string {
 	s, k := wc.Server, wc.Kernel
-	return fmt.Sprintf("%v framing, frames<=%dB, queue<=%dB, conns<=%d, idle %v, linger %v; per tick %d events, %d accepts, %d read bytes, %d writes; read buffer %dB | kernel %v/%v, server bufs rcv %d snd %d, client bufs rcv %d snd %d, backlog %d, fds<=%d, faults %s, seed %#x",
+	return fmt.Sprintf("%v framing, frames<=%dB, queue<=%dB, conns<=%d, idle %v, linger %v; per tick %d events, %d accepts, %d read bytes, %d writes; read buffer %dB | kernel %v/%v, server bufs rcv %d snd %d, client bufs rcv %d snd %d, backlog %d, fds<=%d, faults %s, batch writes %v, seed %#x",
 		s.Framing, s.FrameBytesMax, s.QueueBytesMax, s.ConnsMax, durOrOff(s.IdleTimeout), s.LingerTimeout,
 		s.EventsPerTickMax, s.AcceptsPerTickMax, s.ReadBytesPerTickMax, s.WriteCallsPerTickMax, s.ReadBufferBytes,
 		k.Edge, k.Batch, k.RecvBufBytes, k.SendBufBytes, k.ClientRecvBufBytes, k.ClientSendBufBytes, wc.Backlog,
-		k.FDMax, faultString(k.Faults), wc.Seed)
+		k.FDMax, faultString(k.Faults), wc.BatchWrites, wc.Seed)
 }
 
 func durOrOff(d time.Duration) string {
@@ -81,6 +84,7 @@ func worldGen(faults bool) *rapid.Generator[worldConfig] {
 		s.PartialKeepBytesMax = pick("partial keep", 1024, 1)
 		wc.Backlog = pick("backlog", 8, 1, 2)
 		wc.Clients = 5
+		wc.BatchWrites = rapid.Bool().Draw(t, "batch writes") // last: older fail files replay as they were
 		return wc
 	})
 }
@@ -166,6 +170,7 @@ func chaosGen() *rapid.Generator[chaosPlan] {
 // that the generators reach the paths the property is about.
 type tally struct {
 	checks, clients, made, frames, stale, added, split, hinted int
+	batchWorlds, batches, batched                              int
 	closed                                                     [16]int
 }
 
@@ -179,6 +184,11 @@ func (ty *tally) add(w *world) {
 	ty.added += int(cs.Added)
 	ty.split += int(cs.Split)
 	ty.hinted += int(cs.Hinted)
+	if w.wc.BatchWrites {
+		ty.batchWorlds++
+	}
+	ty.batches += int(st.WriteBatches)
+	ty.batched += int(st.BatchedWrites)
 	for _, r := range server.Reasons() {
 		ty.closed[r] += int(st.Closed[r])
 	}
@@ -191,6 +201,6 @@ func (ty *tally) String() string {
 			closes = append(closes, fmt.Sprintf("%v=%d", r, n))
 		}
 	}
-	return fmt.Sprintf("%d checks: %d clients, %d frames made, %d read, %d stale events; chaos added %d events, split %d, hinted %d; closes %s",
-		ty.checks, ty.clients, ty.made, ty.frames, ty.stale, ty.added, ty.split, ty.hinted, strings.Join(closes, " "))
+	return fmt.Sprintf("%d checks: %d clients, %d frames made, %d read, %d stale events; chaos added %d events, split %d, hinted %d; %d worlds batched their writes (%d batches, %d writes); closes %s",
+		ty.checks, ty.clients, ty.made, ty.frames, ty.stale, ty.added, ty.split, ty.hinted, ty.batchWorlds, ty.batches, ty.batched, strings.Join(closes, " "))
 }

@@ -107,7 +107,11 @@ func newWorld(t *rapid.T, wc worldConfig) *world {
 	scfg := wc.Server
 	scfg.Observer = claims
 	timed := &timedPoller{Poller: w.poll, k: w.k}
-	srv, err := server.New(timed, ln, scfg)
+	var poller kernel.Poller = timed
+	if wc.BatchWrites {
+		poller = batchPoller{timed, w.k}
+	}
+	srv, err := server.New(poller, ln, scfg)
 	if err != nil {
 		t.Fatalf("server: %v", err)
 	}
@@ -132,6 +136,14 @@ type timedPoller struct {
 	kernel.Poller
 	k *netfake.Kernel
 	o *oracle.Oracle
+}
+
+// batchPoller is the poller as the server sees it in a world that offers
+// the kernel's batched writes: the batch goes straight to the kernel, since
+// the chaos is in the events and a batch's results are the kernel's own.
+type batchPoller struct {
+	kernel.Poller
+	kernel.BatchWriter
 }
 
 func (p *timedPoller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {

@@ -80,14 +80,25 @@ func BenchmarkBroadcast(b *testing.B) {
 	}
 	for _, f := range []server.Framing{server.FramingMob, server.FramingLine} {
 		for _, c := range cases {
-			name := fmt.Sprintf("%s/members=%d/senders=%d/frames=%d", f, c.members, c.senders, c.framesPerEvent)
-			b.Run(name, func(b *testing.B) { benchBroadcast(b, f, c.members, c.senders, c.framesPerEvent) })
+			for _, batch := range []bool{false, true} {
+				name := fmt.Sprintf("%s/members=%d/senders=%d/frames=%d", f, c.members, c.senders, c.framesPerEvent)
+				if batch {
+					name += "/batch"
+				}
+				b.Run(name, func(b *testing.B) { benchBroadcast(b, f, c.members, c.senders, c.framesPerEvent, batch) })
+			}
 		}
 	}
 }
 
-func benchBroadcast(b *testing.B, f server.Framing, members, senders, framesPerEvent int) {
-	p := &memPoller{toks: map[kernel.Source]kernel.Token{}}
+// benchBroadcast runs one case; batch offers the server a kernel.BatchWriter
+// (the tick's fan-out then goes as one batch).
+func benchBroadcast(b *testing.B, f server.Framing, members, senders, framesPerEvent int, batch bool) {
+	mp := &memPoller{toks: map[kernel.Source]kernel.Token{}}
+	var p kernel.Poller = mp
+	if batch {
+		p = memBatchPoller{mp}
+	}
 	ln := &memListener{}
 	cfg := server.DefaultConfig()
 	cfg.Framing = f
@@ -102,7 +113,7 @@ func benchBroadcast(b *testing.B, f server.Framing, members, senders, framesPerE
 		streams[i] = &memStream{}
 		ln.pending = append(ln.pending, streams[i])
 	}
-	p.ready = append(p.ready, kernel.Event{Token: p.listenerTok, Ready: kernel.ReadyRead})
+	mp.ready = append(mp.ready, kernel.Event{Token: mp.listenerTok, Ready: kernel.ReadyRead})
 	for range 100 { // the accept budget admits AcceptsPerTickMax a tick
 		if err := srv.Tick(); err != nil {
 			b.Fatal(err)
@@ -114,13 +125,13 @@ func benchBroadcast(b *testing.B, f server.Framing, members, senders, framesPerE
 	frames := benchFrames(f, framesPerEvent)
 	events := make([]kernel.Event, senders)
 	for i := range events {
-		events[i] = kernel.Event{Token: p.toks[streams[i]], Ready: kernel.ReadyRead | kernel.ReadyWrite}
+		events[i] = kernel.Event{Token: mp.toks[streams[i]], Ready: kernel.ReadyRead | kernel.ReadyWrite}
 	}
 	tick := func() {
 		for _, s := range streams[:senders] {
 			s.in = frames
 		}
-		p.ready = append(p.ready[:0], events...)
+		mp.ready = append(mp.ready[:0], events...)
 		if err := srv.Tick(); err != nil {
 			b.Fatal(err)
 		}
@@ -144,6 +155,20 @@ func benchBroadcast(b *testing.B, f server.Framing, members, senders, framesPerE
 	b.ReportMetric(ns/float64(ticks*senders), "ns/event")
 	b.ReportMetric(ns/deliveries, "ns/delivery")
 	b.ReportMetric(float64(after.WriteCalls-before.WriteCalls)/deliveries, "writes/delivery")
+	if batch {
+		b.ReportMetric(float64(after.WriteBatches-before.WriteBatches)/float64(ticks), "batches/tick")
+	}
+}
+
+// memBatchPoller is memPoller with a BatchWriter that makes each write with
+// the stream's Writev, as the contract defines a batch.
+type memBatchPoller struct{ *memPoller }
+
+func (p memBatchPoller) WriteBatch(ws []kernel.BatchWrite) {
+	for i := range ws {
+		w := &ws[i]
+		w.N, w.Err = w.Stream.(*memStream).Writev(w.Bufs[:])
+	}
 }
 
 // memPoller returns whatever events the benchmark put in ready. Its clock
@@ -218,6 +243,7 @@ var (
 	_ kernel.Stream       = (*memStream)(nil)
 	_ kernel.VectorWriter = (*memStream)(nil)
 	_ kernel.Poller       = (*memPoller)(nil)
+	_ kernel.BatchWriter  = memBatchPoller{}
 	_ kernel.Listener     = (*memListener)(nil)
 )
 

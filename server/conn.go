@@ -42,6 +42,7 @@ type conn struct {
 	budgetTick uint64
 	readLeft   int
 	writesLeft int
+	batchTick  uint64 // tick whose write batch holds c's first write
 
 	memberIdx int // index in Server.members while a member
 	heapIdx   int // index in Server.lag
@@ -55,6 +56,7 @@ type conn struct {
 	werr       error       // a write failed with it: broken, on Server.brokenQ
 	wblocked   bool        // a write returned kernel.ErrWouldBlock; wait for writable
 	eof        bool        // read returned io.EOF
+	readToEnd  bool        // a short read is not the end: an event hinted at a FIN or an error, a write failed, or a close follows
 	wclosed    bool        // CloseWrite done
 	readAgain  bool        // on Server.readQ: read budget ran out before would-block
 	flushAgain bool        // on Server.flushQ: needs a flush this tick

@@ -25,10 +25,15 @@
 //   - Memory is bounded: no connection is ever owed more than QueueBytesMax
 //     (it is closed first, with a logged reason), frames longer than
 //     FrameBytesMax are refused, and at most ConnsMax connections are open.
-//   - Reads and accepts drain to would-block; work a per-tick budget cuts
-//     short is remembered, never left waiting for an edge the contract does
-//     not promise. Output is coalesced: each tick makes at most one write
-//     (writev) per connection unless the kernel takes less.
+//   - Reads drain to would-block or to a short read (the seam promises an
+//     edge after either), and after a FIN or error hint to the stream's
+//     end; accepts drain to would-block. Work a per-tick budget cuts short
+//     is remembered, never left waiting for an edge the contract does not
+//     promise. Output is coalesced: each tick makes at most one write
+//     (writev) per connection unless the kernel takes less. Where the
+//     poller offers kernel.BatchWriter, those writes go to the kernel as
+//     one batch per tick (one io_uring_enter on Linux), with the same
+//     results as made one by one.
 //   - Accept errors never crash or spin: resource exhaustion pauses accepting
 //     on a timer with exponential back-off; the backlog waits.
 //   - Shutdown stops accepting, flushes what was accepted within

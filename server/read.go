@@ -38,7 +38,7 @@ type readEnd uint8
 
 const (
 	readMore    readEnd = iota // bytes came; more may be waiting
-	readDrained                // would-block: the next arrival brings an edge
+	readDrained                // would-block, or a short read: the next arrival brings an edge
 	readBudget                 // the tick's read budget is spent; no read made
 	readEOF                    // the peer's FIN
 	readFailed                 // any other error: the connection is broken
@@ -47,19 +47,29 @@ const (
 // read makes one read from c within its per-tick read budget and counts
 // it. It is the core's only read of a stream; its callers decide what the
 // bytes and the end mean. The bytes stay valid until the next read.
+//
+// A short read (fewer bytes than this call asked for, the budget's cut
+// included) drains the stream as would-block does: the seam promises an
+// edge for the next arrival, so the read that would only say so is saved.
+// Not once an event hinted at a FIN or an error, or a write failed
+// (c.readToEnd): that end came with the bytes and no edge will announce it
+// again, so reading goes on to it. Nor before a close that must not reset
+// the connection (closeLate): no edge can be waited for there, so reading
+// goes on to would-block, whatever the kernel's short reads promise.
 func (s *Server) read(c *conn) ([]byte, readEnd, error) {
 	s.refill(c)
 	if c.readLeft <= 0 {
 		return nil, readBudget, nil
 	}
-	n, err := c.stream.Read(s.rbuf[:min(len(s.rbuf), c.readLeft)])
+	asked := min(len(s.rbuf), c.readLeft)
+	n, err := c.stream.Read(s.rbuf[:asked])
 	n = max(n, 0)
 	s.stats.ReadCalls++
 	s.stats.BytesIn += uint64(n)
 	c.readLeft -= n
 	p := s.rbuf[:n]
 	switch {
-	case err == nil && n > 0:
+	case err == nil && n > 0 && (n == asked || c.readToEnd):
 		return p, readMore, nil
 	case err == nil || isWouldBlock(err):
 		return p, readDrained, nil
@@ -70,8 +80,8 @@ func (s *Server) read(c *conn) ([]byte, readEnd, error) {
 	}
 }
 
-// readFrames reads until would-block (edge-triggered: stopping early
-// strands data) and broadcasts every complete frame. It reads at most
+// readFrames reads until would-block or a short read (edge-triggered:
+// stopping early strands data) and broadcasts every complete frame. It reads at most
 // ReadBytesPerTickMax per tick and remembers the rest of the work.
 func (s *Server) readFrames(c *conn) {
 	for {

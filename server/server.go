@@ -29,6 +29,13 @@ type Server struct {
 	rbuf   []byte
 	iov    [3][]byte
 
+	// The poller's batched writes, if it offers them: a tick's fan-out
+	// then goes to the kernel as one batch (batchTo: what each write's
+	// result applies to). Both slices are reused from tick to tick.
+	bw      kernel.BatchWriter
+	batch   []kernel.BatchWrite
+	batchTo []batchItem
+
 	// Work the server remembers instead of waiting for an edge the contract
 	// does not promise: reads and writes cut short by a budget, and
 	// connections a write failed on, whose input the next read phase drains.
@@ -68,6 +75,7 @@ func New(poller kernel.Poller, ln kernel.Listener, cfg Config) (*Server, error) 
 		rbuf:   make([]byte, cfg.ReadBufferBytes),
 		now:    poller.Now(),
 	}
+	s.bw, _ = poller.(kernel.BatchWriter)
 	if err := poller.Register(ln, listenerToken, kernel.InterestRead); err != nil {
 		return nil, fmt.Errorf("register listener: %w", err)
 	}
@@ -193,6 +201,11 @@ func (s *Server) handle(ev kernel.Event) {
 		return
 	}
 	// Read first: a FIN or error hint comes with data sent before it.
+	// The hint is remembered: the end it announces waits behind the
+	// bytes, and a short read before it is not the end.
+	if ev.Ready&endHints != 0 {
+		c.readToEnd = true
+	}
 	if ev.Readable() {
 		s.readReady(c)
 	}
@@ -201,6 +214,9 @@ func (s *Server) handle(ev kernel.Event) {
 		s.queueFlush(c)
 	}
 }
+
+// endHints are the readiness hints that announce a stream's end.
+const endHints = kernel.ReadyReadClosed | kernel.ReadyWriteClosed | kernel.ReadyError
 
 // Shutdown starts a graceful shutdown: the listener closes, every member
 // stops receiving new frames, and what each is owed is flushed within
@@ -232,6 +248,7 @@ func (s *Server) Shutdown() {
 func (s *Server) closeLate(c *conn, timedOut CloseReason) {
 	s.refill(c)
 	c.readLeft = max(c.readLeft, s.cfg.LingerBytesMax-c.dropped+1)
+	c.readToEnd = true // the close follows: read to would-block, not to a short read
 	s.readDiscard(c)
 	if c.state == stateClosed {
 		return

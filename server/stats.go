@@ -112,7 +112,9 @@ type Stats struct {
 	BytesIn       uint64
 	BytesOut      uint64 // bytes written to connections
 	ReadCalls     uint64
-	WriteCalls    uint64
+	WriteCalls    uint64 // writes made, one by one or in batches
+	WriteBatches  uint64 // kernel.BatchWriter submissions (a tick's fan-out each)
+	BatchedWrites uint64 // writes that went in them (counted in WriteCalls too)
 	StaleEvents   uint64 // events for unknown, freed or reused tokens
 	Events        uint64 // events taken from Poll
 	Ticks         uint64

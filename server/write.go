@@ -1,5 +1,7 @@
 package server
 
+import "github.com/mobsim/mobsim/kernel"
+
 // broadcast appends one frame (a then b), read from `from`, to the ring for
 // every member. A connection that would then be owed more than
 // QueueBytesMax is closed first, so the ring never holds more than that.
@@ -37,21 +39,107 @@ func (s *Server) queueFlush(c *conn) {
 
 // flushAll writes out what the tick produced: to every member when frames
 // were appended (one coalesced write each for the whole batch), then to the
-// connections that asked (writable events, leaving, budget cuts).
+// connections that asked (writable events, leaving, budget cuts). Through a
+// kernel.BatchWriter, the first write of each goes in one batch.
 func (s *Server) flushAll() {
-	if s.appended {
-		s.appended = false
-		for _, c := range s.members { // a flush closes no member
+	appended := s.appended
+	s.appended = false
+	// Connections queued from here on (budget cuts) wait for the next tick.
+	round := s.flushQ.take()
+	if s.bw != nil {
+		s.flushBatch(appended, round)
+	} else {
+		if appended {
+			for _, c := range s.members { // a flush closes no member
+				s.flush(c)
+			}
+		}
+		for _, c := range round {
+			c.flushAgain = false
 			s.flush(c)
 		}
 	}
-	// Connections queued from here on (budget cuts) wait for the next tick.
-	round := s.flushQ.take()
+	s.flushQ.done(round)
+}
+
+// flushBatch is flushAll through the kernel's BatchWriter: the first write
+// of every member (when frames were appended) and of every connection in
+// round goes in one batch, each result is taken as flush takes a write's,
+// and flush then writes what a short write left and finishes what it
+// finishes (a leaving connection's FIN) for those the batch wrote, and
+// serves the rest of round.
+func (s *Server) flushBatch(appended bool, round []*conn) {
+	ws := s.batch[:0]
+	if appended {
+		for _, c := range s.members {
+			ws = s.batchWrite(ws, c)
+		}
+	}
 	for _, c := range round {
 		c.flushAgain = false
-		s.flush(c)
+		ws = s.batchWrite(ws, c)
 	}
-	s.flushQ.done(round)
+	if len(ws) > 0 {
+		s.bw.WriteBatch(ws)
+		s.stats.WriteBatches++
+		s.stats.BatchedWrites += uint64(len(ws))
+		for i := range ws {
+			w, it := &ws[i], s.batchTo[i]
+			s.stats.WriteCalls++
+			s.stats.BytesOut += uint64(max(w.N, 0))
+			if s.wrote(it.c, w.N, w.Err, it.to) {
+				s.flush(it.c)
+			}
+		}
+		clear(ws) // hold no stream or tail past the batch
+		clear(s.batchTo)
+		s.batch, s.batchTo = ws[:0], s.batchTo[:0]
+	}
+	for _, c := range round {
+		if c.batchTick != s.tick {
+			s.flush(c)
+		}
+	}
+}
+
+// batchItem is what a batch write's result is applied to: the connection,
+// and the end of the ring range the write carried.
+type batchItem struct {
+	c  *conn
+	to uint64
+}
+
+// batchWrite appends c's first write of the tick to ws, if flush would
+// make one now: c has bytes owed, room for them as far as it knows, and
+// write calls left (without them it is queued for the next tick, as flush
+// does). A connection goes in a tick's batch at most once.
+func (s *Server) batchWrite(ws []kernel.BatchWrite, c *conn) []kernel.BatchWrite {
+	if c.state == stateClosed || c.wblocked || c.werr != nil || c.batchTick == s.tick {
+		return ws
+	}
+	s.refill(c)
+	a, b, to := s.owed(c)
+	switch {
+	case len(a)+len(b)+len(c.tail) == 0:
+		return ws
+	case c.writesLeft == 0:
+		s.queueFlush(c)
+		return ws
+	}
+	c.batchTick = s.tick
+	c.writesLeft--
+	s.batchTo = append(s.batchTo, batchItem{c: c, to: to})
+	if len(ws) == cap(ws) {
+		ws = append(ws, kernel.BatchWrite{})
+	} else {
+		ws = ws[:len(ws)+1] // cleared after the last batch
+	}
+	// Field by field: a composite literal would be built aside and then
+	// copied in, which costs more than the rest of the fan-out's upkeep.
+	w := &ws[len(ws)-1]
+	w.Stream = c.stream
+	w.Bufs[0], w.Bufs[1], w.Bufs[2] = a, b, c.tail
+	return ws
 }
 
 // flush writes what c is owed until done, would-block (a writable edge is
@@ -62,8 +150,7 @@ func (s *Server) flush(c *conn) {
 		return
 	}
 	for s.refill(c); ; {
-		to := min(s.ring.end, c.stop)
-		a, b := s.ring.slices(c.cursor, to)
+		a, b, to := s.owed(c)
 		if len(a)+len(b)+len(c.tail) == 0 {
 			break
 		}
@@ -73,22 +160,42 @@ func (s *Server) flush(c *conn) {
 		}
 		c.writesLeft--
 		n, err := s.write(c, a, b)
-		if n > 0 {
-			s.advance(c, uint64(n), to)
-		}
-		if err != nil {
-			if isWouldBlock(err) {
-				c.wblocked = true
-				return
-			}
-			c.werr = err
-			s.brokenQ.push(c)
+		if !s.wrote(c, n, err, to) {
 			return
 		}
 	}
 	if c.state == stateLeaving {
 		s.finishLeaving(c)
 	}
+}
+
+// owed returns the ring bytes c is owed now, as at most two slices, and
+// the end of their range; c's tail follows them.
+func (s *Server) owed(c *conn) (a, b []byte, to uint64) {
+	to = min(s.ring.end, c.stop)
+	a, b = s.ring.slices(c.cursor, to)
+	return a, b, to
+}
+
+// wrote takes the result of one write to c that carried the ring up to
+// `to` and then c's tail: it advances c by what was written, and on
+// would-block or an error marks c and reports false (no more writes to c
+// now). Writes one by one and writes in a batch both end here.
+func (s *Server) wrote(c *conn, n int, err error, to uint64) bool {
+	if n > 0 {
+		s.advance(c, uint64(n), to)
+	}
+	if err == nil {
+		return true
+	}
+	if isWouldBlock(err) {
+		c.wblocked = true
+		return false
+	}
+	c.werr = err
+	c.readToEnd = true // the read phase reads it to its end
+	s.brokenQ.push(c)
+	return false
 }
 
 // write makes one write call for a, b and c's tail, using writev when the

@@ -61,6 +61,10 @@ type Config struct {
 	// Shutdown ends the run with a graceful server shutdown instead of the
 	// clients closing.
 	Shutdown bool
+	// BatchWrites offers the server the kernel's kernel.BatchWriter, so it
+	// sends each tick's fan-out as one batch; without it the server makes
+	// the same writes one by one.
+	BatchWrites bool
 }
 
 // Standard is the benchmark scenario: 8 chatty clients, 200 frames each,
@@ -94,7 +98,8 @@ func Swarm(seed uint64) Config { return SwarmOf(seed, SwarmWorlds) }
 //	1  every draw up to the SYN retry interval
 //	2  the server's work in virtual time and transmission inside a tick,
 //	   stubborn clients, LingerBytesMax, frames up to 64 KiB (issue 14)
-const SwarmWorlds = 2
+//	3  whether the kernel offers batched writes (issue 17)
+const SwarmWorlds = 3
 
 // SwarmOf draws seed's world as generation world of Swarm drew it.
 func SwarmOf(seed uint64, world int) Config {
@@ -202,6 +207,12 @@ func SwarmOf(seed uint64, world int) Config {
 	if chance(0.15) {
 		bigFrames(r, &cfg)
 	}
+	if world < 3 {
+		return cfg
+	}
+	// Generation 3: half the worlds offer the kernel's batched writes, so
+	// both forms of the fan-out are checked.
+	cfg.BatchWrites = chance(0.5)
 	return cfg
 }
 
@@ -244,8 +255,8 @@ func (c Config) String() string {
 		}
 	}
 	w := c.Kernel.Work
-	return fmt.Sprintf("edge=%v batch=%v framing=%v frame=%dB queue=%dB conns=%d bufs=%d/%d read=%dB/tick faults=%+v work=%v+%v/B~%v transmit=%v clients=[%s] shutdown=%v",
+	return fmt.Sprintf("edge=%v batch=%v framing=%v frame=%dB queue=%dB conns=%d bufs=%d/%d read=%dB/tick faults=%+v work=%v+%v/B~%v transmit=%v clients=[%s] shutdown=%v batch-writes=%v",
 		c.Kernel.Edge, c.Kernel.Batch, c.Server.Framing, c.Server.FrameBytesMax, c.Server.QueueBytesMax,
 		c.Server.ConnsMax, c.Kernel.RecvBufBytes, c.Kernel.SendBufBytes, c.Server.ReadBytesPerTickMax, c.Kernel.Faults,
-		w.SyscallCost, w.ByteCost, w.Jitter, w.Transmit, kinds, c.Shutdown)
+		w.SyscallCost, w.ByteCost, w.Jitter, w.Transmit, kinds, c.Shutdown, c.BatchWrites)
 }

@@ -101,11 +101,19 @@ type run struct {
 // the cap cut the wait: a cut wait followed by a timer firing means the
 // server would have slept past a deadline of its own, which the oracle
 // reports too. So the cap hides nothing; it is a safety net that says when
-// it was needed.
+// it was needed. It offers the kernel's Poller only: a world that offers
+// batched writes wraps it in batchPoller.
 type cappedPoller struct {
-	*netfake.Kernel
+	kernel.Poller
 	cap time.Duration
 	o   *oracle.Oracle
+}
+
+// batchPoller is cappedPoller with the kernel's kernel.BatchWriter: the
+// server then sends each tick's fan-out as one batch.
+type batchPoller struct {
+	*cappedPoller
+	kernel.BatchWriter
 }
 
 func (p *cappedPoller) Poll(events []kernel.Event, timeout time.Duration) (int, error) {
@@ -115,7 +123,7 @@ func (p *cappedPoller) Poll(events []kernel.Event, timeout time.Duration) (int, 
 	if cut {
 		timeout = p.cap
 	}
-	n, err := p.Kernel.Poll(events, timeout)
+	n, err := p.Poller.Poll(events, timeout)
 	p.o.Polled(asked, n, cut && n == 0)
 	return n, err
 }
@@ -194,8 +202,12 @@ func (r *run) setup() error {
 		r.claims.Event = r.traceClaim
 	}
 	r.k.SetTracer(r.record)
-	r.poller = &cappedPoller{Kernel: r.k}
-	srv, err := server.New(r.poller, ln, scfg)
+	r.poller = &cappedPoller{Poller: r.k}
+	var poller kernel.Poller = r.poller
+	if r.cfg.BatchWrites {
+		poller = &batchPoller{cappedPoller: r.poller, BatchWriter: r.k}
+	}
+	srv, err := server.New(poller, ln, scfg)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}

@@ -75,7 +75,13 @@ func Run(ctx context.Context, pl Plan, log io.Writer) (*Report, error) {
 }
 
 func runOne(ctx context.Context, pl Plan, sc Scenario, impl, profile string) (map[string]float64, error) {
-	p, err := StartProc(pl.Bin, impl, sc.Framing)
+	bin, name := pl.Bin, impl
+	if n, path, ok := strings.Cut(impl, "@"); ok {
+		// "mob@/tmp/peer-main": another build of cmd/peer, say the one
+		// before a change, compared in the same run.
+		bin, name = path, n
+	}
+	p, err := StartProc(bin, name, sc.Framing)
 	if err != nil {
 		return nil, err
 	}

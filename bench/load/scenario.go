@@ -3,10 +3,12 @@ package load
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/mobsim/mobsim/bench/peer"
+	"github.com/mobsim/mobsim/internal/procfs"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -76,8 +78,12 @@ func Scenarios() []Scenario {
 		{Name: "latency p50 us", Better: "lower"},
 		{Name: "latency p99 us", Better: "lower"},
 		{Name: "server CPU ns/delivery", Better: "lower"},
+		{Name: "server cores", Better: "lower"},
+		{Name: "loadgen cores", Better: "lower"},
 		{Name: "writes/delivery", Better: "lower"},
+		{Name: "write syscalls/delivery", Better: "lower"},
 		{Name: "reads/frame in", Better: "lower"},
+		{Name: "frames in/tick", Better: "higher"},
 		{Name: "allocs/delivery", Better: "lower"},
 		{Name: "errors", Better: "lower", Worst: true},
 	}
@@ -107,6 +113,10 @@ func Scenarios() []Scenario {
 				{Name: "latency p99.9 us", Better: "lower"},
 				{Name: "deliveries/s", Better: "higher"},
 				{Name: "server CPU ns/delivery", Better: "lower"},
+				{Name: "server cores", Better: "lower"},
+				{Name: "loadgen cores", Better: "lower"},
+				{Name: "write syscalls/frame in", Better: "lower"},
+				{Name: "syscalls/frame in", Better: "lower"},
 				{Name: "errors", Better: "lower", Worst: true},
 			},
 			run: runLatency,
@@ -167,6 +177,10 @@ func waitConns(p *Proc, want int, within time.Duration) (peer.ProcStats, error) 
 type window struct {
 	st0, st1   peer.ProcStats
 	cpu0, cpu1 time.Duration
+	// The load generator's own CPU time and the wall clock over the same
+	// window: how much of the machine the clients took.
+	self0, self1 time.Duration
+	t0, t1       time.Time
 }
 
 func (w *window) begin(p *Proc) error {
@@ -174,6 +188,10 @@ func (w *window) begin(p *Proc) error {
 	if w.st0, err = p.Stats(); err != nil {
 		return err
 	}
+	if w.self0, err = procfs.CPU(os.Getpid()); err != nil {
+		return err
+	}
+	w.t0 = time.Now()
 	w.cpu0, err = p.CPU()
 	return err
 }
@@ -183,8 +201,20 @@ func (w *window) end(p *Proc) error {
 	if w.cpu1, err = p.CPU(); err != nil {
 		return err
 	}
+	w.t1 = time.Now()
+	if w.self1, err = procfs.CPU(os.Getpid()); err != nil {
+		return err
+	}
 	w.st1, err = p.Stats()
 	return err
+}
+
+// cores is CPU time over the window's wall time: how many cores' worth.
+func (w *window) cores(cpu time.Duration) float64 {
+	if d := w.t1.Sub(w.t0); d > 0 {
+		return float64(cpu) / float64(d)
+	}
+	return 0
 }
 
 // perDelivery divides by the deliveries the server queued in the window.
@@ -194,6 +224,23 @@ func (w *window) perDelivery(v float64) float64 {
 		return 0
 	}
 	return v / d
+}
+
+// writeSyscalls is the system calls the server's writes took in the
+// window, where it counts them (mob); else its write calls, a lower bound.
+func (w *window) writeSyscalls() float64 {
+	if w.st1.WriteSyscalls == 0 {
+		return float64(w.st1.WriteCalls - w.st0.WriteCalls)
+	}
+	return float64(w.st1.WriteSyscalls - w.st0.WriteSyscalls)
+}
+
+// syscallsPerFrameIn is every system call of the event loop per frame
+// read: polls (one a tick), reads and the writes' system calls, for a
+// server that counts its ticks.
+func (w *window) syscallsPerFrameIn() float64 {
+	polls := float64(w.st1.Ticks - w.st0.Ticks)
+	return perFrameIn(*w, polls+float64(w.st1.ReadCalls-w.st0.ReadCalls)+w.writeSyscalls())
 }
 
 // perFrameIn divides by the frames the server read in the window.
@@ -246,17 +293,26 @@ func fleetMetrics(p *Proc, res FleetResult, w window) map[string]float64 {
 			p.Impl, res.Errors, res.FirstError, w.st1.CutSlow-w.st0.CutSlow)
 	}
 	us := func(q float64) float64 { return float64(res.Latency.Quantile(q)) / 1e3 }
-	return map[string]float64{
-		"deliveries/s":           float64(res.Deliveries) / res.Elapsed.Seconds(),
-		"latency p50 us":         us(0.50),
-		"latency p99 us":         us(0.99),
-		"latency p99.9 us":       us(0.999),
-		"server CPU ns/delivery": w.perDelivery(float64(w.cpu1 - w.cpu0)),
-		"writes/delivery":        w.perDelivery(float64(w.st1.WriteCalls - w.st0.WriteCalls)),
-		"reads/frame in":         perFrameIn(w, float64(w.st1.ReadCalls-w.st0.ReadCalls)),
-		"allocs/delivery":        w.perDelivery(float64(w.st1.Mallocs - w.st0.Mallocs)),
-		"errors":                 float64(res.Errors),
+	m := map[string]float64{
+		"deliveries/s":            float64(res.Deliveries) / res.Elapsed.Seconds(),
+		"latency p50 us":          us(0.50),
+		"latency p99 us":          us(0.99),
+		"latency p99.9 us":        us(0.999),
+		"server CPU ns/delivery":  w.perDelivery(float64(w.cpu1 - w.cpu0)),
+		"server cores":            w.cores(w.cpu1 - w.cpu0),
+		"loadgen cores":           w.cores(w.self1 - w.self0),
+		"writes/delivery":         w.perDelivery(float64(w.st1.WriteCalls - w.st0.WriteCalls)),
+		"reads/frame in":          perFrameIn(w, float64(w.st1.ReadCalls-w.st0.ReadCalls)),
+		"write syscalls/delivery": w.perDelivery(w.writeSyscalls()),
+		"write syscalls/frame in": perFrameIn(w, w.writeSyscalls()),
+		"allocs/delivery":         w.perDelivery(float64(w.st1.Mallocs - w.st0.Mallocs)),
+		"errors":                  float64(res.Errors),
 	}
+	if w.st1.Ticks > 0 { // a server that counts its ticks (polls)
+		m["syscalls/frame in"] = w.syscallsPerFrameIn()
+		m["frames in/tick"] = float64(w.st1.FramesIn-w.st0.FramesIn) / float64(w.st1.Ticks-w.st0.Ticks)
+	}
+	return m
 }
 
 func runFanout(ctx context.Context, pl Plan, p *Proc, profile string) (map[string]float64, error) {

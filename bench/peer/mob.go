@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mobsim/mobsim/internal/live"
+	"github.com/mobsim/mobsim/netpoll"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -20,7 +21,9 @@ type mobPeer struct {
 	err  error
 }
 
-func startMob(cfg Config) (Peer, error) {
+// startMob runs the mob core; noIOUring turns io_uring off, so its
+// batched fan-out takes the writev loop (the "mob-writev" peer).
+func startMob(cfg Config, noIOUring bool) (Peer, error) {
 	sc := server.DefaultConfig()
 	sc.Framing = cfg.Framing
 	sc.FrameBytesMax = cfg.FrameBytesMax
@@ -29,7 +32,7 @@ func startMob(cfg Config) (Peer, error) {
 	sc.IdleTimeout = -1
 	sc.LingerTimeout = time.Second
 	sc.ShutdownTimeout = time.Second
-	l, err := live.Listen(live.Config{Addr: cfg.Addr, Server: sc})
+	l, err := live.Listen(live.Config{Addr: cfg.Addr, Server: sc, Poller: netpoll.Config{NoIOUring: noIOUring}})
 	if err != nil {
 		return nil, err
 	}
@@ -45,14 +48,17 @@ func (p *mobPeer) Addr() net.Addr { return p.l.Addr() }
 
 func (p *mobPeer) Stats() Stats {
 	st := p.l.Stats(statsWait)
+	bst := p.l.BatchStats() // of the same snapshot
 	return Stats{
-		Conns:      st.Conns,
-		FramesIn:   st.FramesIn,
-		Deliveries: st.FramesOut,
-		WriteCalls: st.WriteCalls,
-		ReadCalls:  st.ReadCalls,
-		Closed:     st.ClosedTotal(),
-		CutSlow:    st.Closed[server.ReasonQueueLimit],
+		Conns:         st.Conns,
+		FramesIn:      st.FramesIn,
+		Deliveries:    st.FramesOut,
+		WriteCalls:    st.WriteCalls,
+		ReadCalls:     st.ReadCalls,
+		WriteSyscalls: st.WriteCalls - st.BatchedWrites + bst.Syscalls,
+		Ticks:         st.Ticks,
+		Closed:        st.ClosedTotal(),
+		CutSlow:       st.Closed[server.ReasonQueueLimit],
 	}
 }
 

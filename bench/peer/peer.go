@@ -8,7 +8,7 @@ import (
 )
 
 // Impls lists the implementations Start knows, in table order.
-var Impls = []string{"mob", "goroutine", "gnet", "gnet-batch", "gnet-mc"}
+var Impls = []string{"mob", "mob-writev", "goroutine", "gnet", "gnet-batch", "gnet-mc"}
 
 // Config is what every peer is built from.
 type Config struct {
@@ -39,8 +39,13 @@ type Stats struct {
 	Deliveries uint64 // frames queued to members (frames × members)
 	WriteCalls uint64 // application-level write calls
 	ReadCalls  uint64 // application-level read calls (gnet: OnTraffic calls)
-	Closed     uint64 // connections closed, any reason
-	CutSlow    uint64 // connections closed for exceeding QueueBytesMax
+	// WriteSyscalls counts the system calls the writes took where the
+	// server knows it (mob: io_uring_enter for a batch, one sendmsg per
+	// write otherwise); 0 means as many as WriteCalls.
+	WriteSyscalls uint64
+	Ticks         uint64 // event-loop iterations (mob's Stats.Ticks); 0 if the server has none
+	Closed        uint64 // connections closed, any reason
+	CutSlow       uint64 // connections closed for exceeding QueueBytesMax
 }
 
 // Peer is a running server.
@@ -59,7 +64,9 @@ func Start(impl string, cfg Config) (Peer, error) {
 	}
 	switch impl {
 	case "mob":
-		return startMob(cfg)
+		return startMob(cfg, false)
+	case "mob-writev":
+		return startMob(cfg, true)
 	case "goroutine":
 		return startGoroutine(cfg)
 	case "gnet":

@@ -29,6 +29,7 @@ type options struct {
 	logFormat logFormat
 	version   bool
 	listen    netpoll.ListenConfig
+	ioURing   bool          // -io-uring; the poller's NoIOUring is its negation
 	cfg       server.Config // Logger is set later, by run
 }
 
@@ -123,6 +124,8 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.listen.Backlog, "backlog", 0, "listen(2) backlog, a `count` of pending connections; 0 means 4096 (the kernel clamps it to somaxconn)")
 	fs.Var(sizeValue{&o.listen.RecvBufBytes}, "recv-buf-bytes", "SO_RCVBUF of accepted sockets in `bytes` (Linux doubles it); 0: kernel default with autotuning")
 	fs.Var(sizeValue{&o.listen.SendBufBytes}, "send-buf-bytes", "SO_SNDBUF of accepted sockets in `bytes` (Linux doubles it); 0: kernel default with autotuning")
+
+	fs.BoolVar(&o.ioURing, "io-uring", true, "send each tick's writes to the kernel as one io_uring submission where Linux allows it (the log says which path it took and why); false: one writev per write")
 
 	fs.IntVar(&c.EventsPerTickMax, "events-per-tick-max", c.EventsPerTickMax, "`count` of readiness events taken from one poll")
 	fs.IntVar(&c.AcceptsPerTickMax, "accepts-per-tick-max", c.AcceptsPerTickMax, "`count` of connections accepted per event-loop tick")

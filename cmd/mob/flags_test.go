@@ -49,6 +49,7 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		{"write-calls-per-tick-max", "2", func(o options) any { return o.cfg.WriteCallsPerTickMax }, 2},
 		{"read-buffer-bytes", "512", func(o options) any { return o.cfg.ReadBufferBytes }, 512},
 		{"partial-keep-bytes-max", "64", func(o options) any { return o.cfg.PartialKeepBytesMax }, 64},
+		{"io-uring", "false", func(o options) any { return o.ioURing }, false},
 	}
 	covered := map[string]bool{}
 	for _, c := range cases {
@@ -60,7 +61,7 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		if fmt.Sprint(c.got(def)) == fmt.Sprint(c.want) {
 			t.Errorf("-%s: %v is already the default; the case proves nothing", c.flag, c.want)
 		}
-		o, err := parseFlags([]string{"-" + c.flag, c.value}, io.Discard)
+		o, err := parseFlags([]string{"-" + c.flag + "=" + c.value}, io.Discard) // = for the boolean ones
 		if err != nil {
 			t.Errorf("-%s %s: %v", c.flag, c.value, err)
 			continue

@@ -41,7 +41,7 @@ func startServer(t *testing.T, args ...string) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &testServer{t: t, cancel: cancel, exit: make(chan int, 1), logs: child.NewLines()}
 	readyc := make(chan *live.Loop, 1)
-	args = append([]string{"-addr", "127.0.0.1:0"}, args...)
+	args = append([]string{"-addr", "127.0.0.1:0", ioURingFlag()}, args...)
 	go func() { s.exit <- run(ctx, args, s.logs, func(l *live.Loop) { readyc <- l }) }()
 	select {
 	case s.l = <-readyc:
@@ -59,6 +59,12 @@ func startServer(t *testing.T, args ...string) *testServer {
 		}
 	})
 	return s
+}
+
+// ioURingFlag is -io-uring as the environment asks for it
+// (live.IOUringEnv): `make test` runs these tests with io_uring on and off.
+func ioURingFlag() string {
+	return fmt.Sprintf("-io-uring=%v", !live.IOUringOffByEnv())
 }
 
 // stop cancels the server's context (as SIGTERM does) and returns run's

@@ -9,6 +9,7 @@ import (
 	"net"
 
 	"github.com/mobsim/mobsim/internal/live"
+	"github.com/mobsim/mobsim/netpoll"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -46,7 +47,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*live.
 	}
 	cfg := o.cfg
 	cfg.Logger = log
-	l, err := live.Listen(live.Config{Addr: o.addr, Listen: o.listen, Server: cfg})
+	l, err := live.Listen(live.Config{Addr: o.addr, Listen: o.listen, Poller: netpoll.Config{NoIOUring: !o.ioURing}, Server: cfg})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		if dbgLn != nil {
@@ -55,6 +56,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*live.
 		return exitError
 	}
 	cfg = l.Config()
+	if path, why := l.BatchPath(); why != nil {
+		log.Info("write batches", "path", path, "why", why)
+	} else {
+		log.Info("write batches", "path", path)
+	}
 	log.Info("listening", "addr", l.Addr().String(), "framing", cfg.Framing,
 		"frame_bytes_max", cfg.FrameBytesMax, "queue_bytes_max", cfg.QueueBytesMax, "conns_max", cfg.ConnsMax)
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobsim/mobsim/netpoll"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -19,7 +20,7 @@ func TestHealth(t *testing.T) {
 	var stuck atomic.Bool
 	cfg := server.DefaultConfig()
 	cfg.ShutdownTimeout = testTimeout
-	l, err := Listen(Config{Addr: "127.0.0.1:0", Server: cfg, BeforeTick: func() error {
+	l, err := Listen(Config{Addr: "127.0.0.1:0", Server: cfg, Poller: netpoll.Config{NoIOUring: IOUringOffByEnv()}, BeforeTick: func() error {
 		if stuck.Swap(false) {
 			held <- struct{}{}
 			<-hold

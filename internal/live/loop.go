@@ -17,6 +17,7 @@ import (
 type Config struct {
 	Addr   string               // where to listen, e.g. "127.0.0.1:0"
 	Listen netpoll.ListenConfig // options of the listener and the sockets it accepts
+	Poller netpoll.Config       // options of the poller (io_uring for the batched fan-out, or not)
 	Server server.Config        // the core's limits, Logger and Observer
 
 	// BeforeTick, if not nil, runs on the loop goroutine before every tick
@@ -47,14 +48,15 @@ type Loop struct {
 	answered atomic.Uint64 // latest request number a snapshot was taken after
 	reply    chan struct{} // (capacity 1) a snapshot was published
 	snapMu   sync.Mutex
-	snap     server.Stats  // the latest snapshot, under snapMu
-	done     chan struct{} // closed when Serve has returned: snap is final
+	snap     server.Stats       // the latest snapshot, under snapMu
+	snapKern netpoll.BatchStats // the poller's batch counters, in the same snapshot
+	done     chan struct{}      // closed when Serve has returned: snap is final
 }
 
 // Listen opens the poller and the listener and builds the server on them.
 // Nothing is served until Serve or Run.
 func Listen(cfg Config) (*Loop, error) {
-	poller, err := netpoll.New()
+	poller, err := netpoll.NewConfig(cfg.Poller)
 	if err != nil {
 		return nil, fmt.Errorf("poller: %w", err)
 	}
@@ -83,6 +85,21 @@ func Listen(cfg Config) (*Loop, error) {
 // Addr is the address the server listens on, with the port the kernel
 // chose.
 func (l *Loop) Addr() net.Addr { return l.addr }
+
+// BatchPath says how the poller makes the server's batched fan-out, and
+// why not through io_uring when it does not (netpoll.Poller.BatchPath),
+// for the start-up log. Call it before Serve: a ring that fails later
+// changes it on the loop's goroutine.
+func (l *Loop) BatchPath() (netpoll.BatchPath, error) { return l.poller.BatchPath() }
+
+// BatchStats returns the poller's batch counters (netpoll.BatchStats: the
+// system calls the batched fan-out made) as of the latest Stats snapshot:
+// call Stats first for a fresh one.
+func (l *Loop) BatchStats() netpoll.BatchStats {
+	l.snapMu.Lock()
+	defer l.snapMu.Unlock()
+	return l.snapKern
+}
 
 // Config is the core's configuration in force, defaults filled in.
 func (l *Loop) Config() server.Config { return l.srv.Config() }
@@ -205,8 +222,9 @@ func (l *Loop) answer() {
 }
 
 func (l *Loop) store(st server.Stats) {
+	kern := l.poller.BatchStats()
 	l.snapMu.Lock()
-	l.snap = st
+	l.snap, l.snapKern = st, kern
 	l.snapMu.Unlock()
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/mobsim/mobsim/internal/child"
 	"github.com/mobsim/mobsim/internal/wire"
 	"github.com/mobsim/mobsim/kernel"
+	"github.com/mobsim/mobsim/netpoll"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -52,7 +53,7 @@ func listen(t *testing.T, rec *recorder, log *slog.Logger) *Loop {
 	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.Logger = log
-	c := Config{Addr: "127.0.0.1:0", Server: cfg}
+	c := Config{Addr: "127.0.0.1:0", Server: cfg, Poller: netpoll.Config{NoIOUring: IOUringOffByEnv()}}
 	if rec != nil {
 		cfg.Observer = rec
 		c.Server, c.BeforeTick = cfg, rec.beforeTick

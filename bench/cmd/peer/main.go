@@ -123,7 +123,8 @@ func appendStats(out []byte, st peer.ProcStats) []byte {
 		v    uint64
 	}{
 		{"Conns", uint64(st.Conns)}, {"FramesIn", st.FramesIn}, {"Deliveries", st.Deliveries},
-		{"WriteCalls", st.WriteCalls}, {"ReadCalls", st.ReadCalls}, {"Closed", st.Closed}, {"CutSlow", st.CutSlow},
+		{"WriteCalls", st.WriteCalls}, {"ReadCalls", st.ReadCalls}, {"WriteSyscalls", st.WriteSyscalls}, {"Ticks", st.Ticks},
+		{"Closed", st.Closed}, {"CutSlow", st.CutSlow},
 		{"Mallocs", st.Mallocs}, {"HeapInuse", st.HeapInuse}, {"Goroutines", uint64(st.Goroutines)},
 	}
 	out = append(out, '{')
