@@ -217,14 +217,15 @@ func dropZeros(v any) any {
 }
 
 // pinRev is the checkout's revision, as git says ("+": with uncommitted
-// changes; "unknown" outside a checkout).
+// changes other than to the seed file itself; "unknown" outside a
+// checkout).
 func pinRev() string {
 	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
 	if err != nil {
 		return "rev unknown"
 	}
 	rev := "rev " + strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err != nil || len(st) > 0 {
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ":/", ":(exclude,top)sim/"+regressionSeeds).Output(); err != nil || len(st) > 0 {
 		rev += "+"
 	}
 	return rev
