@@ -67,7 +67,7 @@ func writeMetrics(w io.Writer, st server.Stats, bi buildInfo) {
 	counter("mob_written_bytes_total", "Bytes written to clients.", st.BytesOut)
 	counter("mob_read_calls_total", "Read system calls on client connections.", st.ReadCalls)
 	counter("mob_write_calls_total", "Write (and writev) system calls on client connections.", st.WriteCalls)
-	counter("mob_write_batches_total", "Fan-outs submitted as one batch (io_uring: one io_uring_enter each); 0 when writes go one by one.", st.WriteBatches)
+	counter("mob_write_batches_total", "Fan-outs submitted as one batch of writes: one io_uring_enter each with io_uring, a writev per write in the fallback (the write batches log line at start says which).", st.WriteBatches)
 	counter("mob_batched_writes_total", "Writes that went in a batch (counted in mob_write_calls_total too).", st.BatchedWrites)
 	counter("mob_poll_events_total", "Readiness events taken from the poller.", st.Events)
 	counter("mob_stale_events_total", "Readiness events for a connection already closed or replaced, dropped.", st.StaleEvents)
