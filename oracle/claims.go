@@ -24,13 +24,15 @@ func (o *Oracle) Joined(id ConnID) {
 	c := o.conn(id)
 	switch {
 	case o.kernel && !c.accepted:
-		o.failc(c, InvMembership, "conn %d joined without being accepted", id)
+		o.failc(c, InvMembership, "%s joined without being accepted: the server counts a member the kernel never gave it", c.label())
 	case c.joined:
-		o.failc(c, InvMembership, "conn %d joined twice", id)
+		o.failc(c, InvMembership, "%s joined twice", c.label())
 	case o.open >= o.cfg.ConnsMax:
-		o.failc(c, InvMembership, "conn %d joined with %d open, ConnsMax %d", id, o.open, o.cfg.ConnsMax)
+		o.fact("open_conns", o.open)
+		o.fact("conns_max", o.cfg.ConnsMax)
+		o.failc(c, InvMembership, "%s joined with %d open, ConnsMax %d: the server took more clients than it is configured for", c.label(), o.open, o.cfg.ConnsMax)
 	case len(c.errW) > 0:
-		o.failc(c, InvDelivery, "conn %d was written %d bytes before it joined", id, len(c.errW))
+		o.failc(c, InvDelivery, "%s was written %d bytes before it joined: its client receives bytes that are no frame of the chat", c.label(), len(c.errW))
 	}
 	c.joined = true
 	c.join = o.order.end()
@@ -49,19 +51,20 @@ func (o *Oracle) Frame(id ConnID, head, tail []byte) {
 	got := func() []byte { return clip(append(append([]byte(nil), head...), tail...)) }
 	c := o.lookup(id)
 	if c == nil || !c.member() {
-		o.failc(c, InvDelivery, "server broadcast a frame from conn %d, which is not a member (%q)", id, got())
+		o.failc(c, InvDelivery, "the server broadcast a frame from %s, which is not a member (%q): the members receive a frame from outside the chat", o.lookup(id).labelOr(id), got())
 		return
 	}
 	if o.kernel {
 		if len(o.pend) == 0 {
-			o.failc(c, InvDelivery, "server broadcast a frame from conn %d that no read delivered whole (%q)", id, got())
+			o.failc(c, InvDelivery, "the server broadcast a frame from %s that no read delivered whole (%q): the members receive a frame its client never sent", c.label(), got())
 			return
 		}
 		f := o.pend[0]
 		want := o.pendBytes[f.start:f.end]
 		if f.id != id || len(want) != len(head)+len(tail) || !bytes.Equal(want[:len(head)], head) || !bytes.Equal(want[len(head):], tail) {
-			o.failc(c, InvDelivery, "server's frame %d is %q from conn %d; the reads give %q from conn %d",
-				o.order.frames, got(), id, clip(want), f.id)
+			o.fact("frame", o.order.frames)
+			o.failc(c, InvDelivery, "the server broadcast frame %d as %q from %s, but the reads give %q from %s: the members receive the wrong frame",
+				o.order.frames, got(), c.label(), clip(want), o.lookup(f.id).labelOr(f.id))
 			return
 		}
 		o.pend = o.pend[1:]
@@ -81,7 +84,7 @@ func (o *Oracle) Frame(id ConnID, head, tail []byte) {
 func (o *Oracle) Left(id ConnID, r server.CloseReason) {
 	c := o.conn(id)
 	if !c.member() {
-		o.failc(c, InvMembership, "conn %d left (%v) while not a member", id, r)
+		o.failc(c, InvMembership, "%s left (%v) while not a member", c.label(), r)
 		return
 	}
 	c.left, c.stop, c.leaveWhy = true, o.order.end(), r
@@ -101,7 +104,7 @@ func (o *Oracle) Left(id ConnID, r server.CloseReason) {
 func (o *Oracle) Closed(id ConnID, r server.CloseReason) {
 	c := o.conn(id)
 	if c.closed {
-		o.failc(c, InvMembership, "conn %d closed twice", id)
+		o.failc(c, InvMembership, "%s closed twice", c.label())
 		return
 	}
 	c.closed, c.closeWhy = true, r
@@ -120,7 +123,7 @@ func (o *Oracle) Closed(id ConnID, r server.CloseReason) {
 	case r.Rejects():
 		c.rejected = true
 	case !c.joined:
-		o.failc(c, InvMembership, "conn %d closed (%v) but never joined", id, r)
+		o.failc(c, InvMembership, "%s closed (%v) but never joined", c.label(), r)
 	default:
 		o.open--
 		if !c.left {
@@ -151,7 +154,8 @@ func (o *Oracle) settlePending(c *conn, r server.CloseReason) {
 	}
 	for _, f := range o.pend {
 		if f.id == c.id {
-			o.failc(c, InvDelivery, "conn %d closed for %v with a complete frame read and never broadcast", c.id, r)
+			o.fact("unbroadcast_frame_bytes", f.end-f.start)
+			o.failc(c, InvDelivery, "%s closed for %v with a complete frame read and never broadcast: the members never receive it", c.label(), r)
 		}
 	}
 }

@@ -93,9 +93,12 @@ func (o *Oracle) ClientEnded(id ConnID, how End) {
 	written := c.written + uint64(len(c.errW))
 	switch {
 	case o.losses && c.recv+c.lostAll != written:
-		o.failc(c, InvKernel, "client %d's stream ended (%v) after %d bytes; the server wrote %d and the kernel lost %d", c.id, how, c.recv, written, c.lostAll)
+		o.fact("written_total_bytes", written)
+		o.fact("lost_bytes", c.lostAll)
+		o.failc(c, InvKernel, "%s: its client's stream ended (%v) after %d bytes, but the server wrote %d and the kernel lost %d: bytes went missing or appeared on the way", c.label(), how, c.recv, written, c.lostAll)
 	case !o.losses && how == EndEOF && !c.reset && c.recv != written:
-		o.failc(c, InvKernel, "client %d read EOF after %d bytes; the server wrote %d", c.id, c.recv, written)
+		o.fact("written_total_bytes", written)
+		o.failc(c, InvKernel, "%s: its client read EOF after %d bytes; the server wrote %d: the kernel lost the last %d", c.label(), c.recv, written, written-min(c.recv, written))
 	}
 }
 
@@ -118,11 +121,12 @@ func (o *Oracle) sentArrived(c *conn, p []byte) {
 		return
 	}
 	if at := c.sentMatch.feed(nil, p); at >= 0 {
-		o.failc(c, InvKernel, "conn %d: byte %d the server read differs from what its client sent", c.id, at)
+		o.fact("at_byte", at)
+		o.failc(c, InvKernel, "%s: byte %d the server read differs from what its client sent: the kernel corrupted its input", c.label(), at)
 		return
 	}
 	if _, n := c.sentMatch.unmatched(); n > 0 {
-		o.failc(c, InvKernel, "the server read %d bytes from conn %d beyond all its client sent", n, c.id)
+		o.failc(c, InvKernel, "the server read %d bytes from %s beyond all its client sent: the kernel invented input", n, c.label())
 	}
 }
 
@@ -132,7 +136,7 @@ func (o *Oracle) sentArrived(c *conn, p []byte) {
 func (o *Oracle) receivedWritten(c *conn, p []byte) {
 	written := c.written + uint64(len(c.errW))
 	if c.recv+uint64(len(p)) > written {
-		o.failc(c, InvKernel, "client %d read %d bytes; the server wrote %d", c.id, c.recv+uint64(len(p)), written)
+		o.failc(c, InvKernel, "%s: its client read %d bytes; the server wrote %d: the kernel invented output", c.label(), c.recv+uint64(len(p)), written)
 		return
 	}
 	// The connection's stream is its window as written, then errW.
@@ -140,13 +144,13 @@ func (o *Oracle) receivedWritten(c *conn, p []byte) {
 	if off < c.written {
 		n := min(uint64(len(p)), c.written-off)
 		if !bytes.Equal(p[:n], o.order.at(c.join+off, c.join+off+n)) {
-			o.failc(c, InvKernel, "client %d bytes %d..%d differ from what the server wrote", c.id, off, off+n)
+			o.failc(c, InvKernel, "%s: its client received bytes %d..%d unlike what the server wrote: the kernel corrupted its output", c.label(), off, off+n)
 			return
 		}
 		p, off = p[n:], off+n
 	}
 	if len(p) > 0 && !bytes.Equal(p, c.errW[off-c.written:off-c.written+uint64(len(p))]) {
-		o.failc(c, InvKernel, "client %d bytes %d.. differ from the error frame the server wrote", c.id, off)
+		o.failc(c, InvKernel, "%s: its client received bytes %d.. unlike the error frame the server wrote: the kernel corrupted its output", c.label(), off)
 		return
 	}
 	c.recv = off + uint64(len(p))
@@ -161,7 +165,8 @@ func (o *Oracle) claimed(c *conn, frame []byte) {
 }
 
 func (o *Oracle) claimMismatch(c *conn, at int64) {
-	o.failc(c, InvDelivery, "conn %d: the frames the server broadcast from it differ from the frames its client sent at byte %d (lost, reordered or invented)", c.id, at)
+	o.fact("at_byte", at)
+	o.failc(c, InvDelivery, "%s: the frames the server broadcast from it differ from the frames its client sent at byte %d (lost, reordered or invented)", c.label(), at)
 }
 
 // recheck judges, without a kernel record, what c's client received and
@@ -178,8 +183,9 @@ func (o *Oracle) recheck(c *conn) {
 		n := min(uint64(len(c.held)), win-checked)
 		from := c.join + checked
 		if i := firstDiff(c.held[:n], o.order.at(from, from+n)); i >= 0 {
-			o.failc(c, InvDelivery, "conn %d received %q at byte %d of its stream, where the order has %q (gap, duplicate or reordering)",
-				c.id, clip(c.held[i:n]), checked+uint64(i), clip(o.order.at(from+uint64(i), from+n)))
+			o.fact("at_byte", checked+uint64(i))
+			o.failc(c, InvDelivery, "%s received %q at byte %d of its stream, where the order has %q: its client sees a gap, duplicate or reordering",
+				c.label(), clip(c.held[i:n]), checked+uint64(i), clip(o.order.at(from+uint64(i), from+n)))
 			return
 		}
 		o.delivered += uint64(o.order.framesEnding(from, from+n))
@@ -198,14 +204,14 @@ func (o *Oracle) checkTail(c *conn) {
 	switch {
 	case c.rejected:
 		if line := o.rejectLine(); !bytes.HasPrefix(line, c.tailRecv) {
-			o.failc(c, InvDelivery, "conn %d was turned away and received %q, not a prefix of %q", c.id, clip(c.tailRecv), line)
+			o.failc(c, InvDelivery, "%s was turned away and received %q, not a prefix of %q", c.label(), clip(c.tailRecv), line)
 		}
 	case c.left && c.leaveWhy.TellsWhy():
 		if !o.errorFramePrefix(c.tailRecv) {
-			o.failc(c, InvDelivery, "conn %d left for %v and received %q after its window, not an error frame", c.id, c.leaveWhy, clip(c.tailRecv))
+			o.failc(c, InvDelivery, "%s left for %v and received %q after its window, not an error frame", c.label(), c.leaveWhy, clip(c.tailRecv))
 		}
 	default:
-		o.failc(c, InvDelivery, "conn %d received %d bytes past its window (left=%v %v, closed for %v)", c.id, len(c.tailRecv), c.left, c.leaveWhy, c.closeWhy)
+		o.failc(c, InvDelivery, "%s received %d bytes past its window: its client gets frames read after it left or was closed", c.label(), len(c.tailRecv))
 	}
 }
 
@@ -245,7 +251,7 @@ func (o *Oracle) maybeFinish(c *conn) {
 		o.require(c, c.closeWhy, closeAlways, atEnd)
 	}
 	if _, n := c.sentMatch.unmatched(); n > 0 {
-		o.failc(c, InvDelivery, "the server broadcast %d bytes from conn %d that its client never sent", n, c.id)
+		o.failc(c, InvDelivery, "the server broadcast %d bytes from %s that its client never sent", n, c.label())
 	}
 	o.forget(c)
 }
@@ -261,14 +267,14 @@ func (o *Oracle) receivedWhole(c *conn, r server.CloseReason) string {
 	case EndEOF:
 		got, window := min(c.recv, c.stop-c.join), c.stop-c.join
 		if got < window {
-			return fmt.Sprintf("conn %d closed for %v after a flush, but its client read %d of its %d bytes before the end of stream", c.id, r, got, window)
+			return fmt.Sprintf("%s closed for %v after a flush, but its client read only %d of its %d bytes before the end of stream: it lost the last %d", c.label(), r, got, window, window-got)
 		}
 		if r.TellsWhy() && !o.isErrorFrame(c.tailRecv) {
-			return fmt.Sprintf("conn %d closed for %v without the error frame (got %q)", c.id, r, clip(c.tailRecv))
+			return fmt.Sprintf("%s closed for %v without the error frame (got %q): its client is never told why", c.label(), r, clip(c.tailRecv))
 		}
 		o.complete++
 	case EndTruncated:
-		return fmt.Sprintf("conn %d closed for %v after a flush, yet its stream ended inside a frame", c.id, r)
+		return fmt.Sprintf("%s closed for %v after a flush, yet its stream ended inside a frame: its client got a cut frame", c.label(), r)
 	}
 	return ""
 }

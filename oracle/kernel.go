@@ -16,7 +16,7 @@ import (
 func (o *Oracle) Accepted(id ConnID) {
 	c := o.conn(id)
 	if c.accepted {
-		o.failc(c, InvKernel, "conn %d accepted twice", id)
+		o.failc(c, InvKernel, "%s accepted twice", c.label())
 	}
 	c.accepted = true
 	c.lastFrame, c.lastFrameTick = o.now(), o.serverNow()
@@ -78,16 +78,17 @@ func (o *Oracle) Read(id ConnID, p []byte) {
 	o.spend(c, len(p))
 	o.sentArrived(c, p)
 	if len(o.pend) > 0 {
-		o.failc(c, InvDelivery, "server read again before broadcasting the %d frames it had read from conn %d", len(o.pend), o.pend[0].id)
+		o.fact("frames_waiting", len(o.pend))
+		o.failc(c, InvDelivery, "the server read again before broadcasting the %d frames it had read from %s: the order no longer follows its reads", len(o.pend), o.lookup(o.pend[0].id).labelOr(o.pend[0].id))
 		return
 	}
 	o.pendBytes = o.pendBytes[:0]
 	switch {
 	case c.rejected:
-		o.failc(c, InvMembership, "server read from conn %d, which it turned away", id)
+		o.failc(c, InvMembership, "the server read from %s, which it had turned away", c.label())
 		return
 	case !c.joined:
-		o.failc(c, InvMembership, "server read from conn %d before it joined", id)
+		o.failc(c, InvMembership, "the server read from %s before it joined: its frames would reach no one", c.label())
 		return
 	case c.left || c.input.err != 0:
 		return // a leaving connection's input is read and dropped
@@ -151,8 +152,10 @@ func (o *Oracle) spend(c *conn, n int) {
 }
 
 func (o *Oracle) failRate(c *conn) {
-	o.failc(c, InvFairness, "conn %d read faster than its input rate (%d bytes/s, burst %d): %d bytes over",
-		c.id, o.cfg.InputRateBytesPerSec, o.cfg.InputBurstBytes, (-c.bucket+int64(time.Second)-1)/int64(time.Second))
+	over := (-c.bucket + int64(time.Second) - 1) / int64(time.Second)
+	o.fact("over_rate_bytes", over)
+	o.failc(c, InvFairness, "%s was read faster than its input rate (%d bytes/s, burst %d), %d bytes over: a flooder is served before the others",
+		c.label(), o.cfg.InputRateBytesPerSec, o.cfg.InputBurstBytes, over)
 }
 
 // judgeRates fails, at the end of a tick, the leavers read past their
@@ -171,7 +174,7 @@ func (o *Oracle) ReadEOF(id ConnID) {
 	c := o.conn(id)
 	for _, f := range o.pend {
 		if f.id == id {
-			o.failc(c, InvDelivery, "server read EOF on conn %d before broadcasting a frame it had read", id)
+			o.failc(c, InvDelivery, "the server read the end of %s's stream before broadcasting a frame it had read from it: the frame may be lost", c.label())
 		}
 	}
 	if c.joined && !c.left && c.eofAt < 0 {
@@ -198,7 +201,7 @@ func (o *Oracle) Wrote(id ConnID, p []byte) {
 	o.progress++
 	switch {
 	case c.closed:
-		o.failc(c, InvKernel, "write to conn %d after the server closed it", id)
+		o.failc(c, InvKernel, "a write to %s after the server closed it", c.label())
 		return
 	case !c.joined: // a connection about to be turned away: its line
 		c.errW = append(c.errW, p...)
@@ -208,8 +211,9 @@ func (o *Oracle) Wrote(id ConnID, p []byte) {
 	pos := c.join + c.written
 	n := min(uint64(len(p)), limit-pos)
 	if want := o.order.at(pos, pos+n); !bytes.Equal(p[:n], want) {
-		o.failc(c, InvDelivery, "conn %d: bytes %d..%d of its stream differ from the broadcast (got %q, want %q)",
-			id, c.written, c.written+n, clip(p[:n]), clip(want))
+		o.fact("at_byte", c.written+uint64(firstDiff(p[:n], want)))
+		o.failc(c, InvDelivery, "%s: bytes %d..%d of its stream differ from the broadcast (got %q, want %q): its client receives a wrong or reordered frame",
+			c.label(), c.written, c.written+n, clip(p[:n]), clip(want))
 		return
 	}
 	c.written += n
@@ -219,13 +223,13 @@ func (o *Oracle) Wrote(id ConnID, p []byte) {
 	}
 	switch {
 	case !c.left:
-		o.failc(c, InvDelivery, "conn %d: %d bytes written past everything the server read (duplicate or invented)", id, len(rest))
+		o.failc(c, InvDelivery, "%s: %d bytes written past everything the server read: its client receives a duplicate or invented frame", c.label(), len(rest))
 	case !c.leaveWhy.TellsWhy():
-		o.failc(c, InvDelivery, "conn %d left for %v, then was written %d bytes past its leave point", id, c.leaveWhy, len(rest))
+		o.failc(c, InvDelivery, "%s left for %v, then was written %d bytes past its leave point: its client receives frames read after it left", c.label(), c.leaveWhy, len(rest))
 	default:
 		c.errW = append(c.errW, rest...)
 		if !o.errorFramePrefix(c.errW) {
-			o.failc(c, InvDelivery, "conn %d left for %v and was written %q after its window, not an error frame", id, c.leaveWhy, clip(c.errW))
+			o.failc(c, InvDelivery, "%s left for %v and was written %q after its window, not an error frame", c.label(), c.leaveWhy, clip(c.errW))
 		}
 	}
 }
@@ -240,7 +244,7 @@ func (o *Oracle) ShutWrite(id ConnID) {
 		return // a turned-away connection's line is best effort
 	}
 	if !c.left {
-		o.failc(c, InvDelivery, "server sent conn %d its FIN while it was a member", id)
+		o.failc(c, InvDelivery, "the server sent %s its FIN while it was a member: its client sees the chat end though it never left", c.label())
 		return
 	}
 	if msg := o.flushFailure(c, "sent its FIN", c.leaveWhy); msg != "" {
@@ -257,7 +261,8 @@ func (o *Oracle) ShutWrite(id ConnID) {
 func (o *Oracle) Released(id ConnID, held int) {
 	c := o.conn(id)
 	if c.closed && c.closeWhy.Resets() && held > 0 {
-		o.failc(c, InvMemory, "conn %d was dropped for %v, but its kernel socket still holds %d bytes of its output (the close was not abortive)", id, c.closeWhy, held)
+		o.fact("kernel_held_bytes", held)
+		o.failc(c, InvMemory, "%s was dropped for %v, but its kernel socket still holds %d bytes of its output (the close was not abortive): kernel memory outlives the connection", c.label(), c.closeWhy, held)
 	}
 }
 
@@ -274,11 +279,12 @@ func (o *Oracle) Reset(id ConnID) {
 		return
 	}
 	if n := o.unreadLeft(c); n > 0 {
-		o.failc(c, InvDelivery, "conn %d closed for %v with %d bytes of input it could have read left unread: the close reset the connection", id, c.closeWhy, n)
+		o.fact("unread_bytes", n)
+		o.failc(c, InvDelivery, "%s closed for %v with %d bytes of input it could have read left unread: the close reset the connection, and output in flight may be lost", c.label(), c.closeWhy, n)
 		return
 	}
 	if !o.losses {
-		o.failc(c, InvDelivery, "conn %d closed for %v with unread input: its RST may destroy output the server claims it delivered", id, c.closeWhy)
+		o.failc(c, InvDelivery, "%s closed for %v with unread input: its RST may destroy output the server claims it delivered", c.label(), c.closeWhy)
 	}
 }
 
@@ -314,7 +320,8 @@ func (o *Oracle) Lost(id ConnID, n int) {
 }
 
 func (o *Oracle) failLost(c *conn) {
-	o.failc(c, InvDelivery, "conn %d closed for %v, then its RST destroyed %d bytes of the output the server claims it delivered", c.id, c.closeWhy, c.lost)
+	o.fact("lost_bytes", c.lost)
+	o.failc(c, InvDelivery, "%s closed for %v, then its RST destroyed %d bytes of the output the server claims it delivered: its client never receives them", c.label(), c.closeWhy, c.lost)
 }
 
 // judgeLosses fails the losses between ticks that no client excused.
@@ -332,10 +339,11 @@ func (o *Oracle) judgeLosses() {
 // if r is a protocol error.
 func (o *Oracle) flushFailure(c *conn, what string, r server.CloseReason) string {
 	if owed := c.owed(o); owed > 0 {
-		return fmt.Sprintf("conn %d %s for %v still owed %d bytes", c.id, what, r, owed)
+		o.fact("unwritten_bytes", owed)
+		return fmt.Sprintf("%s %s for %v still owed %d bytes: its client never receives the last of the chat", c.label(), what, r, owed)
 	}
 	if r.TellsWhy() && !o.isErrorFrame(c.errW) {
-		return fmt.Sprintf("conn %d %s for %v without a complete error frame (got %q)", c.id, what, r, clip(c.errW))
+		return fmt.Sprintf("%s %s for %v without a complete error frame (got %q): its client is never told why", c.label(), what, r, clip(c.errW))
 	}
 	return ""
 }

@@ -32,13 +32,16 @@ const (
 	InvTiming     = "timing"   // a deadline missed or overslept, an accept back-off out of its sequence
 )
 
-// Violation is a broken invariant: which, where in the history, about which
-// connection (0 if none), and what was seen.
+// Violation is a broken invariant: which, where in the history (step and
+// the server's clock), about which connection (0 if none), what a user
+// lost or would see, and the facts that prove it (facts.go).
 type Violation struct {
-	Invariant string `json:"invariant"`
-	Step      int    `json:"step"`
-	Conn      ConnID `json:"conn,omitempty"`
-	Detail    string `json:"detail"`
+	Invariant string        `json:"invariant"`
+	Step      int           `json:"step"`
+	Time      time.Duration `json:"time_ns"`
+	Conn      ConnID        `json:"conn,omitempty"`
+	Detail    string        `json:"detail"`
+	Facts     Facts         `json:"facts,omitempty"`
 }
 
 func (v *Violation) Error() string {
@@ -125,6 +128,7 @@ type Oracle struct {
 
 	violation *Violation
 	count     uint64
+	staged    []Fact // facts for the next violation (fact)
 }
 
 type pending struct {
@@ -175,13 +179,11 @@ func (o *Oracle) FailConn(id ConnID, inv, format string, args ...any) {
 func (o *Oracle) failc(c *conn, inv, format string, args ...any) { o.failConn(c, inv, format, args...) }
 
 func (o *Oracle) failConn(c *conn, inv, format string, args ...any) {
-	if c != nil && c.bad {
+	if (c != nil && c.bad) || (o.report == nil && o.violation != nil) {
+		o.staged = o.staged[:0]
 		return
 	}
-	if o.report == nil && o.violation != nil {
-		return
-	}
-	v := &Violation{Invariant: inv, Step: o.step(), Detail: fmt.Sprintf(format, args...)}
+	v := &Violation{Invariant: inv, Step: o.step(), Time: o.now(), Detail: fmt.Sprintf(format, args...), Facts: o.takeFacts(c)}
 	if c != nil {
 		v.Conn = c.id
 		c.bad = o.report != nil

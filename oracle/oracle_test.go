@@ -187,7 +187,7 @@ func TestBrokenHistories(t *testing.T) {
 			h.leaveEOF(1)
 			h.Reset(1)
 		}},
-		{"eof leave without the EOF", InvMembership, "had not read its EOF", func(h *history) {
+		{"eof leave without the EOF", InvMembership, "before the server read its EOF", func(h *history) {
 			h.member(1)
 			h.Left(1, server.ReasonEOF)
 		}},
@@ -712,7 +712,7 @@ func TestLiveHistoryBroken(t *testing.T) {
 			h.ClientEnded(1, EndReset)
 			h.ClientGone(1, false)
 		}},
-		{"a flush close that ended short", "read 0 of its 3 bytes", func(h *history) {
+		{"a flush close that ended short", "read only 0 of its 3 bytes", func(h *history) {
 			h.Joined(1)
 			h.Joined(2)
 			h.ClientConnected(1, "c")

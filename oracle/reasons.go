@@ -87,46 +87,48 @@ func closeRule(r server.CloseReason) []precondition {
 var (
 	readItsEOF = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
 		if c.eofAt != int64(c.stop) {
-			return fmt.Sprintf("conn %d left for eof, but the server had not read its EOF", c.id)
+			return o.hungUpEarly(c, "left")
 		}
 		return ""
 	}}
 	inputShowsIt = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
 		if c.input.err != r {
-			return fmt.Sprintf("conn %d left for %v, but its input shows %v", c.id, r, c.input.err)
+			return fmt.Sprintf("%s left for %v, but its input shows %v: the server dropped a client for a frame it did not send", c.label(), r, c.input.err)
 		}
 		return ""
 	}}
 	silentForIdleTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
 		if idle := o.now() - c.lastFrameTick; o.cfg.IdleTimeout <= 0 || idle < o.cfg.IdleTimeout {
-			return fmt.Sprintf("conn %d left idle %v after its last complete frame (timeout %v)", c.id, idle, o.cfg.IdleTimeout)
+			o.fact("since_last_frame", idle)
+			return fmt.Sprintf("%s left idle %v after its last complete frame (timeout %v): the server dropped a client that was not idle", c.label(), idle, o.cfg.IdleTimeout)
 		}
 		return ""
 	}}
 	heldUnfinished = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
 		if c.partial == 0 {
-			return fmt.Sprintf("conn %d left for %v, but its input ends at a frame boundary", c.id, r)
+			return fmt.Sprintf("%s left for %v, but its input ends at a frame boundary: it held no unfinished frame", c.label(), r)
 		}
 		return ""
 	}}
 	unfinishedForFrameTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
 		if d := o.now() - c.partialAtTick; o.cfg.FrameTimeout <= 0 || d < o.cfg.FrameTimeout {
-			return fmt.Sprintf("conn %d left for frame-timeout %v after its frame began (timeout %v)", c.id, d, o.cfg.FrameTimeout)
+			o.fact("frame_begun_for", d)
+			return fmt.Sprintf("%s left for frame-timeout %v after its frame began (timeout %v): the server dropped a client whose frame was not late", c.label(), d, o.cfg.FrameTimeout)
 		}
 		return ""
 	}}
 	shutdownUnderWay = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, _ server.CloseReason) string {
 		if !o.shutdown {
-			return fmt.Sprintf("conn %d left for shutdown with no shutdown under way", c.id)
+			return fmt.Sprintf("%s left for shutdown with no shutdown under way", c.label())
 		}
 		return ""
 	}}
 	notAReasonToLeave = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, r server.CloseReason) string {
-		return fmt.Sprintf("conn %d left for reason %v, which is not a reason to leave", c.id, r)
+		return fmt.Sprintf("%s left for reason %v, which is not a reason to leave", c.label(), r)
 	}}
 	malformedLeavesForIt = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
 		if c.input.err != 0 && !r.IsProtocolError() {
-			return fmt.Sprintf("conn %d sent a malformed frame (%s) and left for %v", c.id, c.input.err, r)
+			return fmt.Sprintf("%s sent a malformed frame (%s) and left for %v: its client is not told what it broke", c.label(), c.input.err, r)
 		}
 		return ""
 	}}
@@ -134,7 +136,7 @@ var (
 	// The client's account of a leave (no kernel record).
 	clientSentShowsIt = precondition{InvMembership, fromClient, func(o *Oracle, c *conn, r server.CloseReason) string {
 		if c.sentDec.err != r {
-			return fmt.Sprintf("conn %d left for %v, but its client sent no such frame", c.id, r)
+			return fmt.Sprintf("%s left for %v, but its client sent no such frame", c.label(), r)
 		}
 		return ""
 	}}
@@ -143,7 +145,7 @@ var (
 			return "" // a reset may destroy what it sent last: see Tolerances
 		}
 		if n, _ := c.sentMatch.unmatched(); n > 0 {
-			return fmt.Sprintf("conn %d left for %v with %d bytes of complete frames its client sent never broadcast", c.id, r, n)
+			return fmt.Sprintf("%s left for %v with %d bytes of complete frames its client sent never broadcast: the chat never sees them", c.label(), r, n)
 		}
 		return ""
 	}}
@@ -152,17 +154,17 @@ var (
 // The close reasons.
 var (
 	noReason = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		return fmt.Sprintf("conn %d closed with no reason", c.id)
+		return fmt.Sprintf("%s closed with no reason", c.label())
 	}}
 	kernelSawReset = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
 		if c.joined && !c.reset {
-			return fmt.Sprintf("conn %d closed for %v, but the kernel reported no error on it", c.id, r)
+			return fmt.Sprintf("%s closed for %v, but the kernel reported no error on it: the server dropped a healthy connection", c.label(), r)
 		}
 		return ""
 	}}
 	clientGoneFirst = precondition{InvMembership, fromClient, func(o *Oracle, c *conn, r server.CloseReason) string {
 		if c.ended == EndEOF || c.ended == EndTruncated || c.ended == EndReset {
-			return fmt.Sprintf("conn %d closed for %v while its client still had its socket open", c.id, r)
+			return fmt.Sprintf("%s closed for %v while its client still had its socket open: the server dropped a healthy connection", c.label(), r)
 		}
 		return ""
 	}}
@@ -173,10 +175,12 @@ var (
 			return ""
 		}
 		if owed := c.owed(o); owed == 0 {
-			return fmt.Sprintf("conn %d closed for queue-limit though it had been written all it was owed (left=%v %v)", c.id, c.left, c.leaveWhy)
+			return fmt.Sprintf("%s closed for queue-limit though it had been written all it was owed: a client that kept up was evicted", c.label())
 		}
 		if behind := c.behind(o); behind <= uint64(o.cfg.QueueBytesMax) {
-			return fmt.Sprintf("conn %d closed for queue-limit while owed only %d bytes (limit %d)", c.id, behind, o.cfg.QueueBytesMax)
+			o.fact("behind_bytes", behind)
+			o.fact("queue_bytes_max", o.cfg.QueueBytesMax)
+			return fmt.Sprintf("%s closed for queue-limit while owed only %d bytes (limit %d): a client that kept up was evicted", c.label(), behind, o.cfg.QueueBytesMax)
 		}
 		return ""
 	}}
@@ -184,10 +188,10 @@ var (
 		line := o.rejectLine()
 		switch {
 		case !bytes.HasPrefix(line, c.errW):
-			return fmt.Sprintf("conn %d was turned away and written %q, not a prefix of %q", c.id, clip(c.errW), line)
+			return fmt.Sprintf("%s was turned away and written %q, not a prefix of %q", c.label(), clip(c.errW), line)
 		case len(c.errW) < len(line) && !c.writeCut && !c.reset:
 			// Only a full send buffer (or the peer's reset) may cut it.
-			return fmt.Sprintf("conn %d was turned away and written %d of the %d bytes of %q, though the kernel took all it was given", c.id, len(c.errW), len(line), line)
+			return fmt.Sprintf("%s was turned away and written %d of the %d bytes of %q, though the kernel took all it was given: its client is not told why", c.label(), len(c.errW), len(line), line)
 		}
 		return ""
 	}}
@@ -199,37 +203,44 @@ var (
 			return "" // a leaver's input is dropped; so is what follows a malformed frame
 		}
 		if n := o.unreadLeft(c); n > 0 {
-			return fmt.Sprintf("conn %d closed for %v with %d bytes that had reached the server unread: the frames in them are lost", c.id, r, n)
+			o.fact("unread_bytes", n)
+			return fmt.Sprintf("%s closed for %v with %d bytes that had reached the server unread: the frames in them are lost", c.label(), r, n)
 		}
 		return ""
 	}}
 	neverJoined = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, r server.CloseReason) string {
 		if c.joined {
-			return fmt.Sprintf("conn %d closed for %v after it joined", c.id, r)
+			return fmt.Sprintf("%s closed for %v after it joined", c.label(), r)
 		}
 		return ""
 	}}
 	connsMaxOpen = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, _ server.CloseReason) string {
 		if o.open < o.cfg.ConnsMax {
-			return fmt.Sprintf("conn %d turned away with %d open, ConnsMax %d", c.id, o.open, o.cfg.ConnsMax)
+			return fmt.Sprintf("%s turned away with %d open, ConnsMax %d: the server refused a client it had room for", c.label(), o.open, o.cfg.ConnsMax)
 		}
 		return ""
 	}}
 	lingeredLingerTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if !c.left || o.now()-c.leftTick < o.cfg.LingerTimeout {
-			return fmt.Sprintf("conn %d closed for linger-timeout (left=%v, %v after leaving)", c.id, c.left, o.now()-c.leftTick)
+		if !c.left {
+			return fmt.Sprintf("%s closed for linger-timeout without leaving first", c.label())
+		}
+		if d := o.now() - c.leftTick; d < o.cfg.LingerTimeout {
+			return fmt.Sprintf("%s closed for linger-timeout %v after leaving (LingerTimeout %v): its client's time to read the rest was cut", c.label(), d, o.cfg.LingerTimeout)
 		}
 		return ""
 	}}
 	shutdownLeftIt = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if !o.shutdown || !c.left {
-			return fmt.Sprintf("conn %d closed for shutdown-timeout (shutdown=%v, left=%v)", c.id, o.shutdown, c.left)
+		if !o.shutdown {
+			return fmt.Sprintf("%s closed for shutdown-timeout with no shutdown under way", c.label())
+		}
+		if !c.left {
+			return fmt.Sprintf("%s closed for shutdown-timeout without leaving first", c.label())
 		}
 		return ""
 	}}
 	shutdownTimedOut = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
 		if d := o.now() - o.downAt; d < o.cfg.ShutdownTimeout {
-			return fmt.Sprintf("conn %d closed for shutdown-timeout %v into the shutdown (timeout %v)", c.id, d, o.cfg.ShutdownTimeout)
+			return fmt.Sprintf("%s closed for shutdown-timeout %v into the shutdown (timeout %v): its client's time to read the rest was cut", c.label(), d, o.cfg.ShutdownTimeout)
 		}
 		return ""
 	}}
@@ -242,17 +253,18 @@ var (
 	// holds it to that: promisedWhole).
 	cutOwedNothing = precondition{InvDelivery, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
 		if !c.left {
-			return fmt.Sprintf("conn %d was cut for linger-bytes as a member", c.id)
+			return fmt.Sprintf("%s was cut for linger-bytes as a member", c.label())
 		}
 		if msg := o.flushFailure(c, "was cut", c.leaveWhy); msg != "" || !c.shut {
-			return fmt.Sprintf("conn %d was cut for linger-bytes before it was written everything it was owed and its FIN (%s)", c.id, msg)
+			return fmt.Sprintf("%s was cut for linger-bytes before it was written everything it was owed and its FIN (%s): the reset destroys output it was owed", c.label(), msg)
 		}
 		return ""
 	}}
 	readLingerBytesMax = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
 		if !c.left || c.readLeft <= uint64(o.cfg.LingerBytesMax) {
-			return fmt.Sprintf("conn %d closed for linger-bytes after the server read %d bytes from it since it left (left=%v, LingerBytesMax %d)",
-				c.id, c.readLeft, c.left, o.cfg.LingerBytesMax)
+			o.fact("read_since_leaving_bytes", c.readLeft)
+			return fmt.Sprintf("%s closed for linger-bytes after the server read %d bytes from it since it left (left=%v, LingerBytesMax %d)",
+				c.label(), c.readLeft, c.left, o.cfg.LingerBytesMax)
 		}
 		return ""
 	}}
@@ -260,13 +272,16 @@ var (
 	// Every close.
 	malformedClosedForIt = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
 		if c.input.err != 0 && !c.left && !r.Aborts() {
-			return fmt.Sprintf("conn %d sent a malformed frame (%s) and was closed for %v", c.id, c.input.err, r)
+			return fmt.Sprintf("%s sent a malformed frame (%s) and was closed for %v: its client is not told what it broke", c.label(), c.input.err, r)
 		}
 		return ""
 	}}
 	leftFirst = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, r server.CloseReason) string {
 		if r.FollowsLeave() && !c.left {
-			return fmt.Sprintf("conn %d closed for %v without leaving first", c.id, r)
+			if r == server.ReasonEOF && c.eofAt < 0 && o.kernel {
+				return o.hungUpEarly(c, "was closed without leaving first,")
+			}
+			return fmt.Sprintf("%s closed for %v without leaving first: the graceful close (what it is owed, then the FIN) was skipped", c.label(), r)
 		}
 		return ""
 	}}
@@ -278,7 +293,7 @@ var (
 	}}
 	clientSentMalformed = precondition{InvMembership, fromClient, func(o *Oracle, c *conn, r server.CloseReason) string {
 		if e := c.sentDec.err; e != 0 && c.leaveWhy != e && !(r.Aborts() && !c.left) {
-			return fmt.Sprintf("conn %d: its client sent a malformed frame (%v), and it was closed for %v (left for %v)", c.id, e, r, c.leaveWhy)
+			return fmt.Sprintf("%s: its client sent a malformed frame (%v), and it was closed for %v (left for %v)", c.label(), e, r, c.leaveWhy)
 		}
 		return ""
 	}}
@@ -286,6 +301,23 @@ var (
 		return o.receivedWhole(c, r)
 	}}
 )
+
+// hungUpEarly says how c, which the server treated as hung up (it left or
+// was closed for eof), had not ended: the server never read its EOF, so
+// what it took for the end was a hang-up hint, and what the client sent
+// after the last read is lost.
+func (o *Oracle) hungUpEarly(c *conn, what string) string {
+	msg := fmt.Sprintf("%s %s for eof before the server read its EOF: a hang-up hint taken for the end of the data", c.label(), what)
+	switch {
+	case c.client && c.sent > c.readBytes:
+		msg += fmt.Sprintf("; %d bytes it sent were never read", c.sent-c.readBytes)
+	case c.client && c.sent > 0:
+		msg += fmt.Sprintf("; all %d bytes it sent were read, this time", c.sent)
+	case c.client:
+		msg += "; it had sent nothing, this time"
+	}
+	return msg
+}
 
 type phase bool
 

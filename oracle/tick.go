@@ -46,14 +46,14 @@ func (o *Oracle) overBudget() string {
 	t, cfg := &o.tick, &o.cfg
 	msg := ""
 	if t.accepts > cfg.AcceptsPerTickMax {
-		msg = fmt.Sprintf("%d accept calls in one tick, budget %d", t.accepts, cfg.AcceptsPerTickMax)
+		msg = fmt.Sprintf("%d accept calls in one tick, budget %d: the members wait while the server accepts", t.accepts, cfg.AcceptsPerTickMax)
 	}
 	for _, id := range t.touched {
 		if msg == "" && t.writes[id] > cfg.WriteCallsPerTickMax {
-			msg = fmt.Sprintf("conn %d: %d write calls in one tick, budget %d", id, t.writes[id], cfg.WriteCallsPerTickMax)
+			msg = fmt.Sprintf("%s: %d write calls in one tick, budget %d: one client holds up the others", o.lookup(id).labelOr(id), t.writes[id], cfg.WriteCallsPerTickMax)
 		}
 		if msg == "" && t.reads[id] > cfg.ReadBytesPerTickMax && !o.lastDrain(id, t.reads[id]) {
-			msg = fmt.Sprintf("conn %d: %d bytes read in one tick, budget %d", id, t.reads[id], cfg.ReadBytesPerTickMax)
+			msg = fmt.Sprintf("%s: %d bytes read in one tick, budget %d: one sender holds up the others", o.lookup(id).labelOr(id), t.reads[id], cfg.ReadBytesPerTickMax)
 		}
 		t.writes[id], t.reads[id] = 0, 0
 	}
@@ -124,7 +124,8 @@ func (o *Oracle) TickEnd() {
 		t.spin = 0
 	}
 	if len(o.pend) > 0 {
-		o.Fail(InvDelivery, "the server read %d frames it never broadcast (first from conn %d)", len(o.pend), o.pend[0].id)
+		o.fact("frames_waiting", len(o.pend))
+		o.Fail(InvDelivery, "the server read %d frames it never broadcast (the first from %s): the members never receive them", len(o.pend), o.lookup(o.pend[0].id).labelOr(o.pend[0].id))
 	}
 	o.memoryBound()
 	o.lateTimers()
@@ -143,7 +144,9 @@ func (o *Oracle) memoryBound() {
 	limit := uint64(o.cfg.QueueBytesMax)
 	for _, c := range o.live {
 		if c.owed(o) > 0 && c.behind(o) > limit {
-			o.failc(c, InvMemory, "conn %d is %d bytes behind the stream (limit %d) and still open", c.id, c.behind(o), limit)
+			o.fact("behind_bytes", c.behind(o))
+			o.fact("queue_bytes_max", limit)
+			o.failc(c, InvMemory, "%s is %d bytes behind the stream (limit %d) and still open: the server holds more for one slow client than QueueBytesMax allows", c.label(), c.behind(o), limit)
 		}
 	}
 }

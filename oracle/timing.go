@@ -91,7 +91,7 @@ func (o *Oracle) PollWaits(timeout time.Duration) {
 		if timeout >= 0 {
 			asked = timeout.String()
 		}
-		o.Fail(InvTiming, "at %v the server asked to sleep %s, past %s due at %v (oversleeping)", now, asked, d, d.at)
+		o.Fail(InvTiming, "at %v the server asked to sleep %s, past %s due at %v (oversleeping): what is due then comes late", now, asked, d, d.at)
 	}
 }
 
@@ -128,13 +128,13 @@ const (
 func (d deadline) String() string {
 	switch d.kind {
 	case dueLinger:
-		return fmt.Sprintf("conn %d's linger time", d.c.id)
+		return d.c.label() + "'s linger time"
 	case dueIdle:
-		return fmt.Sprintf("conn %d's idle timeout", d.c.id)
+		return d.c.label() + "'s idle timeout"
 	case dueShutdown:
 		return "the shutdown deadline"
 	case dueFrame:
-		return fmt.Sprintf("conn %d's frame timeout", d.c.id)
+		return d.c.label() + "'s frame timeout"
 	}
 	return fmt.Sprintf("the end of the %v accept back-off", d.b)
 }
@@ -184,23 +184,25 @@ func (o *Oracle) lateTimers() {
 	}
 	t, cfg := o.tickAt, &o.cfg
 	if o.shutdown && len(o.live) > 0 && t >= o.downAt+cfg.ShutdownTimeout {
-		o.Fail(InvTiming, "%d connections still open %v into the shutdown (timeout %v)", len(o.live), t-o.downAt, cfg.ShutdownTimeout)
+		o.Fail(InvTiming, "%d connections still open %v into the shutdown (timeout %v): the shutdown overruns its deadline", len(o.live), t-o.downAt, cfg.ShutdownTimeout)
 		return
 	}
 	for _, c := range o.live {
 		switch {
 		case c.left && t >= c.leftAt+cfg.LingerTimeout:
-			o.failc(c, InvTiming, "conn %d left %v before this tick and is still open (linger timeout %v): its close is late", c.id, t-c.leftAt, cfg.LingerTimeout)
+			o.failc(c, InvTiming, "%s left %v before this tick and is still open (linger timeout %v): its close is late, and its client waits for the end of stream", c.label(), t-c.leftAt, cfg.LingerTimeout)
 			return
 		case !c.left && cfg.IdleTimeout > 0 && t >= c.lastFrame+cfg.IdleTimeout:
-			o.failc(c, InvTiming, "conn %d has sent no complete frame for %v and is still a member (idle timeout %v): its idle close is late", c.id, t-c.lastFrame, cfg.IdleTimeout)
+			o.fact("since_last_frame", t-c.lastFrame)
+			o.failc(c, InvTiming, "%s has sent no complete frame for %v and is still a member (idle timeout %v): its idle close is late", c.label(), t-c.lastFrame, cfg.IdleTimeout)
 			return
 		case !c.left && cfg.FrameTimeout > 0 && c.partial > 0 && t >= c.partialAt+cfg.FrameTimeout:
-			o.failc(c, InvTiming, "conn %d's unfinished frame began %v before this tick and it is still a member (frame timeout %v): its frame-timeout leave is late", c.id, t-c.partialAt, cfg.FrameTimeout)
+			o.fact("frame_begun_for", t-c.partialAt)
+			o.failc(c, InvTiming, "%s's unfinished frame began %v before this tick and it is still a member (frame timeout %v): its frame-timeout leave is late", c.label(), t-c.partialAt, cfg.FrameTimeout)
 			return
 		}
 	}
 	if b := &o.backoff; b.paused && !o.shutdown && t >= b.at+b.length {
-		o.Fail(InvTiming, "the accept back-off of %v ended %v before this tick, and the server has not accepted since", b.length, t-b.at-b.length)
+		o.Fail(InvTiming, "the accept back-off of %v ended %v before this tick, and the server has not accepted since: the clients in the backlog wait", b.length, t-b.at-b.length)
 	}
 }

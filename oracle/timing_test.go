@@ -46,7 +46,7 @@ func (h *history) pollAfter(d time.Duration, feed func()) {
 func TestTimingHistories(t *testing.T) {
 	nothing := func() {}
 	runRuleCases(t, []ruleCase{
-		{"sleeping past an idle deadline", InvTiming, "past conn 1's idle timeout", func(h *history) {
+		{"sleeping past an idle deadline", InvTiming, "past client 1's idle timeout", func(h *history) {
 			h.member(1)
 			h.tick(nothing)
 			h.PollWaits(-1)
@@ -55,7 +55,7 @@ func TestTimingHistories(t *testing.T) {
 			h.tick(nothing)
 			h.PollWaits(100 * time.Millisecond)
 		}},
-		{"sleeping past a linger deadline", InvTiming, "past conn 1's linger time", func(h *history) {
+		{"sleeping past a linger deadline", InvTiming, "past client 1's linger time", func(h *history) {
 			h.member(1)
 			h.now += 100 * time.Millisecond
 			h.tick(func() { h.Left(1, server.ReasonIdle) })

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"encoding/binary"
-	"fmt"
 
 	"github.com/mobsim/mobsim/oracle"
 	"github.com/mobsim/mobsim/server"
@@ -137,7 +136,9 @@ func (r *run) gone(c *client, reset bool) {
 }
 
 func (r *run) connect(c *client) {
+	r.connecting = c
 	conn, err := r.k.Connect(r.ln)
+	r.connecting = nil
 	if err != nil {
 		c.refused++
 		c.again = r.step + 1 + r.rng.IntN(10)
@@ -146,7 +147,7 @@ func (r *run) connect(c *client) {
 	}
 	c.conn, c.id = conn, conn.ID()
 	c.sent, c.out, c.recv, c.wrote, c.finSent, c.gotEOF, c.told, c.keptOn = 0, nil, 0, 0, false, false, false, false
-	r.o.ClientConnected(c.id, fmt.Sprintf("client %d (%v)", c.idx, c.spec.Kind))
+	r.o.ClientConnected(c.id, connLabel(c.id, c))
 	if conn.Connecting() {
 		r.tracef("client", c.id, "client %d (%v) connects; the backlog is full, its SYN will be retried", c.idx, c.spec.Kind)
 		return

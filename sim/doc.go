@@ -35,7 +35,10 @@
 //     short is reported. The run itself checks
 //     no panic, Server.Check after every tick, and no leaked fds,
 //     registrations or table slots after the teardown. The human trace
-//     (Options.Trace) is fed from the same records and feeds no check.
+//     (Options.Trace, a stream of timeline events) is fed from the same
+//     structured records and feeds no check; the first violation enters
+//     it right after the fact that caused it, with the oracle's facts and
+//     the last readiness the server got for the connection.
 //   - ReplayCommand gives the one command that replays a seed with a
 //     readable trace.
 //   - Replay runs the core against a recording of the live server (package

@@ -16,14 +16,14 @@ import (
 
 // Determinism is the product: a seed must replay exactly. This test reads the
 // source of the packages that must replay (kernel, server, netfake, netrec,
-// internal/recfile, oracle, sim, and examples/echo, whose seeded test
-// replays like a simulation) and fails
+// internal/recfile, oracle, sim, timeline, and examples/echo, whose seeded
+// test replays like a simulation) and fails
 // on anything that could make two runs of one seed differ: a goroutine, a
 // select, the wall clock, the global math/rand source, or ranging over a map
 // (Go randomises map order). A line may opt out with a "//detguard:ok
 // <reason>" comment, which a reviewer then reads.
 func TestDeterminismGuard(t *testing.T) {
-	for _, dir := range []string{"../kernel", "../server", "../netfake", "../netrec", "../oracle", "../internal/recfile", "../examples/echo", "."} {
+	for _, dir := range []string{"../kernel", "../server", "../netfake", "../netrec", "../oracle", "../internal/recfile", "../timeline", "../examples/echo", "."} {
 		found, err := determinismFindings(dir)
 		if err != nil {
 			t.Fatal(err)

@@ -2,12 +2,12 @@ package sim
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netfake"
 	"github.com/mobsim/mobsim/oracle"
 	"github.com/mobsim/mobsim/server"
+	"github.com/mobsim/mobsim/timeline"
 )
 
 // The simulator feeds the oracle (package oracle) from three sources: the
@@ -16,15 +16,6 @@ import (
 // its Records for outcomes: an EOF, a write call, a failed accept), and
 // its own clients (what each sent and received). The human trace is a
 // separate consumer of the same records and feeds nothing.
-
-// TraceEvent is one line of a run's timeline.
-type TraceEvent struct {
-	Time time.Duration // virtual time
-	Step int
-	Who  string // "kernel", "client", "server" or "sim"
-	Conn uint64 // connection id, 0 when none
-	What string
-}
 
 // idOf returns the kernel's connection id for a server-side stream.
 func idOf(st kernel.Stream) uint64 {
@@ -36,10 +27,12 @@ func idOf(st kernel.Stream) uint64 {
 
 // ClaimFeed is a server.Observer that passes the server's claims to an
 // oracle, naming each stream by its fake kernel connection id. Note, if
-// set, is told each membership claim in words (for traces and logs).
+// set, is told each membership claim in words (for logs); Event, if set,
+// is told each claim as a timeline op (for traces), with the frame's size.
 type ClaimFeed struct {
-	O    *oracle.Oracle
-	Note func(id uint64, what string)
+	O     *oracle.Oracle
+	Note  func(id uint64, what string)
+	Event func(op timeline.Op, id uint64, why server.CloseReason, frameBytes int)
 }
 
 var _ server.Observer = (*ClaimFeed)(nil)
@@ -50,6 +43,9 @@ func (f *ClaimFeed) Joined(st kernel.Stream) {
 		f.Note(id, fmt.Sprintf("conn %d joins", id))
 	}
 	f.O.Joined(id)
+	if f.Event != nil {
+		f.Event(timeline.OpJoined, id, 0, 0)
+	}
 }
 
 func (f *ClaimFeed) Left(st kernel.Stream, why server.CloseReason) {
@@ -58,6 +54,9 @@ func (f *ClaimFeed) Left(st kernel.Stream, why server.CloseReason) {
 		f.Note(id, fmt.Sprintf("conn %d leaves: %v", id, why))
 	}
 	f.O.Left(id, why)
+	if f.Event != nil {
+		f.Event(timeline.OpLeft, id, why, 0)
+	}
 }
 
 func (f *ClaimFeed) Closed(st kernel.Stream, why server.CloseReason) {
@@ -66,9 +65,18 @@ func (f *ClaimFeed) Closed(st kernel.Stream, why server.CloseReason) {
 		f.Note(id, fmt.Sprintf("conn %d closed: %v", id, why))
 	}
 	f.O.Closed(id, why)
+	if f.Event != nil {
+		f.Event(timeline.OpClosed, id, why, 0)
+	}
 }
 
-func (f *ClaimFeed) Frame(st kernel.Stream, head, tail []byte) { f.O.Frame(idOf(st), head, tail) }
+func (f *ClaimFeed) Frame(st kernel.Stream, head, tail []byte) {
+	id := idOf(st)
+	f.O.Frame(id, head, tail)
+	if f.Event != nil {
+		f.Event(timeline.OpFrame, id, 0, len(head)+len(tail))
+	}
+}
 
 // KernelFeed passes the fake kernel's structured record of the server's
 // syscalls to an oracle: install it with SetObserver (the bytes each call
@@ -139,7 +147,13 @@ func acceptOutcome(e netfake.Errno) oracle.AcceptOutcome {
 // human trace.
 func (r *run) record(rec netfake.Record) {
 	r.feed.Record(rec)
+	if rec.Kind == netfake.KindEvent && rec.Conn != 0 {
+		r.noteReady(rec.Conn, rec.Ready, rec.Time)
+	}
+	if !r.explained && r.o != nil && r.o.Violation() != nil {
+		r.explain(r.o.Violation())
+	}
 	if r.trace != nil {
-		r.trace(TraceEvent{Time: rec.Time, Step: r.step, Who: "kernel", Conn: rec.Conn, What: rec.String()})
+		r.traceRecord(&rec)
 	}
 }

@@ -200,6 +200,9 @@ type replay struct {
 	polled      bool // a Poll record was passed and its tick's Now not yet
 	pollTimeout time.Duration
 	pollEvents  int
+	inTick      bool   // a tick slice is open in the trace
+	listener    uint64 // the listener's id, traced on the server's track
+	traced      bool   // the violation is in the trace
 }
 
 // build makes the core on the replayer, with the recorded config, bugs and
@@ -227,6 +230,9 @@ func (p *replay) build(core recfile.Core) error {
 		Clock: func() time.Duration { return p.now }, Step: func() int { return int(p.step) }})
 	p.kernel = replayKernel{KernelFeed{O: p.o}, &p.streams}
 	p.claims.O = p.o
+	if p.trace != nil {
+		p.claims.Event = p.traceClaim
+	}
 	return nil
 }
 
@@ -341,7 +347,7 @@ func (p *replay) record(rec *netrec.Record) {
 	p.line = b
 	p.hash.Write(b)
 	if p.trace != nil {
-		p.trace(TraceEvent{Time: rec.Time, Step: int(rec.Step), Who: who, Conn: conn, What: string(b[start : len(b)-1])})
+		p.traceRecord(rec, conn, string(b[start:len(b)-1]))
 	}
 }
 

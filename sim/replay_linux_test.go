@@ -17,6 +17,7 @@ import (
 	"github.com/mobsim/mobsim/kernel"
 	"github.com/mobsim/mobsim/netrec"
 	"github.com/mobsim/mobsim/server"
+	"github.com/mobsim/mobsim/timeline"
 )
 
 // recordLive runs the live server on loopback, recorded to path in mode,
@@ -113,9 +114,8 @@ func TestReplayLiveRecording(t *testing.T) {
 			var traces [2]bytes.Buffer
 			var reps [2]ReplayReport
 			for i := range reps {
-				reps[i] = Replay(path, ReplayOptions{Accounts: accounts, Trace: func(e TraceEvent) {
-					traces[i].WriteString(e.Who + " " + e.What + "\n")
-				}})
+				text := timeline.NewText(&traces[i], timeline.Filter{})
+				reps[i] = Replay(path, ReplayOptions{Accounts: accounts, Trace: text.Add})
 				r := reps[i]
 				if !r.OK() || r.End != "end" || r.Accounts != 3 {
 					t.Fatalf("replay %d: ok=%v end=%q accounts=%d violation=%v divergence=%v err=%v", i, r.OK(), r.End, r.Accounts, r.Violation, r.Divergence, r.Err)
@@ -127,7 +127,7 @@ func TestReplayLiveRecording(t *testing.T) {
 			if r := reps[0]; r.Frames != 3 || r.Stats.FramesOut != 9 || r.Core.Program != "test" || r.Records == 0 {
 				t.Errorf("report %+v", r)
 			}
-			if !strings.Contains(traces[0].String(), `server note joined`) || !strings.Contains(traces[0].String(), `kernel read #`) {
+			if !strings.Contains(traces[0].String(), ` joined `) || !strings.Contains(traces[0].String(), ` read `) || !strings.Contains(traces[0].String(), ` tick `) {
 				t.Errorf("trace lacks the claims or the reads:\n%s", traces[0].String())
 			}
 		})

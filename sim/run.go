@@ -13,6 +13,7 @@ import (
 	"github.com/mobsim/mobsim/netfake"
 	"github.com/mobsim/mobsim/oracle"
 	"github.com/mobsim/mobsim/server"
+	"github.com/mobsim/mobsim/timeline"
 )
 
 // Violation is a broken invariant (see package oracle, which names them).
@@ -85,6 +86,11 @@ type run struct {
 	trace   func(TraceEvent)
 	bugs    []string
 	poller  *cappedPoller
+
+	// For the trace and the violation's facts (trace.go).
+	connecting        *client // the client whose connect is under way
+	traced, explained bool
+	lastReady         []readyAt // by connection id
 }
 
 // cappedPoller is the kernel as the server sees it, except that a Poll
@@ -141,6 +147,9 @@ func Run(seed uint64, cfg Config, opt Options) (rep Report) {
 		if p := recover(); p != nil {
 			detail := fmt.Sprintf("%v\n%s", p, trimStack(debug.Stack()))
 			rep.Violation = &Violation{Invariant: InvPanic, Step: r.step, Detail: detail}
+			if r.k != nil {
+				rep.Violation.Time = r.k.Now()
+			}
 			if r.o != nil {
 				r.o.Fail(InvPanic, "%s", detail)
 			}
@@ -158,6 +167,13 @@ func Run(seed uint64, cfg Config, opt Options) (rep Report) {
 			}
 		}
 		rep.Steps = r.step
+		if rep.Violation != nil {
+			r.explain(rep.Violation)
+			if r.trace != nil && !r.traced {
+				r.traced = true
+				r.trace(TraceEvent{Op: timeline.OpViolation, Time: rep.Violation.Time, Step: rep.Violation.Step, Conn: rep.Violation.Conn, FD: timeline.NoFD, Violation: rep.Violation})
+			}
+		}
 	}()
 	if err := r.setup(); err != nil {
 		rep.Violation = &Violation{Invariant: "setup", Detail: err.Error()}
@@ -184,7 +200,7 @@ func (r *run) setup() error {
 	scfg.Logger = nil
 	scfg.Observer = &r.claims
 	if r.trace != nil {
-		r.claims.Note = func(id uint64, what string) { r.tracef("server", id, "%s", what) }
+		r.claims.Event = r.traceClaim
 	}
 	r.k.SetTracer(r.record)
 	r.poller = &cappedPoller{Poller: r.k}
@@ -210,17 +226,13 @@ func (r *run) setup() error {
 	return nil
 }
 
-func (r *run) tracef(who string, conn uint64, format string, args ...any) {
-	if r.trace != nil {
-		r.trace(TraceEvent{Time: r.k.Now(), Step: r.step, Who: who, Conn: conn, What: fmt.Sprintf(format, args...)})
-	}
-}
-
 // tick runs one server tick and the checks that hold between ticks: the
 // oracle's first, independent of the server's bookkeeping, which Check then
 // verifies from the inside.
 func (r *run) tick() {
 	r.o.TickBegin()
+	r.traceTick(timeline.OpTickBegin)
+	defer r.traceTick(timeline.OpTickEnd)
 	if err := r.srv.Tick(); err != nil {
 		r.o.Fail(InvCore, "tick: %v", err)
 		return
@@ -304,9 +316,7 @@ func (r *run) quiet() bool {
 // the server has not served.
 func (r *run) checkLiveness() {
 	settled := oracle.Settled{FDsOpen: r.k.OpenFDs(), FDsMax: r.k.Config().FDMax, IdleSlack: r.poller.cap}
-	if msg := r.o.Stuck(settled); msg != "" {
-		r.o.Fail(InvLiveness, "%s", msg)
-	}
+	r.o.FailStuck(settled)
 }
 
 // talkingOn reports whether a client that keeps talking through a shutdown
@@ -348,7 +358,7 @@ func (r *run) teardown() {
 			break
 		}
 		if r.k.Now() > deadline {
-			r.o.Fail(InvLeak, "%d connections still open %v after teardown began", r.srv.Stats().Conns, r.k.Now()-deadline)
+			r.o.Fail(InvLeak, "%d connections still open and %d in the backlog %v past the teardown's deadline: the server does not let its clients go", r.srv.Stats().Conns, r.ln.Pending(), r.k.Now()-deadline)
 			return
 		}
 		ph := phaseDrain

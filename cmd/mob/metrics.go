@@ -67,6 +67,8 @@ func writeMetrics(w io.Writer, st server.Stats, bi buildInfo) {
 	counter("mob_written_bytes_total", "Bytes written to clients.", st.BytesOut)
 	counter("mob_read_calls_total", "Read system calls on client connections.", st.ReadCalls)
 	counter("mob_write_calls_total", "Write (and writev) system calls on client connections.", st.WriteCalls)
+	counter("mob_write_batches_total", "Fan-outs submitted as one batch of writes: one io_uring_enter each with io_uring, a writev per write in the fallback (the write batches log line at start says which).", st.WriteBatches)
+	counter("mob_batched_writes_total", "Writes that went in a batch (counted in mob_write_calls_total too).", st.BatchedWrites)
 	counter("mob_poll_events_total", "Readiness events taken from the poller.", st.Events)
 	counter("mob_stale_events_total", "Readiness events for a connection already closed or replaced, dropped.", st.StaleEvents)
 	counter("mob_ticks_total", "Event-loop iterations (one poll each).", st.Ticks)

@@ -168,7 +168,7 @@ func statsForMetrics() server.Stats {
 	st := server.Stats{
 		Accepted: 1, FramesIn: 2, FramesOut: 3, BytesIn: 4, BytesOut: 5, ReadCalls: 6, WriteCalls: 7,
 		StaleEvents: 8, Events: 9, Ticks: 10, AcceptErrors: 11, AcceptPauses: 12, PollErrors: 13,
-		Conns: 14, Members: 15, QueuedBytes: 16, QueuedBytesHi: 17,
+		Conns: 14, Members: 15, QueuedBytes: 16, QueuedBytesHi: 17, WriteBatches: 18, BatchedWrites: 19,
 	}
 	for i, r := range server.Reasons() {
 		st.Closed[r] = uint64(100 + i)
@@ -205,6 +205,8 @@ func checkMetrics(t *testing.T, fams map[string]*family, st server.Stats) {
 		"mob_stale_events_total":           {"counter", float64(st.StaleEvents)},
 		"mob_poll_events_total":            {"counter", float64(st.Events)},
 		"mob_ticks_total":                  {"counter", float64(st.Ticks)},
+		"mob_write_batches_total":          {"counter", float64(st.WriteBatches)},
+		"mob_batched_writes_total":         {"counter", float64(st.BatchedWrites)},
 		"mob_accept_errors_total":          {"counter", float64(st.AcceptErrors)},
 		"mob_accept_pauses_total":          {"counter", float64(st.AcceptPauses)},
 		"mob_poll_interrupts_total":        {"counter", float64(st.PollErrors)},

@@ -10,6 +10,15 @@
 // have next stops the replay with the step, the call made, the call
 // recorded, and both builds.
 //
+// A replay prints a violation in its user's words with the facts behind it
+// and the command that replays it, with the module revision (the build's
+// VCS stamp, or git's in the working directory under go run). -trace
+// prints the timeline under a column header with the violation where it
+// is found; -conn N and -steps A:B filter it. -trace-out writes the same
+// timeline for Perfetto (package timeline says what it holds). A seed and
+// a recording are traced alike; a recording's steps are its record
+// indexes.
+//
 // Exit status: 0 every seed passed (or the recording replayed clean), 1 a
 // violation, 2 usage; with -replay also 3 the core diverged from the
 // recording (a violation found before it is reported too), 4 the recording
@@ -18,8 +27,8 @@
 //
 // Usage:
 //
-//	mobsim -seed N [-trace] [-trace-out FILE] [-json] [-bug NAME]
-//	mobsim -replay FILE [-trace] [-trace-out FILE] [-json]
+//	mobsim -seed N [-trace [-conn N] [-steps A:B]] [-trace-out FILE] [-json] [-bug NAME]
+//	mobsim -replay FILE [-trace [-conn N] [-steps A:B]] [-trace-out FILE] [-json]
 //	mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json] [-quiet] [-failfast]
 //	mobsim merge [-json] FILE...
 //

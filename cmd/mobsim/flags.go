@@ -11,6 +11,7 @@ import (
 
 	"github.com/mobsim/mobsim/bugs"
 	"github.com/mobsim/mobsim/sim"
+	"github.com/mobsim/mobsim/timeline"
 )
 
 var errHelp = errors.New("help")
@@ -28,7 +29,8 @@ type options struct {
 	quiet    bool
 	failfast bool
 	bugs     []string
-	replay   string // -replay: a recording of the live server
+	replay   string          // -replay: a recording of the live server
+	filter   timeline.Filter // what -trace shows: -conn, -steps
 }
 
 // shard i/n takes every seed whose index in the range is i modulo n.
@@ -54,8 +56,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `mobsim: deterministic simulation of the mob multi-echo server.
 
-  mobsim -seed N [-trace] [-trace-out FILE]   replay one seed
-  mobsim -replay FILE [-trace] [-trace-out FILE] [-json]   replay a recording of the live server
+  mobsim -seed N [-trace [-conn N] [-steps A:B]] [-trace-out FILE]   replay one seed
+  mobsim -replay FILE [-trace [-conn N] [-steps A:B]] [-trace-out FILE] [-json]   replay a recording of the live server
   mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json] [-failfast]   sweep seeds S..S+N-1
   mobsim merge [-json] FILE...   combine the -json summaries of a sweep's shards
 
@@ -72,8 +74,10 @@ recording, 4 the recording cannot be replayed.
 	fs.IntVar(&o.parallel, "parallel", runtime.GOMAXPROCS(0), "seeds run at once in a sweep")
 	sh := fs.String("shard", "0/1", "run only shard i of n (seeds whose index is i mod n)")
 	fs.BoolVar(&o.json, "json", false, "print the sweep summary (or the replay report) as JSON on stdout")
-	fs.BoolVar(&o.trace, "trace", false, "print the replayed seed's timeline on stdout")
-	fs.StringVar(&o.traceOut, "trace-out", "", "write the replayed seed's trace as Chrome trace-event JSON (opens in Perfetto)")
+	fs.BoolVar(&o.trace, "trace", false, "print the replayed seed's (or recording's) timeline on stdout")
+	fs.StringVar(&o.traceOut, "trace-out", "", "write the replayed seed's (or recording's) timeline as Chrome trace-event JSON (opens in Perfetto)")
+	fs.Uint64Var(&o.filter.Conn, "conn", 0, "show only this connection in -trace (its id: the N of \"conn N\")")
+	steps := fs.String("steps", "", "show only steps A to B in -trace (A:B, A: or :B)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
 	fs.BoolVar(&o.failfast, "failfast", false, "stop a sweep at the first failure (seeds already running finish)")
 	fs.StringVar(&o.replay, "replay", "", "replay this recording of the live server (mob -record, mobsoak -record) with the oracle over its history")
@@ -103,6 +107,15 @@ recording, 4 the recording cannot be replayed.
 	var err error
 	if o.shard, err = parseShard(*sh); err != nil {
 		return o, err
+	}
+	if *steps != "" {
+		if o.filter.From, o.filter.To, err = timeline.ParseSteps(*steps); err != nil {
+			return o, fmt.Errorf("-steps: %w", err)
+		}
+		o.filter.Steps = true
+	}
+	if !o.trace && (o.filter.Conn != 0 || o.filter.Steps) {
+		return o, errors.New("-conn and -steps filter the text trace: give -trace too")
 	}
 	if o.replay != "" {
 		switch {

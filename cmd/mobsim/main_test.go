@@ -55,6 +55,14 @@ func TestCLI(t *testing.T) {
 	if code := run([]string{"-bogus"}, &out, &errb); code != 2 {
 		t.Fatalf("unknown flag: exit %d, want 2", code)
 	}
+	for _, args := range [][]string{
+		{"-seed", "3", "-conn", "2"}, {"-seed", "3", "-steps", "4:9"},
+		{"-seed", "3", "-trace", "-steps", "9:4"}, {"-seed", "3", "-trace", "-steps", "x"},
+	} {
+		if code := run(args, &out, &errb); code != 2 {
+			t.Fatalf("%v: exit %d, want 2", args, code)
+		}
+	}
 	var a, b bytes.Buffer
 	if code := run([]string{"-seed", "7", "-trace"}, &a, &errb); code != 0 {
 		t.Fatalf("seed 7: exit %d: %s", code, errb.String())
@@ -94,7 +102,25 @@ func TestTraceOut(t *testing.T) {
 	if err := json.Unmarshal(data, &tr); err != nil {
 		t.Fatal(err)
 	}
-	if len(tr.TraceEvents) < 100 || !strings.Contains(string(data), "accept") {
+	if len(tr.TraceEvents) < 100 || !strings.Contains(string(data), `"accept"`) || !strings.Contains(string(data), `"thread_name"`) {
 		t.Fatalf("%d events", len(tr.TraceEvents))
+	}
+	// The format's rules are timeline's tests; here, that the flag writes it.
+}
+
+// -trace -conn N -steps A:B filters the text trace.
+func TestTraceFilters(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"-seed", "7", "-trace", "-conn", "2", "-steps", "17:40"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if !strings.Contains(lines[0], "step") || len(lines) < 5 {
+		t.Fatalf("%d lines, header %q", len(lines), lines[0])
+	}
+	for _, l := range lines[1:] {
+		if !strings.Contains(l, " conn 2 (") {
+			t.Fatalf("-conn 2 shows %q", l)
+		}
 	}
 }

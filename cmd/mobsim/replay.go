@@ -4,31 +4,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/mobsim/mobsim/sim"
 )
 
 // replay runs one seed, optionally tracing it, and reports.
 func replay(o options, stdout, stderr io.Writer) int {
-	var events []sim.TraceEvent
+	tr := newTraces(o, stdout, fmt.Sprintf("seed %d", o.seed))
 	opt := sim.Options{Bugs: o.bugs}
-	if o.trace || o.traceOut != "" {
-		opt.Trace = func(e sim.TraceEvent) {
-			if o.trace {
-				fmt.Fprintln(stdout, formatEvent(e))
-			}
-			if o.traceOut != "" {
-				events = append(events, e)
-			}
-		}
+	if sink := tr.sink(); sink != nil {
+		opt.Trace = sink.Add
 	}
 	rep := sim.RunSeed(o.seed, opt)
-	if o.traceOut != "" {
-		if err := writeChromeTrace(o.traceOut, rep, events); err != nil {
-			fmt.Fprintln(stderr, "mobsim:", err)
-			return 1
-		}
+	tr.setOther(map[string]any{"seed": rep.Seed, "world": rep.World, "ok": rep.OK(), "trace_hash": fmt.Sprintf("%016x", rep.TraceHash)})
+	if err := tr.finish(); err != nil {
+		fmt.Fprintln(stderr, "mobsim:", err)
+		return 1
 	}
 	if o.json {
 		r, err := newSeedResult(rep, o.bugs)
@@ -45,7 +36,9 @@ func replay(o options, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "seed %d: %s\n  world: %s\n  steps %d, events %d, frames %d, trace hash %016x\n",
 		rep.Seed, verdict(rep), rep.World, rep.Steps, rep.Events, rep.Frames, rep.TraceHash)
 	if !rep.OK() {
-		fmt.Fprintf(stderr, "  %v\n  replay: %s\n", rep.Violation, sim.ReplayCommand(rep.Seed, o.bugs...))
+		fmt.Fprintf(stderr, "  %v\n", rep.Violation)
+		writeFacts(stderr, "    ", rep.Violation)
+		fmt.Fprintf(stderr, "  replay: %s\n", replayLine(sim.ReplayCommand(rep.Seed, o.bugs...), revision()))
 		return 1
 	}
 	return 0
@@ -58,46 +51,9 @@ func verdict(r sim.Report) string {
 	return "VIOLATION"
 }
 
-func formatEvent(e sim.TraceEvent) string {
-	return fmt.Sprintf("%6d %-7s %s", e.Step, e.Who, e.What)
-}
-
-// writeChromeTrace writes the Trace Event Format (the JSON Perfetto and
-// chrome://tracing open): one instant event per record, a track per
-// connection, virtual time in microseconds.
-func writeChromeTrace(path string, rep sim.Report, events []sim.TraceEvent) error {
-	type ev struct {
-		Name string         `json:"name"`
-		Cat  string         `json:"cat"`
-		Ph   string         `json:"ph"`
-		Ts   float64        `json:"ts"`
-		Pid  int            `json:"pid"`
-		Tid  uint64         `json:"tid"`
-		S    string         `json:"s,omitempty"`
-		Args map[string]any `json:"args,omitempty"`
+// writeFacts prints a violation's facts, one a line.
+func writeFacts(w io.Writer, indent string, v *sim.Violation) {
+	for _, f := range v.Facts {
+		fmt.Fprintf(w, "%s%s\n", indent, f)
 	}
-	out := struct {
-		TraceEvents     []ev           `json:"traceEvents"`
-		DisplayTimeUnit string         `json:"displayTimeUnit"`
-		OtherData       map[string]any `json:"otherData"`
-	}{DisplayTimeUnit: "ms", OtherData: map[string]any{"seed": rep.Seed, "world": rep.World, "ok": rep.OK()}}
-	for _, e := range events {
-		out.TraceEvents = append(out.TraceEvents, ev{
-			Name: e.What, Cat: e.Who, Ph: "i", S: "t",
-			Ts: float64(e.Time.Nanoseconds()) / 1e3, Pid: 1, Tid: e.Conn,
-			Args: map[string]any{"step": e.Step},
-		})
-	}
-	if rep.Violation != nil {
-		out.TraceEvents = append(out.TraceEvents, ev{Name: "VIOLATION: " + rep.Violation.Error(), Cat: "sim", Ph: "i", S: "g", Pid: 1})
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("trace-out: %w", err)
-	}
-	if err := json.NewEncoder(f).Encode(out); err != nil {
-		f.Close()
-		return fmt.Errorf("trace-out: %w", err)
-	}
-	return f.Close()
 }

@@ -27,24 +27,20 @@ const (
 // oracle over its history, and reports like a seed: -trace, -trace-out
 // and -json as there.
 func replayFile(o options, stdout, stderr io.Writer) int {
-	var events []sim.TraceEvent
+	tr := newTraces(o, stdout, "replay of "+o.replay)
 	var opt sim.ReplayOptions
-	if o.trace || o.traceOut != "" {
-		opt.Trace = func(e sim.TraceEvent) {
-			if o.trace {
-				fmt.Fprintln(stdout, formatEvent(e))
-			}
-			if o.traceOut != "" {
-				events = append(events, e)
-			}
-		}
+	if sink := tr.sink(); sink != nil {
+		opt.Trace = sink.Add
 	}
 	began := time.Now()
 	rep := sim.Replay(o.replay, opt)
 	took := time.Since(began)
-	if o.traceOut != "" && rep.Err == nil {
-		world := fmt.Sprintf("replay of %s (%s, recorded by %v)", rep.Path, rep.Core.Program, rep.Recorded)
-		if err := writeChromeTrace(o.traceOut, sim.Report{World: world, Violation: rep.Violation, Steps: int(rep.Records)}, events); err != nil {
+	if rep.Err == nil {
+		tr.setOther(map[string]any{
+			"replay": rep.Path, "program": rep.Core.Program, "recorded_by": fmt.Sprint(rep.Recorded),
+			"ok": rep.OK(), "diverged": rep.Divergence != nil, "trace_hash": fmt.Sprintf("%016x", rep.TraceHash),
+		})
+		if err := tr.finish(); err != nil {
 			fmt.Fprintln(stderr, "mobsim:", err)
 			return exitUnreplayable
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mobsim/mobsim/internal/recfile"
+	"github.com/mobsim/mobsim/internal/tracecheck"
 	"github.com/mobsim/mobsim/internal/wire"
 	"github.com/mobsim/mobsim/netpoll"
 	"github.com/mobsim/mobsim/netrec"
@@ -133,5 +134,48 @@ func TestReplayExitStatus(t *testing.T) {
 		if code := run(args, io.Discard, io.Discard); code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// Goal: a replay's -trace-out is a trace worth opening, by the same rules
+// as a seed's (named tracks, a slice per tick, the frame's flow from its
+// read to its delivery), and -trace prints the text trace with its header.
+// Method: replay a recording of one chat and check the file against the
+// trace-event format's rules.
+func TestReplayTraceOut(t *testing.T) {
+	cfg := server.DefaultConfig()
+	rec := recordChat(t, cfg, cfg)
+	path := filepath.Join(t.TempDir(), "replay.json")
+	var out, errb bytes.Buffer
+	if code := run([]string{"-replay", rec, "-trace", "-trace-out", path}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := tracecheck.Validate(data)
+	if err != nil {
+		t.Fatalf("replay trace breaks the format: %v", err)
+	}
+	var conns, ticks int
+	for k, name := range tr.Threads {
+		if strings.HasPrefix(name, "conn ") {
+			conns++
+		}
+		if name == "server" {
+			for _, s := range tr.Slices[k] {
+				if s.Name == "tick" {
+					ticks++
+				}
+			}
+		}
+	}
+	if conns != 1 || ticks < 2 || tr.Flows != 1 || len(tr.Violations) != 0 {
+		t.Errorf("conn tracks %d (want 1), ticks %d, flows %d (want 1: hello's read to its delivery), violations %d", conns, ticks, tr.Flows, len(tr.Violations))
+	}
+	text := out.String()
+	if !strings.HasPrefix(text, "  step ") || !strings.Contains(text, " joined ") || !strings.Contains(text, " frame ") {
+		t.Errorf("text trace lacks its header or the claims:\n%s", text)
 	}
 }

@@ -13,11 +13,13 @@ type seedResult struct {
 	Seed      uint64         `json:"seed"`
 	OK        bool           `json:"ok"`
 	Violation *sim.Violation `json:"violation,omitempty"`
-	// Replay is the command that replays a failure with its trace.
-	Replay string `json:"replay,omitempty"`
-	Steps  int    `json:"steps"`
-	Events uint64 `json:"events"`
-	Frames int    `json:"frames"`
+	// Replay is the command that replays a failure with its trace, and
+	// Revision the module revision it replays on (see revision), if known.
+	Replay   string `json:"replay,omitempty"`
+	Revision string `json:"revision,omitempty"`
+	Steps    int    `json:"steps"`
+	Events   uint64 `json:"events"`
+	Frames   int    `json:"frames"`
 	// TraceHash is 16 hex digits: as a JSON number a uint64 loses its low
 	// bits in jq and JavaScript, which read numbers as float64.
 	TraceHash string `json:"trace_hash"`
@@ -41,7 +43,7 @@ func newSeedResult(rep sim.Report, bugs []string) (seedResult, error) {
 		World:     world, worldLine: rep.World,
 	}
 	if !r.OK {
-		r.Replay = sim.ReplayCommand(rep.Seed, bugs...)
+		r.Replay, r.Revision = sim.ReplayCommand(rep.Seed, bugs...), revision()
 	}
 	return r, nil
 }

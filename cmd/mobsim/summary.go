@@ -124,6 +124,6 @@ func (s *summary) writeText(w io.Writer) {
 		if f.worldLine != "" {
 			fmt.Fprintf(w, "  world: %s\n", f.worldLine)
 		}
-		fmt.Fprintf(w, "  replay: %s\n", f.Replay)
+		fmt.Fprintf(w, "  replay: %s\n", replayLine(f.Replay, f.Revision))
 	}
 }

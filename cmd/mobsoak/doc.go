@@ -47,7 +47,9 @@
 // verified, the violations, the server's peak RSS (VmHWM), its descriptors
 // before and after, its CPU time and its close reasons. Exit status 0
 // means no violation, 1 a violation or a failure to run, 2 a bad command
-// line.
+// line. The server fans out through io_uring where the kernel allows it,
+// as mob does; -io-uring=false soaks the writev fallback instead (the
+// report's write calls say how many went in batches either way).
 //
 // With -record FILE the child's server records every call it makes to the
 // kernel (internal/live's recording, as mob -record), its streams numbered

@@ -37,6 +37,7 @@ func childConfig(o options) serveConfig {
 		ShutdownTimeout: 10 * time.Second,
 		Bug:             o.bug,
 		Record:          o.record,
+		NoIOUring:       !o.ioURing,
 	}
 }
 

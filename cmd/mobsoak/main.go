@@ -45,6 +45,7 @@ type options struct {
 	bug           string
 	record        string // -record: the recording of the server's seam
 	keepRecord    bool
+	ioURing       bool // -io-uring
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -71,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.bug, "bug", "", "switch on this bug from the server's catalog, to see the oracle catch it (the catalog build only: "+bugs.Command+" run ./cmd/mobsoak -bug NAME)")
 	fs.StringVar(&o.record, "record", "", "record the server's every call to the kernel to this `file` (0600; it must not exist), for mobsim -replay, with the clients' account beside it (FILE"+recfile.AccountSuffix+"); kept if the run finds a violation, deleted if it is clean")
 	fs.BoolVar(&o.keepRecord, "keep-record", false, "keep the -record file of a clean run too")
+	fs.BoolVar(&o.ioURing, "io-uring", true, "let the server fan out through io_uring where the kernel allows it (as mob -io-uring); false: one writev per member")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

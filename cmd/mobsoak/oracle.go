@@ -123,11 +123,8 @@ func (or *oracle) record(v *spec.Violation) {
 	if len(or.firstViols) >= 20 {
 		return
 	}
-	msg := fmt.Sprintf("%s: %s", v.Invariant, v.Detail)
-	if name, ok := or.names[uint32(v.Conn)]; ok {
-		msg = name + ": " + msg
-	}
-	or.firstViols = append(or.firstViols, msg)
+	// The detail names the connection already, by the name link gave it.
+	or.firstViols = append(or.firstViols, fmt.Sprintf("%s: %s", v.Invariant, v.Detail))
 }
 
 // violation records a broken invariant found here. The caller holds mu.
@@ -143,7 +140,7 @@ func (or *oracle) clientViolation(cc *clientConn, format string, args ...any) {
 	cc.bad = true
 	msg := fmt.Sprintf(format, args...)
 	if cc.srv != nil {
-		or.o.FailConn(uint64(cc.srv.serial), spec.InvDelivery, "%s", msg)
+		or.o.FailConn(uint64(cc.srv.serial), spec.InvDelivery, "%s: %s", or.names[cc.srv.serial], msg)
 		return
 	}
 	or.o.Fail(spec.InvDelivery, "conn %d (%s, %s): %s", cc.id, cc.beh, cc.addr, msg)

@@ -122,8 +122,8 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "  %-13s %s\n", b.String()+":", reasonList(r.byBeh[b].reasons[:]))
 	}
 	if st := r.stats; st != nil {
-		fmt.Fprintf(w, "server stats:   accepted %d, frames in %d, frames out %d, bytes in %d, bytes out %d, read calls %d, write calls %d, stale events %d, accept errors %d, queued bytes high-water %d\n",
-			st.Accepted, st.FramesIn, st.FramesOut, st.BytesIn, st.BytesOut, st.ReadCalls, st.WriteCalls,
+		fmt.Fprintf(w, "server stats:   accepted %d, frames in %d, frames out %d, bytes in %d, bytes out %d, read calls %d, write calls %d (%d in %d batches), stale events %d, accept errors %d, queued bytes high-water %d\n",
+			st.Accepted, st.FramesIn, st.FramesOut, st.BytesIn, st.BytesOut, st.ReadCalls, st.WriteCalls, st.BatchedWrites, st.WriteBatches,
 			st.StaleEvents, st.AcceptErrors, st.QueuedBytesHi)
 	}
 	if r.memErr != nil {

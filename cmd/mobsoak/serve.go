@@ -38,6 +38,7 @@ type serveConfig struct {
 	ShutdownTimeout time.Duration
 	Bug             string // a catalog bug to switch on (the catalog build only)
 	Record          string // record the server's seam to this file (internal/live's Record)
+	NoIOUring       bool   // fan out with writev, not io_uring (netpoll.Config.NoIOUring)
 }
 
 // eventsFD is the descriptor of the pipe to the parent (ExtraFiles[0]).
@@ -79,6 +80,7 @@ func serve(cfgJSON string, log *slog.Logger) error {
 	lc := live.Config{
 		Addr:       "127.0.0.1:0",
 		Listen:     netpoll.ListenConfig{SendBufBytes: sc.SendBufBytes},
+		Poller:     netpoll.Config{NoIOUring: sc.NoIOUring},
 		Server:     cfg,
 		BeforeTick: func() error { return wrapEvents(ev.w.Flush()) },
 	}
