@@ -227,6 +227,9 @@ var (
 		if d := o.now() - c.leftTick; d < o.cfg.LingerTimeout {
 			return fmt.Sprintf("%s closed for linger-timeout %v after leaving (LingerTimeout %v): its client's time to read the rest was cut", c.label(), d, o.cfg.LingerTimeout)
 		}
+		if o.shutdown {
+			return fmt.Sprintf("%s closed for linger-timeout %v into the shutdown (ShutdownTimeout %v): in a shutdown the shutdown deadline is every leaver's, and its client's time to read the rest was cut", c.label(), o.now()-o.downAt, o.cfg.ShutdownTimeout)
+		}
 		return ""
 	}}
 	shutdownLeftIt = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, _ server.CloseReason) string {

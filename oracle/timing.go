@@ -154,7 +154,9 @@ func (o *Oracle) nextDeadline() deadline {
 	for _, c := range o.live {
 		switch {
 		case c.left:
-			consider(c.leftAt+cfg.LingerTimeout, dueLinger, c)
+			if !o.shutdown { // in a shutdown its deadline is the shutdown's
+				consider(c.leftAt+cfg.LingerTimeout, dueLinger, c)
+			}
 		default:
 			if cfg.IdleTimeout > 0 {
 				consider(c.lastFrame+cfg.IdleTimeout, dueIdle, c)
@@ -189,7 +191,7 @@ func (o *Oracle) lateTimers() {
 	}
 	for _, c := range o.live {
 		switch {
-		case c.left && t >= c.leftAt+cfg.LingerTimeout:
+		case c.left && !o.shutdown && t >= c.leftAt+cfg.LingerTimeout:
 			o.failc(c, InvTiming, "%s left %v before this tick and is still open (linger timeout %v): its close is late, and its client waits for the end of stream", c.label(), t-c.leftAt, cfg.LingerTimeout)
 			return
 		case !c.left && cfg.IdleTimeout > 0 && t >= c.lastFrame+cfg.IdleTimeout:

@@ -109,14 +109,26 @@ func TestTimingHistories(t *testing.T) {
 		}},
 		{"a linger close long after its deadline", InvTiming, "its close is late", func(h *history) {
 			h.member(1)
-			h.ShutdownBegan()
-			h.Left(1, server.ReasonShutdown)
+			h.now += 100 * time.Millisecond
+			h.tick(func() { h.Left(1, server.ReasonIdle) })
 			h.pollAfter(50*time.Millisecond, nothing)
 		}, func(h *history) {
+			h.member(1)
+			h.now += 100 * time.Millisecond
+			h.tick(func() { h.Left(1, server.ReasonIdle) })
+			h.pollAfter(50*time.Millisecond, func() { h.Closed(1, server.ReasonLingerTimeout) })
+		}},
+		{"a shutdown leaver cut at its linger time", InvMembership, "into the shutdown", func(h *history) {
 			h.member(1)
 			h.ShutdownBegan()
 			h.Left(1, server.ReasonShutdown)
 			h.pollAfter(50*time.Millisecond, func() { h.Closed(1, server.ReasonLingerTimeout) })
+		}, func(h *history) {
+			h.member(1)
+			h.ShutdownBegan()
+			h.Left(1, server.ReasonShutdown)
+			h.pollAfter(50*time.Millisecond, nothing) // past LingerTimeout: the shutdown's deadline holds
+			h.pollAfter(150*time.Millisecond, func() { h.Closed(1, server.ReasonShutdownTimeout) })
 		}},
 		{"open past the shutdown deadline", InvTiming, "into the shutdown", func(h *history) {
 			h.ShutdownBegan()

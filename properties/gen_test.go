@@ -104,6 +104,7 @@ func worldGen(faults bool) *rapid.Generator[worldConfig] {
 			s.InputRateBytesPerSec = pick("rate bytes/s", 2000, 20000)
 		}
 		s.InputBurstBytes = pick("burst", 4096, 16)
+		s.FitInputRate() // a rate the server accepts with the timeouts drawn
 		k.NoUnacked = oneIn(t, 4, "no unacked count")
 		wc.Backlog = pick("backlog", 8, 1, 2)
 		wc.Clients = 5

@@ -5,11 +5,15 @@ import "encoding/binary"
 // The input budget. Complete frames are broadcast from the shared read
 // buffer and cost nothing to keep; only the start of a frame still
 // arriving is copied into its connection's partial buffer, and those
-// buffers are bounded as a whole: their capacity, summed over every
-// connection, never exceeds InputBytesMax. A buffer grows by doubling, up
-// to what its frame can need (the size a mob header announces, or
-// FrameBytesMax for a line) and never past it, and is freed once its frame
-// is out (unless it is small: PartialKeepBytesMax).
+// buffers are bounded as a whole: the capacity of every buffer that holds
+// part of a frame, summed over every connection, never exceeds
+// InputBytesMax. A buffer grows by doubling, up to what its frame can need
+// (the size a mob header announces, or FrameBytesMax for a line) and never
+// past it, and is freed once its frame is out unless it is small
+// (PartialKeepBytesMax): an emptied buffer kept for the next frame is not
+// charged to the budget until that frame needs it, so at most
+// ConnsMax × PartialKeepBytesMax more is kept, and a client's legal frame
+// is never refused room that an idle kept buffer takes.
 //
 // At the budget the largest holder is evicted: it leaves with an
 // "error: input budget ..." frame (reason input-budget), is flushed what
@@ -28,14 +32,20 @@ const partialMinBytes = 64
 // reports whether c is still a member: making room may evict it.
 func (s *Server) keep(c *conn, p []byte) bool {
 	need := len(c.partial) + len(p)
-	if need > cap(c.partial) {
+	switch {
+	case need > cap(c.partial):
 		grow := s.partialCap(c, need)
-		if !s.reserveInput(c, grow-cap(c.partial)) {
+		if !s.reserveInput(c, grow-c.charged) {
 			return false
 		}
 		buf := make([]byte, len(c.partial), grow)
 		copy(buf, c.partial)
 		s.setPartial(c, buf)
+	case c.charged < cap(c.partial): // a kept buffer taken up again
+		if !s.reserveInput(c, cap(c.partial)-c.charged) {
+			return false
+		}
+		s.charge(c)
 	}
 	c.partial = append(c.partial, p...)
 	return true
@@ -63,10 +73,6 @@ func (s *Server) partialCap(c *conn, need int) int {
 func (s *Server) reserveInput(c *conn, delta int) bool {
 	for s.inputHeld+delta > s.cfg.InputBytesMax && len(s.holders) > 0 {
 		h := s.holders[0]
-		if len(h.partial) == 0 {
-			s.setPartial(h, nil) // a small buffer kept for reuse: free it first
-			continue
-		}
 		s.stats.InputEvictions++
 		s.log.Info("input budget", "conn", h.stream, "partial_bytes", cap(h.partial),
 			"held_bytes", s.inputHeld, "input_bytes_max", s.cfg.InputBytesMax)
@@ -79,17 +85,31 @@ func (s *Server) reserveInput(c *conn, delta int) bool {
 	return c.state == stateMember
 }
 
-// setPartial replaces c's partial buffer (nil frees it), keeping the
-// budget's account and the holders' heap.
+// setPartial replaces c's partial buffer (nil frees it) and charges it.
 func (s *Server) setPartial(c *conn, buf []byte) {
-	s.inputHeld += cap(buf) - cap(c.partial)
 	c.partial = buf
+	s.charge(c)
+}
+
+// charge makes the budget's account of c its buffer's capacity, keeping
+// the holders' heap: the connections charged, largest first.
+func (s *Server) charge(c *conn) { s.setCharge(c, cap(c.partial)) }
+
+// keepEmpty keeps c's emptied buffer for its next frame, uncharged.
+func (s *Server) keepEmpty(c *conn) {
+	c.partial = c.partial[:0]
+	s.setCharge(c, 0)
+}
+
+func (s *Server) setCharge(c *conn, n int) {
+	s.inputHeld += n - c.charged
+	c.charged = n
 	switch {
-	case cap(buf) == 0 && c.holdIdx >= 0:
+	case n == 0 && c.holdIdx >= 0:
 		s.holders.remove(c)
-	case cap(buf) > 0 && c.holdIdx < 0:
+	case n > 0 && c.holdIdx < 0:
 		s.holders.push(c)
-	case cap(buf) > 0:
+	case n > 0:
 		s.holders.fix(c.holdIdx)
 	}
 	s.stats.InputBytesHi = max(s.stats.InputBytesHi, uint64(s.inputHeld))

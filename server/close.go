@@ -46,8 +46,13 @@ func (s *Server) awaitAck(c *conn) {
 	}
 	c.ackWait, c.unacked, c.unackedAt = true, -1, s.now
 	s.ackWait = append(s.ackWait, c)
-	s.ackStep = ackCheckMin
-	s.ackAt = after(s.now, s.ackStep)
+	// The next check comes ackCheckMin from now at the latest, never
+	// later than one already due: a stream of new leavers must not keep
+	// postponing the check the earlier ones wait for.
+	next := after(s.now, ackCheckMin)
+	if len(s.ackWait) == 1 || next < s.ackAt {
+		s.ackStep, s.ackAt = ackCheckMin, next
+	}
 }
 
 // checkAcks closes every waiting connection whose peer has acknowledged
@@ -135,7 +140,7 @@ func (s *Server) logShutdownWait() {
 			continue
 		}
 		acking++
-		unacked += c.unacked
+		unacked += max(c.unacked, 0) // -1: not counted yet, or the kernel cannot count
 	}
 	s.log.Info("shutdown waiting", "conns", s.tab.live, "flushing", flushing, "owed_bytes", owed,
 		"awaiting_ack_or_fin", acking, "unacked_bytes", unacked, "deadline_in", s.shutdownAt-s.now)

@@ -62,7 +62,9 @@ type Config struct {
 	InputBurstBytes int
 	// LingerTimeout bounds how long a leaving connection may take to read
 	// what it is owed, and for its peer to acknowledge it or send its
-	// FIN, before it is closed anyway.
+	// FIN, before it is closed anyway. In a shutdown ShutdownTimeout
+	// bounds every leaving connection instead: the time given for flushing
+	// is the operator's, and a shorter linger must not cut into it.
 	LingerTimeout time.Duration
 	// LingerBytesMax bounds what a leaving connection that was sent its
 	// error frame (a protocol error) may still send, read and dropped,
@@ -160,6 +162,12 @@ const InputBytesMaxDefault = 32 << 20
 
 // withDefaults fills zero fields from DefaultConfig and checks the result.
 func (c Config) withDefaults() (Config, error) {
+	c = c.filled()
+	return c, c.check()
+}
+
+// filled is c with its zero fields from DefaultConfig.
+func (c Config) filled() Config {
 	d := DefaultConfig()
 	setInt := func(v *int, def int) {
 		if *v == 0 {
@@ -196,7 +204,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return c, c.check()
+	return c
 }
 
 func (c Config) check() error {
@@ -250,6 +258,17 @@ func (c Config) check() error {
 	}
 	if int64(c.InputRateBytesPerSec) > 1<<40 {
 		bad("InputRateBytesPerSec is %d; the largest allowed is %d", c.InputRateBytesPerSec, int64(1)<<40)
+	}
+	if c.InputRateBytesPerSec > 0 {
+		// The rate's timer resumes a connection at most once a millisecond:
+		// a smaller burst would cap the rate at InputBurstBytes per ms.
+		if ms := (c.InputRateBytesPerSec + 999) / 1000; c.InputBurstBytes < ms {
+			bad("InputBurstBytes (%d) must hold a millisecond of InputRateBytesPerSec (%d bytes), or the rate is capped at the burst per millisecond", c.InputBurstBytes, ms)
+		}
+		if floor := c.InputRateFloor(); c.InputRateBytesPerSec < floor {
+			bad("InputRateBytesPerSec (%d) is too slow for the timeouts: reading a largest frame (%d bytes with framing) with its pause must take less than IdleTimeout (%v) and FrameTimeout (%v), or the server's own pause times out its clients; the slowest allowed is %d",
+				c.InputRateBytesPerSec, c.FrameBytesMax+c.Framing.headerBytes(), c.IdleTimeout, c.FrameTimeout, floor)
+		}
 	}
 	for _, d := range []struct {
 		name string

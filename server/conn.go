@@ -36,7 +36,8 @@ type conn struct {
 
 	partial []byte // start of an incomplete frame; its capacity counts against InputBytesMax
 	dropped int    // bytes read and dropped while leaving
-	holdIdx int    // index in Server.holders while it holds a partial-frame buffer, else -1
+	holdIdx int    // index in Server.holders while its partial-frame buffer is charged, else -1
+	charged int    // bytes of InputBytesMax its buffer is charged: its capacity, or 0 while kept empty
 
 	// Input rate (InputRateBytesPerSec): bytes it may still be read now,
 	// earned since tokensAt; throttled while on Server.throttled.

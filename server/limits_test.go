@@ -105,7 +105,7 @@ func TestIdleCountsFrames(t *testing.T) {
 // than the rate; the rest waits in its socket and is read when the timer
 // resumes it (no edge comes for it). Nothing is lost.
 func TestInputRateAtTheBoundary(t *testing.T) {
-	h := newHarness(t, Config{InputRateBytesPerSec: 1000, InputBurstBytes: 10})
+	h := newHarness(t, Config{InputRateBytesPerSec: 1000, InputBurstBytes: 10, FrameBytesMax: 16, FrameTimeout: -1, IdleTimeout: -1})
 	c := h.connect(1)
 	h.send(c[0], strings.Repeat("abcd\n", 5)) // 25 bytes
 	if st := h.s.Stats(); st.BytesIn != 10 || st.FramesIn != 2 || st.Throttles != 1 {

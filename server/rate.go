@@ -1,6 +1,9 @@
 package server
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // The input rate: flood control without loss. Each connection earns
 // InputRateBytesPerSec bytes of reading per second, up to InputBurstBytes
@@ -27,7 +30,10 @@ func (s *Server) earn(c *conn) bool {
 			c.tokens, c.tokensAt = burst, s.now
 		} else if earned := int64(elapsed) * rate / int64(time.Second); earned > 0 {
 			c.tokens += earned
-			c.tokensAt += time.Duration(earned * int64(time.Second) / rate) // keep the remainder
+			// Keep the remainder: move the clock by the time those bytes
+			// took, rounded up, so that whole bytes never earn more than
+			// the exact rate (rounded down, the error adds up earn by earn).
+			c.tokensAt += time.Duration((earned*int64(time.Second) + rate - 1) / rate)
 		}
 	}
 	return c.tokens > 0
@@ -67,6 +73,61 @@ func (c Config) RateResume() time.Duration {
 	}
 	need := int64(min(rateResumeBytes, c.InputBurstBytes))
 	return max(time.Duration(need*int64(time.Second)/int64(c.InputRateBytesPerSec)), time.Millisecond)
+}
+
+// InputRateFloor is the slowest InputRateBytesPerSec c allows: one that
+// reads a largest frame, with the rate's pause, within IdleTimeout and
+// within FrameTimeout, whichever are on. Slower, the server's own pause
+// would time out a client whose frames wait in its socket: idle counts
+// complete frames, and a frame's time counts from its first byte. 0 when
+// neither timeout is on; a timeout of 1 ms or less leaves no rate at all
+// (math.MaxInt). Zero fields count as their defaults.
+func (c Config) InputRateFloor() int {
+	c = c.filled()
+	frame := int64(c.FrameBytesMax + c.Framing.headerBytes())
+	pause := int64(min(rateResumeBytes, max(c.InputBurstBytes, 1)))
+	floor := int64(0)
+	for _, t := range []time.Duration{c.IdleTimeout, c.FrameTimeout} {
+		switch {
+		case t <= 0:
+			continue
+		case t <= time.Millisecond:
+			return math.MaxInt
+		}
+		// frame/rate + max(pause/rate, 1ms) < t, solved for rate.
+		floor = max(floor, (frame+pause)*int64(time.Second)/int64(t)+1, frame*int64(time.Second)/int64(t-time.Millisecond)+1)
+	}
+	return int(min(floor, math.MaxInt))
+}
+
+// FitInputRate raises InputBurstBytes, then InputRateBytesPerSec, to the
+// least that New accepts with c's other limits (zero fields count as their
+// defaults, and stay zero unless raised), if the rate is on: for a
+// generator of configurations (the simulator's swarm, the properties) that
+// draws the limits one by one.
+func (c *Config) FitInputRate() {
+	was := c.filled()
+	f := was
+	if f.InputRateBytesPerSec <= 0 {
+		return
+	}
+	// Each raise can ask for the other (a larger burst makes a longer
+	// pause); they meet at a fixed point within a few rounds.
+	for range 100 {
+		burst := max(f.InputBurstBytes, (f.InputRateBytesPerSec+999)/1000)
+		f.InputBurstBytes = burst
+		rate := max(f.InputRateBytesPerSec, f.InputRateFloor())
+		if rate == f.InputRateBytesPerSec && burst >= (rate+999)/1000 {
+			break
+		}
+		f.InputRateBytesPerSec = rate
+	}
+	if f.InputBurstBytes != was.InputBurstBytes {
+		c.InputBurstBytes = f.InputBurstBytes
+	}
+	if f.InputRateBytesPerSec != was.InputRateBytesPerSec {
+		c.InputRateBytesPerSec = f.InputRateBytesPerSec
+	}
 }
 
 // resumeThrottled reads again the connections that have waited out their

@@ -280,7 +280,7 @@ func (s *Server) completePartial(c *conn, data []byte) (int, error) {
 	if cap(c.partial) > s.cfg.PartialKeepBytesMax {
 		s.setPartial(c, nil)
 	} else {
-		c.partial = c.partial[:0]
+		s.keepEmpty(c)
 	}
 	return used + need, nil
 }

@@ -34,8 +34,8 @@ type Server struct {
 	// Connections that were written everything and their FIN, waiting for
 	// the peer to acknowledge it (kernel.UnackedCounter) or to send its
 	// own FIN. No edge announces an acknowledgement, so a timer checks
-	// them: ackStep after the last one joined, doubling up to
-	// ackCheckMax.
+	// them: within ackCheckMin of the first one joining (a later joiner
+	// never postpones a due check), then doubling up to ackCheckMax.
 	ackWait []*conn
 	ackAt   time.Duration
 	ackStep time.Duration
@@ -182,7 +182,7 @@ func (s *Server) pollTimeout() time.Duration {
 	if c := s.idle.head; c != nil && s.cfg.IdleTimeout > 0 {
 		consider(after(s.idle.since(c), s.cfg.IdleTimeout))
 	}
-	if c := s.linger.head; c != nil {
+	if c := s.linger.head; c != nil && !s.shutdown {
 		consider(after(s.linger.since(c), s.cfg.LingerTimeout))
 	}
 	if c := s.framing.head; c != nil && s.cfg.FrameTimeout > 0 {
@@ -341,7 +341,10 @@ func (s *Server) runTimers() {
 	}
 	// A peer that took everything but never sent its FIN (nc does not) is
 	// closed under the reason it left for; one still owed output timed out.
-	for c := s.linger.head; c != nil && s.now-s.linger.since(c) >= s.cfg.LingerTimeout; c = s.linger.head {
+	// In a shutdown the shutdown deadline is every leaver's: the time the
+	// operator gave for flushing, which a shorter LingerTimeout must not
+	// cut into for a client still taking its output.
+	for c := s.linger.head; !s.shutdown && c != nil && s.now-s.linger.since(c) >= s.cfg.LingerTimeout; c = s.linger.head {
 		s.closeLate(c, ReasonLingerTimeout)
 	}
 	if s.shutdown && s.now >= s.shutdownAt {

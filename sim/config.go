@@ -108,8 +108,18 @@ func Swarm(seed uint64) Config { return SwarmOf(seed, SwarmWorlds) }
 //	   count unacknowledged bytes, and the clients that test them (issue 11)
 const SwarmWorlds = 4
 
-// SwarmOf draws seed's world as generation world of Swarm drew it.
+// SwarmOf draws seed's world as generation world of Swarm drew it. The
+// limits are drawn one by one; the input rate is then raised, where it
+// must be, to one the server accepts with the timeouts and frame size
+// drawn (server.Config.FitInputRate): no draw is added, so every older
+// seed's world stays as it was in all else.
 func SwarmOf(seed uint64, world int) Config {
+	cfg := drawWorld(seed, world)
+	cfg.Server.FitInputRate()
+	return cfg
+}
+
+func drawWorld(seed uint64, world int) Config {
 	r := rand.New(rand.NewPCG(seed, 0x5157a12d))
 	pick := func(xs ...int) int { return xs[r.IntN(len(xs))] }
 	chance := func(p float64) bool { return r.Float64() < p }

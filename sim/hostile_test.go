@@ -28,6 +28,7 @@ func hostileRuns(t *testing.T, seeds int, shape func(*Config)) server.Stats {
 		// The budget the seed drew must still hold the largest frame of
 		// the world the shape made.
 		cfg.Server.InputBytesMax = max(cfg.Server.InputBytesMax, cfg.Server.FrameBytesMax+server.MobHeaderBytes)
+		cfg.Server.FitInputRate() // and its rate, the timeouts the shape set
 		rep := Run(seed, cfg, Options{})
 		if !rep.OK() {
 			t.Fatalf("seed %d: %v\n  world: %s", seed, rep.Violation, rep.World)

@@ -135,7 +135,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.FrameTimeout, "frame-timeout", c.FrameTimeout, "disconnect a client whose frame is not complete this long (a `duration`) after its first byte, after an \"error: frame timeout\" frame; 0 disables")
 	fs.IntVar(&c.InputRateBytesPerSec, "input-rate-bytes-per-sec", c.InputRateBytesPerSec, "`bytes` per second read from one client on average; a faster sender is not read until it is under the rate again (its data waits, nothing is lost); 0 disables")
 	fs.Var(sizeValue{&c.InputBurstBytes}, "input-burst-bytes", "`bytes` a client may send at once, after a pause, before -input-rate-bytes-per-sec holds it back")
-	fs.DurationVar(&c.LingerTimeout, "linger-timeout", c.LingerTimeout, "time (a `duration`) a leaving client may take to read what it is owed, and acknowledge it or send its FIN")
+	fs.DurationVar(&c.LingerTimeout, "linger-timeout", c.LingerTimeout, "time (a `duration`) a leaving client may take to read what it is owed, and acknowledge it or send its FIN; in a shutdown -shutdown-timeout bounds every leaving client instead")
 	fs.Var(sizeValue{&c.LingerBytesMax}, "linger-bytes-max", "`bytes` a client sent an error frame may still send (read and dropped) before it is cut without waiting; a client still owed output is never cut for what it sends")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGINT/SIGTERM, time (a `duration`) allowed for flushing before every connection is closed")
 	fs.DurationVar(&c.AcceptBackoffMin, "accept-backoff-min", c.AcceptBackoffMin, "first pause (a `duration`) of accepting after EMFILE, ENFILE or ENOBUFS; it doubles while the error lasts")
