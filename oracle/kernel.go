@@ -114,7 +114,15 @@ func (o *Oracle) holdPartial(c *conn, n int) {
 		n = 0
 	}
 	o.partials += n - c.partial
+	o.holders += b2i(n > 0) - b2i(c.partial > 0)
 	c.partial = n
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // spend takes n bytes read from c out of its input-rate bucket: the server

@@ -806,3 +806,45 @@ func TestReasonTables(t *testing.T) {
 		}
 	}
 }
+
+// Goal: an input-budget eviction needs the budget spent: one while the
+// members' buffers, at their largest (twice their unfinished bytes, or
+// the first allocation, each), fit in InputBytesMax fails. Method: one
+// member holding 10 bytes is evicted under a 1000-byte budget; then two
+// holding 200 each (up to 928 bytes of buffer, with 64 each) are not
+// enough, and three holding 300 are.
+func TestInputBudgetNeedsTheBudget(t *testing.T) {
+	budget := func() *history {
+		h := &history{}
+		cfg := testConfig()
+		cfg.FrameBytesMax, cfg.QueueBytesMax, cfg.InputBytesMax, cfg.PartialKeepBytesMax = 500, 4096, 1000, 1
+		cfg.InputRateBytesPerSec = -1
+		h.Oracle = New(Config{Server: cfg, Kernel: true, Losses: true, Clock: func() time.Duration { return h.now }})
+		return h
+	}
+	part := func(h *history, id ConnID, n int) {
+		h.member(id)
+		p := []byte(strings.Repeat("x", n))
+		h.ClientSent(id, p)
+		h.Read(id, p)
+	}
+	h := budget()
+	part(h, 1, 10)
+	h.Left(1, server.ReasonInputBudget)
+	wantViolation(t, h, InvMembership, "the budget had room")
+
+	h = budget()
+	part(h, 1, 200)
+	part(h, 2, 200)
+	h.Left(1, server.ReasonInputBudget)
+	wantViolation(t, h, InvMembership, "the budget had room")
+
+	h = budget()
+	part(h, 1, 300)
+	part(h, 2, 300)
+	part(h, 3, 300)
+	h.Left(1, server.ReasonInputBudget)
+	if v := h.Violation(); v != nil {
+		t.Fatalf("three members holding 300 bytes each (up to 1,992 bytes of buffer) under a 1000-byte budget: %v", v)
+	}
+}

@@ -43,7 +43,7 @@ var leaveRules = [...][]precondition{
 	server.ReasonBadHeader:     {inputShowsIt, clientSentShowsIt, clientSentAllRead},
 	server.ReasonIdle:          {silentForIdleTimeout},
 	server.ReasonShutdown:      {shutdownUnderWay},
-	server.ReasonInputBudget:   {heldUnfinished},
+	server.ReasonInputBudget:   {heldUnfinished, budgetReached},
 	server.ReasonFrameTimeout:  {heldUnfinished, unfinishedForFrameTimeout},
 }
 
@@ -107,6 +107,22 @@ var (
 	heldUnfinished = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
 		if c.partial == 0 {
 			return fmt.Sprintf("%s left for %v, but its input ends at a frame boundary: it held no unfinished frame", c.label(), r)
+		}
+		return ""
+	}}
+	// budgetReached: an input-budget eviction needs the budget spent. A
+	// buffer holds at most twice its unfinished frame, or the first
+	// allocation (64 bytes), or a buffer kept from the last frame
+	// (PartialKeepBytesMax), so the members' buffers hold at most
+	// 2 × their unfinished bytes + that much each; an eviction while even
+	// that fits in InputBytesMax evicted a client the budget had room for.
+	budgetReached = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		each := max(64, o.cfg.PartialKeepBytesMax)
+		if most := 2*o.partials + o.holders*each; most <= o.cfg.InputBytesMax {
+			o.fact("unfinished_bytes", o.partials)
+			o.fact("holding_members", o.holders)
+			return fmt.Sprintf("%s left for input-budget, but the members hold %d bytes of unfinished frames in %d buffers (at most %d bytes of buffer), within InputBytesMax %d: the budget had room, and a client was turned away for nothing",
+				c.label(), o.partials, o.holders, most, o.cfg.InputBytesMax)
 		}
 		return ""
 	}}
