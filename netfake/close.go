@@ -22,15 +22,23 @@ func (s *Socket) UnackedBytes() (int, error) {
 		rec.Err = EBADF
 	case k.cfg.NoUnacked:
 		rec.Err = ENOTSUP
+	case c.ep[sideServer].reset:
+		rec.N = int64(c.ep[sideServer].unackedAtReset)
 	default:
-		n := c.queued(sideServer)
-		if e := &c.ep[sideServer]; e.finQueued && !e.reset && !c.ep[sideClient].finRcvd {
-			n++
-		}
-		rec.N = int64(n)
+		rec.N = int64(c.unacked(sideServer))
 	}
 	k.record(&rec)
 	return int(rec.N), errOf(opUnacked, rec.Err)
+}
+
+// unacked is what side has not had acknowledged: its bytes not yet
+// arrived, and its FIN until it arrives (Linux counts the FIN as a byte).
+func (c *conn) unacked(side int) int {
+	n := c.queued(side)
+	if e := &c.ep[side]; e.finQueued && !e.reset && !c.ep[1-side].finRcvd {
+		n++
+	}
+	return n
 }
 
 // Abort is Close with SO_LINGER of zero: the registration and the fd go as

@@ -84,3 +84,25 @@ func TestAbortDropsSendBuffer(t *testing.T) {
 		}
 	}
 }
+
+// Goal: after the peer's reset the count stops falling, as the seam says
+// and Linux does (write_seq - snd_una stays): the purge of the send queue
+// is not an acknowledgement, so a server asking must not read "all
+// acknowledged" off a reset. Method: 50 bytes behind a 16-byte window and
+// the FIN, then the client resets.
+func TestUnackedBytesStayAfterReset(t *testing.T) {
+	k := newKernel(1, netfake.Config{SendBufBytes: 64, ClientRecvBufBytes: 16})
+	_, c, s := pair(t, k)
+	s.Write(make([]byte, 50))
+	k.Flush()
+	s.CloseWrite()
+	before, err := s.UnackedBytes()
+	if err != nil || before == 0 {
+		t.Fatalf("before the reset: %d, %v; want bytes still unacknowledged", before, err)
+	}
+	c.Reset()
+	k.Flush()
+	if after, err := s.UnackedBytes(); err != nil || after != before {
+		t.Fatalf("after the peer's reset the count is %d (%v), was %d: a purge read as an acknowledgement", after, err, before)
+	}
+}
