@@ -131,15 +131,9 @@ func (p *replay) traceClaim(op timeline.Op, id uint64, why server.CloseReason, n
 // traceViolation puts the oracle's first violation in the trace once,
 // right after the record that revealed it.
 func (p *replay) traceViolation() {
-	if p.traced || p.o == nil {
-		return
+	if v := firstViolation(p.o, &p.traced); v != nil {
+		p.trace(violationEvent(v))
 	}
-	v := p.o.Violation()
-	if v == nil {
-		return
-	}
-	p.traced = true
-	p.trace(timeline.Event{Op: timeline.OpViolation, Time: v.Time, Step: v.Step, Conn: v.Conn, FD: timeline.NoFD, Violation: v})
 }
 
 // wantOf is the bytes a write asked to move.
