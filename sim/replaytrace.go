@@ -75,12 +75,14 @@ func (p *replay) traceRecord(rec *netrec.Record, conn uint64, call string) {
 			// The interest bits are the readiness bits they ask for.
 			e.Token, e.Ready, e.Text = rec.Token, kernel.Ready(rec.Interest), ""
 		case netrec.OpAccept:
-			e.N = -1     // the live descriptor is not recorded; the call's text names the stream
-			e.Errno = "" // the call's text says it
+			e.N = -1 // the live descriptor is not recorded; the call's text names the stream
 		case netrec.OpListen:
 			e.Name = "listener" // its backlog is not recorded
 		case netrec.OpNow:
 			e.Text = "" // the time column says it
+		}
+		if e.Text != "" {
+			e.Errno = "" // the call's text says it
 		}
 		p.trace(e)
 	}
