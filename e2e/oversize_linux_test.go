@@ -93,11 +93,16 @@ const mib = 1 << 20
 // input resets the connection, and a reset destroys what the peer has not
 // acknowledged: the error frame, under load (this test used to fail so,
 // 6 times in 30). It closes once the peer has acknowledged the error frame
-// and the FIN (the offender reads, so its kernel acknowledges at once):
-// reason frame-too-large, the close that costs the peer nothing. A sender
-// that also did not read would be cut after -linger-bytes-max (reason
-// linger-bytes). The test checks it was cut off long before its 8 MiB
-// were through.
+// and the FIN (the offender reads, so its kernel acknowledges at once),
+// after reading what the offender sent to would-block: reason
+// frame-too-large, the close that costs the peer nothing. The offender
+// writes flat out, so that last drain may meet more than
+// -linger-bytes-max: then it is cut (linger-bytes, a reset that costs it
+// nothing either, since it has acknowledged everything); which of the two
+// depends on how fast the offender's writes arrive, so either passes. A
+// sender that also did not read would be cut after -linger-bytes-max
+// (linger-bytes) without its error frame acknowledged. The test checks it
+// was cut off long before its 8 MiB were through.
 func TestOversizedLine(t *testing.T) {
 	const frameBytesMax, hostileBytes = 64 << 10, 8 * mib
 	f := server.FramingLine
@@ -130,8 +135,8 @@ func TestOversizedLine(t *testing.T) {
 	if !strings.HasPrefix(msg, "error: frame too large") {
 		t.Errorf("offender got %q, want an error starting %q", msg, "error: frame too large")
 	}
-	if reason != "frame-too-large" {
-		t.Errorf("offender closed with reason %s, want frame-too-large (closed once it had its error frame)", reason)
+	if reason != "frame-too-large" && reason != "linger-bytes" {
+		t.Errorf("offender closed with reason %s, want frame-too-large or linger-bytes (closed once it had its error frame)", reason)
 	}
 	if read := v.BytesIn - bytesInBefore; read > 2*mib {
 		t.Errorf("server read %d bytes from the offender; want it cut off near frame-bytes-max + linger-bytes-max", read)
@@ -148,8 +153,8 @@ func TestOversizedLine(t *testing.T) {
 	if grew := rssDuring - rssBefore; grew > 4*mib {
 		t.Errorf("server VmRSS grew by %.1f MiB during the offence, want < 4 MiB", float64(grew)/mib)
 	}
-	if v.Closed["frame-too-large"] != 1 || v.ClosedTotal != 1 {
-		t.Errorf("server closed %v, want exactly one connection, for frame-too-large", v.Closed)
+	if v.Closed["frame-too-large"]+v.Closed["linger-bytes"] != 1 || v.ClosedTotal != 1 {
+		t.Errorf("server closed %v, want exactly one connection, for frame-too-large or linger-bytes", v.Closed)
 	}
 	if len(order) != 600 {
 		t.Errorf("bystanders' order holds %d frames, want 600", len(order))
