@@ -5,6 +5,7 @@ package netpoll
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/mobsim/mobsim/kernel"
 )
@@ -64,6 +65,10 @@ const (
 	// io_uring_enter (one per Config.RingEntries writes).
 	BatchIOUring
 )
+
+// LogValue is the path's name in every slog handler (the JSON handler
+// would otherwise encode the number).
+func (b BatchPath) LogValue() slog.Value { return slog.StringValue(b.String()) }
 
 // String names the path for logs: "writev" or "io_uring".
 func (b BatchPath) String() string {

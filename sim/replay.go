@@ -140,7 +140,7 @@ func readAccounts(path string) ([]recfile.Account, error) {
 // ReplayFrom replays the recording read from r (named name in the report).
 func ReplayFrom(r io.Reader, name string, opt ReplayOptions) (rep ReplayReport) {
 	rep = ReplayReport{Path: name, Replaying: netrec.CurrentBuild()}
-	p := &replay{name: name, trace: opt.Trace, hash: fnv.New64a()}
+	p := &replay{name: name, trace: opt.Trace, hash: fnv.New64a(), accounts: opt.Accounts}
 	p.streams = newStreamTallies(opt.Accounts)
 	rp, err := netrec.NewReplayer(r, netrec.ReplayOptions{MatchNotes: true, OnRecord: p.record, Observer: &p.kernel})
 	if err != nil {
@@ -202,7 +202,8 @@ type replay struct {
 	pollEvents  int
 	inTick      bool   // a tick slice is open in the trace
 	listener    uint64 // the listener's id, traced on the server's track
-	traced      bool   // the violation is in the trace
+	accounts    []recfile.Account
+	traced      bool // the violation is in the trace
 }
 
 // build makes the core on the replayer, with the recorded config, bugs and

@@ -2,7 +2,9 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"syscall"
 
 	"github.com/mobsim/mobsim/kernel"
@@ -26,6 +28,9 @@ func (p *replay) traceRecord(rec *netrec.Record, conn uint64, call string) {
 	}
 	if conn == p.listener {
 		conn = 0 // the listener's calls are the server's, on its track
+	}
+	if rec.Op == netrec.OpAccept && rec.Err == nil {
+		p.traceLabel(rec)
 	}
 	e := timeline.Event{Time: rec.Time, Step: int(rec.Step), Conn: conn, FD: timeline.NoFD, Text: call}
 	if rec.Err != nil {
@@ -76,9 +81,31 @@ func (p *replay) traceRecord(rec *netrec.Record, conn uint64, call string) {
 		case netrec.OpNow:
 			e.Text = "" // the time column says it
 		}
+		if e.Text != "" {
+			e.Errno = "" // the call's text says it
+		}
 		p.trace(e)
 	}
 	p.traceViolation()
+}
+
+// traceLabel names a new connection's track as the clients' account
+// names its client, as the soak's report does: "conn 14 (half-closer,
+// 127.0.0.5:40726; the server's conn 7)". Without an account the track is
+// "conn 7", the recording's id.
+func (p *replay) traceLabel(rec *netrec.Record) {
+	for i := range p.accounts {
+		a := &p.accounts[i]
+		if a.Conn != rec.NewID || a.Name == "" {
+			continue
+		}
+		label := a.Name + fmt.Sprintf(" (the server's conn %d)", rec.NewID)
+		if strings.HasSuffix(a.Name, ")") {
+			label = fmt.Sprintf("%s; the server's conn %d)", strings.TrimSuffix(a.Name, ")"), rec.NewID)
+		}
+		p.trace(timeline.Event{Op: timeline.OpLabel, Time: rec.Time, Step: int(rec.Step), Conn: rec.NewID, FD: timeline.NoFD, Text: label})
+		return
+	}
 }
 
 // traceTick opens or closes the tick slice; a tick is what lies between
@@ -131,15 +158,9 @@ func (p *replay) traceClaim(op timeline.Op, id uint64, why server.CloseReason, n
 // traceViolation puts the oracle's first violation in the trace once,
 // right after the record that revealed it.
 func (p *replay) traceViolation() {
-	if p.traced || p.o == nil {
-		return
+	if v := firstViolation(p.o, &p.traced); v != nil {
+		p.trace(violationEvent(v))
 	}
-	v := p.o.Violation()
-	if v == nil {
-		return
-	}
-	p.traced = true
-	p.trace(timeline.Event{Op: timeline.OpViolation, Time: v.Time, Step: v.Step, Conn: v.Conn, FD: timeline.NoFD, Violation: v})
 }
 
 // wantOf is the bytes a write asked to move.

@@ -171,7 +171,7 @@ func Run(seed uint64, cfg Config, opt Options) (rep Report) {
 			r.explain(rep.Violation)
 			if r.trace != nil && !r.traced {
 				r.traced = true
-				r.trace(TraceEvent{Op: timeline.OpViolation, Time: rep.Violation.Time, Step: rep.Violation.Step, Conn: rep.Violation.Conn, FD: timeline.NoFD, Violation: rep.Violation})
+				r.trace(violationEvent(rep.Violation))
 			}
 		}
 	}()

@@ -68,16 +68,27 @@ func (r *run) emit(e timeline.Event) {
 // traceViolation puts the first violation in the trace once, where it is
 // first seen: right after the fact that caused it.
 func (r *run) traceViolation() {
-	if r.traced || r.o == nil {
-		return
+	if v := firstViolation(r.o, &r.traced); v != nil {
+		r.explain(v)
+		r.trace(violationEvent(v))
 	}
-	v := r.o.Violation()
-	if v == nil {
-		return
+}
+
+// firstViolation is o's violation the first time it is asked once there
+// is one (*traced then true), nil before and after: any world's trace
+// shows the violation once, where it was found.
+func firstViolation(o *oracle.Oracle, traced *bool) *oracle.Violation {
+	if *traced || o == nil {
+		return nil
 	}
-	r.traced = true
-	r.explain(v)
-	r.trace(timeline.Event{Op: timeline.OpViolation, Time: v.Time, Step: v.Step, Conn: v.Conn, FD: timeline.NoFD, Violation: v})
+	v := o.Violation()
+	*traced = v != nil
+	return v
+}
+
+// violationEvent is v as a timeline event, at its own step and time.
+func violationEvent(v *oracle.Violation) timeline.Event {
+	return timeline.Event{Op: timeline.OpViolation, Time: v.Time, Step: v.Step, Conn: v.Conn, FD: timeline.NoFD, Violation: v}
 }
 
 // explain adds to the oracle's facts what only the run knows: the last

@@ -72,6 +72,19 @@ func (v framingValue) Set(s string) error {
 	return nil
 }
 
+// levelValue is -log-level: slog's level names, shown in lower case as
+// they are written on the command line.
+type levelValue struct{ l *slog.Level }
+
+func (v levelValue) String() string {
+	if v.l == nil {
+		return ""
+	}
+	return strings.ToLower(v.l.String())
+}
+
+func (v levelValue) Set(s string) error { return v.l.UnmarshalText([]byte(s)) }
+
 // parseFlags parses args (without the program name). On -h it prints the
 // usage and returns flag.ErrHelp; on a bad command line it prints the
 // problem and the usage to stderr and returns an error.
@@ -121,7 +134,8 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	c := &o.cfg
 	fs.StringVar(&o.addr, "addr", addrDefault, "`host:port` to listen on; port 0 picks a free port (the log says which)")
 	fs.Var(framingValue{&c.Framing}, "framing", "frame format: `line` (newline-terminated, for nc) or mob (8-byte big-endian length, then the body)")
-	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	o.logLevel = slog.LevelInfo
+	fs.Var(levelValue{&o.logLevel}, "log-level", "log `level`: debug, info, warn or error")
 	o.logFormat = logText
 	fs.Var(&o.logFormat, "log-format", "log `format` on stderr: text (key=value) or json (one object per line)")
 	fs.BoolVar(&o.version, "version", false, "print the version, the VCS revision and the Go version, and exit")

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/mobsim/mobsim/internal/live"
+	"github.com/mobsim/mobsim/netpoll"
 	"github.com/mobsim/mobsim/server"
 )
 
@@ -133,10 +134,15 @@ func TestVersion(t *testing.T) {
 // format is a usage error. Method: log through newLogger; run with xml.
 func TestLogFormat(t *testing.T) {
 	var buf bytes.Buffer
-	newLogger(&buf, logJSON, slog.LevelInfo).Info("listening", "addr", "127.0.0.1:1")
+	newLogger(&buf, logJSON, slog.LevelInfo).Info("listening", "addr", "127.0.0.1:1", "framing", server.FramingMob,
+		"reason", server.ReasonQueueLimit, "path", netpoll.BatchIOUring)
 	var rec map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil || rec["msg"] != "listening" || rec["addr"] != "127.0.0.1:1" {
 		t.Errorf("json log %q: %v", buf.String(), err)
+	}
+	// The enumerations log by name in JSON too, not as numbers.
+	if rec["framing"] != "mob" || rec["reason"] != "queue-limit" || rec["path"] != "io_uring" {
+		t.Errorf("json log names: %q", buf.String())
 	}
 	buf.Reset()
 	newLogger(&buf, "", slog.LevelInfo).Info("listening", "addr", "127.0.0.1:1")

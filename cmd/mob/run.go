@@ -57,7 +57,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*live.
 		return exitError
 	}
 	cfg = l.Config()
-	if path, why := l.BatchPath(); why != nil {
+	if path, why := l.BatchPath(); errors.Is(why, netpoll.ErrIOUringOff) {
+		log.Info("write batches", "path", path, "why", "-io-uring=false")
+	} else if why != nil {
 		log.Info("write batches", "path", path, "why", why)
 	} else {
 		log.Info("write batches", "path", path)

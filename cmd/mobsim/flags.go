@@ -56,10 +56,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `mobsim: deterministic simulation of the mob multi-echo server.
 
-  mobsim -seed N [-trace [-conn N] [-steps A:B]] [-trace-out FILE]   replay one seed
+  mobsim -seed N [-trace [-conn N] [-steps A:B]] [-trace-out FILE] [-json]   replay one seed
   mobsim -replay FILE [-trace [-conn N] [-steps A:B]] [-trace-out FILE] [-json]   replay a recording of the live server
   mobsim -seeds N [-start S] [-parallel P] [-shard i/n] [-json] [-failfast]   sweep seeds S..S+N-1
   mobsim merge [-json] FILE...   combine the -json summaries of a sweep's shards
+
+Reports go to stderr; stdout carries only the -trace text and the -json
+document, so either can be piped.
 
 Exit status: 0 all seeds passed (or the recording replayed clean), 1 a
 violation, 2 usage; with -replay also 3 the core diverged from the

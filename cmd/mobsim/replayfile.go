@@ -65,6 +65,15 @@ func replayFile(o options, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// roundShort rounds d for a report: to the millisecond, or to the
+// microsecond below one (a small recording replays in well under 1 ms).
+func roundShort(d time.Duration) time.Duration {
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
 func replayVerdict(r sim.ReplayReport) string {
 	switch {
 	case r.Err != nil:
@@ -99,7 +108,7 @@ func printReplay(w io.Writer, r sim.ReplayReport, took time.Duration) {
 		r.Records, end, r.Calls, r.Ticks, r.Frames, accountsLine(r.Accounts), r.TraceHash)
 	if secs := took.Seconds(); secs > 0 {
 		fmt.Fprintf(w, "  replayed in %v: %.0f records/s, %.0f calls/s; the live run took %v (%.1fx its wall time)\n",
-			took.Round(time.Millisecond), float64(r.Records)/secs, float64(r.Calls)/secs, r.Span.Round(time.Millisecond), r.Span.Seconds()/secs)
+			roundShort(took), float64(r.Records)/secs, float64(r.Calls)/secs, r.Span.Round(time.Millisecond), r.Span.Seconds()/secs)
 	}
 	if r.Violation != nil {
 		fmt.Fprintf(w, "  %v\n", r.Violation)

@@ -108,6 +108,9 @@ func (s *summary) writeText(w io.Writer) {
 	where := "shard " + s.Shard
 	if s.Shards != nil {
 		where = fmt.Sprintf("%d shards", len(s.Shards))
+		if len(s.Shards) == 1 {
+			where = "1 shard"
+		}
 	}
 	fmt.Fprintf(w, "%d seeds (%d..%d, %s): %d passed, %d failed in %.1fs — %.0f seeds/s, %.3g events/s\n",
 		s.Seeds, s.Start, s.Start+s.Count-1, where, s.Passed, s.Failed, s.Seconds, s.SeedsPerS, s.EventsPerS)
