@@ -3,7 +3,7 @@
 SHELL := bash
 .SHELLFLAGS := -o pipefail -euc
 .DEFAULT_GOAL := test
-.PHONY: test test-long lint vet cross tidy run sim sim-long fuzz bugs soak bench staticcheck actionlint cover
+.PHONY: test test-long lint vet cross tidy run sim sim-long fuzz bugs soak bench staticcheck actionlint cover stress
 
 GO          ?= go
 # Tools are pinned by the tool directive of tools.mod, the module's second
@@ -127,6 +127,18 @@ fuzz:
 bugs:
 	$(GO) run ./internal/cmd/bugbuild vet ./...
 	$(GO) run ./internal/cmd/bugbuild test -count=1 -timeout 30m ./sim -run TestBugCatalog -v
+
+# The live-socket tests $(STRESS_COUNT) times over while two CPU burners load
+# the machine: they must pass for real reasons, not thanks to an idle one.
+# The burners are this recipe's own children, stopped on every exit.
+STRESS_COUNT ?= 10
+STRESS_PKGS  := ./e2e/ ./cmd/... ./internal/... ./netpoll/... ./examples/...
+stress:
+	burn() { while :; do :; done; }; \
+	burn & b1=$$!; burn & b2=$$!; \
+	trap 'kill $$b1 $$b2 2>/dev/null || true' EXIT INT TERM; \
+	$(GO) test -count=$(STRESS_COUNT) -timeout 90m $(STRESS_PKGS); \
+	$(GO) test -count=$(STRESS_COUNT) -timeout 30m -run '^TestRoundTripLoopback$$' ./netrec/
 
 # Live soak test on loopback (bounded; SOAK_DURATION, SOAK_CLIENTS).
 soak:

@@ -7,11 +7,11 @@ var splitFrame = Bug{
 	Hunks: []Hunk{{
 		File: "server/read.go",
 		Find: `
-			c.partial = append(c.partial, data...)
+			s.keep(c, data)
 `,
 		Replace: `
 			if !s.bugs.splitFrame {
-				c.partial = append(c.partial, data...)
+				s.keep(c, data)
 			}
 `,
 	}},

@@ -147,7 +147,7 @@ func writeSplit(c net.Conn, rng *rand.Rand, data []byte) error {
 // frameReader reads frames off a connection (see package wire).
 type frameReader struct{ *wire.Reader }
 
-func newFrameReader(c net.Conn, f server.Framing, bodyMax int) *frameReader {
+func newFrameReader(c io.Reader, f server.Framing, bodyMax int) *frameReader {
 	return &frameReader{wire.NewReader(c, f, bodyMax)}
 }
 

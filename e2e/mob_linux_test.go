@@ -56,7 +56,7 @@ func runTests(m *testing.M) int {
 
 // mobProc is one running mob binary.
 type mobProc struct {
-	t *testing.T
+	t testing.TB
 	*child.Proc
 	addr      string // where it listens
 	debugAddr string // its /debug/vars, or "" when started without
@@ -65,7 +65,7 @@ type mobProc struct {
 // startMob runs the mob binary on 127.0.0.1:0 with debug logging, the debug
 // server (unless noDebug), and args, and waits until it listens. Cleanup
 // kills it if it still runs, and prints its log if the test failed.
-func startMob(t *testing.T, noDebug bool, args ...string) *mobProc {
+func startMob(t testing.TB, noDebug bool, args ...string) *mobProc {
 	t.Helper()
 	all := []string{"-addr", "127.0.0.1:0", "-log-level", "debug", fmt.Sprintf("-io-uring=%v", !live.IOUringOffByEnv())}
 	if !noDebug {
@@ -140,6 +140,9 @@ type mobVars struct {
 	Members       int               `json:"members"`
 	QueuedBytes   uint64            `json:"queued_bytes"`
 	QueuedBytesHi uint64            `json:"queued_bytes_hi"`
+	InputBytes    uint64            `json:"input_bytes"`
+	InputBytesHi  uint64            `json:"input_bytes_hi"`
+	Throttles     uint64            `json:"throttles"`
 }
 
 // vars fetches the server's counters.
@@ -174,6 +177,26 @@ func (p *mobProc) waitVars(what string, cond func(mobVars) bool) mobVars {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// waitStill waits until counter has not moved for 500 ms, and returns the
+// counters then. It ends a phase whose end the server cannot announce (an
+// attack read to its end, a flood's backlog drained): a loaded machine
+// makes it come later, and only a pause of 500 ms in the middle could end
+// it early.
+func (p *mobProc) waitStill(counter func(mobVars) uint64) mobVars {
+	p.t.Helper()
+	v := p.vars()
+	for last, since, deadline := counter(v), time.Now(), time.Now().Add(testTimeout); time.Since(since) < 500*time.Millisecond; {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the counter still moved after %v", testTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if v = p.vars(); counter(v) != last {
+			last, since = counter(v), time.Now()
+		}
+	}
+	return v
 }
 
 // waitMembers waits until the server counts n members.

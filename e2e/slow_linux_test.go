@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -123,8 +124,8 @@ func TestSlowlorisByteByByte(t *testing.T) {
 // silent client joins with two bystanders that each send a frame every
 // 50 ms (on average) for about 2.5 s and must receive all of them. The
 // silent client reads until the server closes it: it must hold a prefix of
-// the bystanders' order and then a clean end of stream, and the close must
-// not come before the timeout. The close reason comes from the server's
+// the bystanders' order, then one frame "error: idle ..." saying why, then
+// a clean end of stream, and the close must not come before the timeout. The close reason comes from the server's
 // log line for its address and from the counters.
 func TestIdleTimeout(t *testing.T) {
 	const idleTimeout = 1500 * time.Millisecond
@@ -148,6 +149,12 @@ func TestIdleTimeout(t *testing.T) {
 	if got.err != io.EOF {
 		t.Errorf("silent client: stream ended with %v (partial %d bytes), want a clean end of stream", got.err, len(got.partial))
 	}
+	if n := len(got.frames); n == 0 || !strings.HasPrefix(string(got.frames[n-1]), "error: idle") {
+		t.Errorf("silent client's last frame is not the idle error: %d frames", n)
+	} else {
+		t.Logf("told: %q", got.frames[n-1])
+		got.frames = got.frames[:n-1]
+	}
 	checkPrefix(t, "silent client", got.frames, order)
 	if reason != "idle" {
 		t.Errorf("silent client closed with reason %s, want idle", reason)
@@ -158,5 +165,103 @@ func TestIdleTimeout(t *testing.T) {
 	v := p.vars()
 	if v.Closed["idle"] != 1 || v.ClosedTotal != 1 || v.Members != 2 {
 		t.Errorf("server closed %v and has %d members; want only the silent client closed, for idle", v.Closed, v.Members)
+	}
+}
+
+// Goal: idle time is measured in complete frames, not bytes (issue 11,
+// break 2): a client that keeps a frame open by sending one byte of it
+// every 1.5 s is idle, and -idle-timeout 2s closes it, with an
+// "error: idle" frame first, as a protocol error is told; a client that
+// sends a complete frame every 500 ms is not idle. Before, any byte reset
+// the idle timer, so the dribbler kept its connection (and its partial
+// frame) for as long as it liked.
+//
+// Method: the dribbler sends a line's bytes one per 1.5 s and reads what
+// the server sends; the talker sends a line every 500 ms. The dribbler
+// must be closed before its sixth byte (9 s, over four times the timeout:
+// a loaded machine only makes the bytes come later, which cannot keep the
+// connection open longer), having read the error frame and then the end
+// of stream; the server must log reason idle for it and nothing for the
+// talker.
+func TestPartialFrameIdle(t *testing.T) {
+	const idleTimeout, every, bytesMax = 2 * time.Second, 1500 * time.Millisecond, 6
+	f := server.FramingLine
+	p := startMob(t, false, "-idle-timeout", idleTimeout.String())
+	conns := dialMembers(t, p, 2, 2)
+	dribbler, talker := conns[0], conns[1]
+	stop := newStop()
+	talked := make(chan int)
+	go func() {
+		n := 0
+		defer func() { talked <- n }()
+		for ; ; n++ {
+			select {
+			case <-stop.ch:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			if _, err := talker.Write(fmt.Appendf(nil, "talker %d\n", n)); err != nil {
+				return
+			}
+		}
+	}()
+	go drain(talker)
+	// What the dribbler reads: the talker's lines, then (once closed) the
+	// first other frame, and how its stream ended.
+	type ending struct {
+		msg string
+		err error
+	}
+	msg := make(chan ending, 1)
+	go func() {
+		var e ending
+		r := newFrameReader(dribbler, f, 1<<16)
+		for {
+			b, err := r.Next()
+			if err != nil {
+				e.err = err
+				break
+			}
+			if e.msg == "" && !bytes.HasPrefix(b, []byte("talker ")) {
+				e.msg = string(b)
+			}
+		}
+		msg <- e
+	}()
+	start := time.Now()
+	sent := 0
+	var got ending
+dribble:
+	for ; sent < bytesMax; sent++ {
+		if _, err := dribbler.Write([]byte{'z'}); err != nil {
+			break
+		}
+		select {
+		case got = <-msg:
+			break dribble
+		case <-time.After(every):
+		}
+	}
+	closedAfter := time.Since(start)
+	stop.stop()
+	n := <-talked
+	if sent == bytesMax {
+		t.Fatalf("the dribbler still had its connection after %d bytes of one frame in %v (-idle-timeout %v)", sent, closedAfter.Round(time.Millisecond), idleTimeout)
+	}
+	reason := p.closedReason(dribbler.LocalAddr().String())
+	v := p.vars()
+	t.Logf("dribbler closed after %d bytes, %v, with %q and %v, reason %s; the talker sent %d lines; server closed %v",
+		sent+1, closedAfter.Round(time.Millisecond), got.msg, got.err, reason, n, v.Closed)
+	if !strings.HasPrefix(got.msg, "error: idle") {
+		t.Errorf("the dribbler was sent %q before the close, want an error starting %q", got.msg, "error: idle")
+	}
+	if got.err != io.EOF {
+		t.Errorf("the dribbler's stream ended with %v, want the end of stream", got.err)
+	}
+	if reason != "idle" {
+		t.Errorf("the dribbler was closed for %s, want idle", reason)
+	}
+	if v.ClosedTotal != 1 || v.Members != 1 {
+		t.Errorf("server closed %v and has %d members; want only the dribbler closed", v.Closed, v.Members)
 	}
 }

@@ -1,6 +1,6 @@
 // Package kernel is the seam between an event-loop server and the kernel it
 // runs on: the interfaces a server calls (Poller, Listener, Stream,
-// VectorWriter, BatchWriter), the values that cross them (Token, Interest,
+// VectorWriter, BatchWriter, UnackedCounter, Aborter), the values that cross them (Token, Interest,
 // Ready, Event, BatchWrite) and the two non-failure errors (ErrWouldBlock,
 // ErrInterrupted).
 //
@@ -85,6 +85,27 @@
 //     BatchWriter is complete: the caller makes the writes itself.
 //   - Close releases the source and removes its registration. Events for it
 //     that are already in a batch returned by Poll may still be delivered.
+//     Closing a stream with input left unread resets the connection (TCP
+//     sends an RST): what the peer has not acknowledged may be lost.
+//   - UnackedCounter.UnackedBytes, where a kernel offers it (Linux, macOS,
+//     FreeBSD), counts the bytes written to the stream that the peer has
+//     not acknowledged, unsent ones included: 0 on a fresh stream, and 0
+//     again once the peer's kernel holds everything written. A kernel that
+//     counts the FIN as a byte (Linux) reports one more from CloseWrite
+//     until the peer acknowledges the FIN. It never blocks.
+//   - A byte the peer has acknowledged survives a reset that follows:
+//     after CloseWrite and UnackedBytes reporting 0, Close with input
+//     unread does not stop the peer reading every byte written (then
+//     io.EOF, or the reset). This is what lets a server close a peer that
+//     keeps sending as soon as it has everything, instead of waiting for
+//     its FIN.
+//   - Aborter.Abort, where a kernel offers it, closes the stream at once
+//     with a reset (SO_LINGER of zero): the registration goes as with
+//     Close, the kernel frees the stream's buffers at once, and the peer
+//     reads what it had already received, then a reset (ECONNRESET), never
+//     io.EOF unless it had received a FIN before. Without it, Close leaves
+//     unsent bytes to the kernel, which keeps them (and their memory) for
+//     as long as it retries a peer that does not read.
 //
 // # What is guaranteed to the caller
 //

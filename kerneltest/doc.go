@@ -37,7 +37,9 @@
 //     one clause into the next; the suite closes every source it opens.
 //
 // Capabilities that only some kernels have are optional interfaces of the
-// Harness (Interrupter, SpuriousInjector) or of the Poller (a Wake method,
-// kernel.BatchWriter); the subtests that need them are skipped, saying so,
+// Harness (Interrupter, SpuriousInjector), of the Poller (a Wake method,
+// kernel.BatchWriter) or of the streams (kernel.VectorWriter,
+// kernel.UnackedCounter, kernel.Aborter); the subtests that need them are
+// skipped, saying so,
 // where they are absent.
 package kerneltest

@@ -90,6 +90,15 @@ var clauses = []clause{
 	{"Interrupted",
 		"Poll may return ErrInterrupted, only with n == 0, and an interrupted Poll loses no pending edge.",
 		interrupted},
+	{"UnackedBytes",
+		"UnackedCounter.UnackedBytes counts what was written and not acknowledged: 0 on a fresh stream, more than 0 while the peer does not read, 0 once the peer has every byte and the FIN.",
+		unackedBytes},
+	{"AckedSurvivesReset",
+		"Bytes the peer acknowledged survive a reset: after CloseWrite and UnackedBytes reporting 0, closing with input unread does not stop the peer reading every byte.",
+		ackedSurvivesReset},
+	{"Abort",
+		"Aborter.Abort closes at once with a reset: the registration goes, and the peer reads a prefix of what was written, then ECONNRESET, not io.EOF.",
+		abort},
 	{"SpuriousEvents",
 		"Among spurious events (not-ready sources, stale or unknown tokens, duplicates) every guaranteed edge still comes, and operations after a spurious event return ErrWouldBlock.",
 		spuriousEvents},
@@ -102,7 +111,8 @@ var clauses = []clause{
 // WriteAfterPeerClose, WriteBatch, WriteBatchWouldBlock, WriteBatchBroken,
 // CloseWrite, Writev, ReregisterWritable, ReregisterKeepsRead, Deregister,
 // NotRegistered, CloseDropsPending, ReservedToken, TokensRoundTrip,
-// AcceptDrain, PollTimeout, PollBatchSize, Interrupted and SpuriousEvents.
+// AcceptDrain, PollTimeout, PollBatchSize, Interrupted, UnackedBytes,
+// AckedSurvivesReset, Abort and SpuriousEvents.
 // Each subtest logs the clause it checks first, so a failure names it.
 //
 // mk is called once per subtest, with that subtest's t, and must return a

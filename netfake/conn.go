@@ -31,13 +31,17 @@ type endpoint struct {
 	// MSS is larger than the buffer).
 	wndShut bool
 
-	finQueued bool  // shutdown(SHUT_WR) or close: SEND_SHUTDOWN; a FIN follows snd
-	finSent   bool  // the FIN left; it is on the wire until the peer's finRcvd
-	finRcvd   bool  // the peer's FIN arrived (and was acknowledged): RCV_SHUTDOWN and SOCK_DONE
-	reset     bool  // RST sent or received: the connection is gone (TCP_CLOSE)
-	err       Errno // pending socket error (sk_err), consumed by the next failing call
-	closed    bool  // the owning process closed this side (or never will have it)
-	nospace   bool  // SOCK_NOSPACE: a writer found no room; wake it when there is
+	finQueued bool // shutdown(SHUT_WR) or close: SEND_SHUTDOWN; a FIN follows snd
+	finSent   bool // the FIN left; it is on the wire until the peer's finRcvd
+	finRcvd   bool // the peer's FIN arrived (and was acknowledged): RCV_SHUTDOWN and SOCK_DONE
+	reset     bool // RST sent or received: the connection is gone (TCP_CLOSE)
+	// unackedAtReset is the count UnackedBytes gave when the RST came: after
+	// it nothing is acknowledged, so the count stays (Linux's write_seq -
+	// snd_una does), though the purge empties the send queue.
+	unackedAtReset int
+	err            Errno // pending socket error (sk_err), consumed by the next failing call
+	closed         bool  // the owning process closed this side (or never will have it)
+	nospace        bool  // SOCK_NOSPACE: a writer found no room; wake it when there is
 
 	// Byte accounts, for the simulator's checks: bytes this side's writes
 	// took, bytes that arrived at it, and bytes it wrote that will never
@@ -414,6 +418,7 @@ func (k *Kernel) rstArrive(c *conn, to int, errno Errno) {
 	if e.reset {
 		return
 	}
+	e.unackedAtReset = c.unacked(to)
 	e.reset = true
 	e.nospace = false
 	k.purge(c, to)

@@ -1,7 +1,8 @@
 // Package netfake is a deterministic fake kernel behind the seam of package
 // kernel (kernel.Poller, kernel.Listener, kernel.Stream, kernel.VectorWriter,
-// kernel.BatchWriter). The simulator runs the real server core on it,
-// drives clients from the other side, and checks what arrives.
+// kernel.BatchWriter, kernel.UnackedCounter, kernel.Aborter). The
+// simulator runs the real server core on it, drives clients from the other
+// side, and checks what arrives.
 //
 // # What it models
 //
@@ -117,6 +118,14 @@
 //     answers with an RST and later writes fail.
 //   - Close with unread received bytes sends an RST instead of a FIN,
 //     behind the bytes already on the wire, so the peer reads those first.
+//     Close with nothing unread leaves the bytes still waiting for the
+//     window in the send buffer, going out as the peer reads (an orphan
+//     holding its memory); Abort (SO_LINGER of zero) drops them at once
+//     and sends the RST whatever is unread.
+//   - UnackedBytes is SIOCOUTQ: what has not arrived (arrival is the
+//     acknowledgement), waiting or on the wire, plus one for the FIN until
+//     it arrives. With Config.NoUnacked it fails with ENOTSUP, as on a
+//     kernel that cannot tell.
 //   - Once both FINs have crossed (TIME_WAIT or CLOSED), an abort (Close
 //     with unread bytes, a client's Reset) sends nothing, no error is
 //     reported, writes fail with EPIPE and shutdown with ENOTCONN (it still

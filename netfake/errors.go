@@ -30,13 +30,15 @@ const (
 	opClientShutdown
 	opClientReset
 	opClientClose
+	opUnacked
+	opAbort
 	opCount
 )
 
 var opNames = [opCount]string{
 	"read", "write", "writev", "shutdown", "close", "accept", "listen", "register",
 	"reregister", "deregister", "poll", "connect", "client read", "client write",
-	"client shutdown", "client reset", "client close",
+	"client shutdown", "client reset", "client close", "ioctl SIOCOUTQ", "abort",
 }
 
 var errnoValues = [...]syscall.Errno{
@@ -44,7 +46,7 @@ var errnoValues = [...]syscall.Errno{
 	EMFILE: syscall.EMFILE, ECONNABORTED: syscall.ECONNABORTED,
 	ECONNREFUSED: syscall.ECONNREFUSED, EEXIST: syscall.EEXIST, ENOENT: syscall.ENOENT,
 	EINVAL: syscall.EINVAL, ENOTCONN: syscall.ENOTCONN, EINPROGRESS: syscall.EINPROGRESS,
-	ETIMEDOUT: syscall.ETIMEDOUT,
+	ETIMEDOUT: syscall.ETIMEDOUT, ENOTSUP: syscall.ENOTSUP,
 }
 
 // errTable holds one wrapped error per (op, errno), built once, so that

@@ -79,6 +79,12 @@ type Config struct {
 	SYNRetry   time.Duration
 	SYNRetries int
 
+	// NoUnacked makes Socket.UnackedBytes fail with ENOTSUP, as on a
+	// kernel that cannot count unacknowledged bytes (OpenBSD, NetBSD,
+	// DragonFly): a server must then fall back to waiting for the peer's
+	// FIN or a deadline before it closes.
+	NoUnacked bool
+
 	// Epoch is the value of Now at start.
 	Epoch time.Duration
 

@@ -238,13 +238,18 @@ func (s *Socket) CloseWrite() error {
 // the bytes already written still go out, followed by a FIN. Closing twice
 // fails with EBADF and never touches a socket that got the same fd number
 // since.
-func (s *Socket) Close() error {
+func (s *Socket) Close() error { return s.release(KindClose, opClose, false) }
+
+// release is Close, and with abortive Abort: the fd and the registration
+// go, and the connection is reset if abortive or if received bytes were
+// left unread, else a FIN follows what was written.
+func (s *Socket) release(kind Kind, o op, abortive bool) error {
 	k, c := s.k, s.c
-	rec := Record{Kind: KindClose, FD: s.fd, Conn: c.id}
+	rec := Record{Kind: kind, FD: s.fd, Conn: c.id}
 	if !s.open {
 		rec.Err = EBADF
 		k.record(&rec)
-		return errOf(opClose, EBADF)
+		return errOf(o, EBADF)
 	}
 	k.unregister(&s.file)
 	s.open = false
@@ -254,7 +259,7 @@ func (s *Socket) Close() error {
 	switch {
 	case e.reset:
 		k.discard(c, sideServer)
-	case e.rcv.n > 0:
+	case abortive || e.rcv.n > 0:
 		// Bytes still on the wire count: on Linux they would already
 		// be in the receive queue.
 		sentRST = k.sendRST(c, sideServer)

@@ -45,6 +45,8 @@ const (
 	KindSendToServer // N bytes that waited in the client's send buffer went on the wire (the window opened)
 	KindSendToClient
 	KindSYNRetry // a dropped connect's SYN retry number N: ok (queued), EAGAIN (dropped again), ETIMEDOUT, ECONNREFUSED
+	KindUnacked  // UnackedBytes returned N (the server's unacknowledged bytes, and its FIN)
+	KindAbort    // Abort: close with an RST
 )
 
 var kindNames = [...]string{
@@ -77,6 +79,8 @@ var kindNames = [...]string{
 	KindSendToServer:   "net send c->s",
 	KindSendToClient:   "net send s->c",
 	KindSYNRetry:       "net SYN retry",
+	KindUnacked:        "ioctl(SIOCOUTQ)",
+	KindAbort:          "close(abort)",
 }
 
 func (k Kind) String() string {
@@ -108,6 +112,7 @@ const (
 	ENOTCONN
 	EINPROGRESS // a connect whose SYN was dropped (trace only: Connect returns the client)
 	ETIMEDOUT
+	ENOTSUP // the kernel cannot tell (Config.NoUnacked)
 )
 
 var errnoNames = [...]string{
@@ -115,6 +120,7 @@ var errnoNames = [...]string{
 	EBADF: "EBADF", EMFILE: "EMFILE", ECONNABORTED: "ECONNABORTED",
 	ECONNREFUSED: "ECONNREFUSED", EINTR: "EINTR", EEXIST: "EEXIST", ENOENT: "ENOENT",
 	EINVAL: "EINVAL", ENOTCONN: "ENOTCONN", EINPROGRESS: "EINPROGRESS", ETIMEDOUT: "ETIMEDOUT",
+	ENOTSUP: "ENOTSUP",
 }
 
 func (e Errno) String() string {

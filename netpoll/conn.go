@@ -179,8 +179,11 @@ func (c *Conn) Close() error {
 	return nil
 }
 
+var _ kernel.Aborter = (*Conn)(nil)
+
 // Abort closes the socket with SO_LINGER {on, 0 s}, which makes the kernel
-// send an RST instead of a FIN and drop unsent data. For tests of resets.
+// send an RST instead of a FIN, drop unsent and unacknowledged data and
+// free the socket at once (no orphan holding its send buffer).
 func (c *Conn) Abort() error {
 	if c.fd < 0 {
 		return fmt.Errorf("netpoll: abort %v: %w", c, net.ErrClosed)

@@ -247,3 +247,11 @@ func (p *flipBatchPoller) WriteBatch(ws []kernel.BatchWrite) {
 func (s *flipStream) Writev(bufs [][]byte) (int, error) {
 	return s.Stream.(kernel.VectorWriter).Writev(bufs)
 }
+
+// UnackedBytes and Abort pass through too: every stream of a netfake
+// recording has them.
+func (s *flipStream) UnackedBytes() (int, error) {
+	return s.Stream.(kernel.UnackedCounter).UnackedBytes()
+}
+
+func (s *flipStream) Abort() error { return s.Stream.(kernel.Aborter).Abort() }

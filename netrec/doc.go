@@ -156,7 +156,7 @@
 //
 //	recording = magic version block*
 //	magic     = "MOBREC"
-//	version   = uvarint (FormatVersion, now 3)
+//	version   = uvarint (FormatVersion, now 4)
 //	block     = uvarint length, 4-byte CRC-32C (Castagnoli, little-endian) of
 //	            the payload, then length bytes of payload (1 to 128 MiB)
 //
@@ -172,7 +172,8 @@
 //	1  listen      id
 //	2  now         delta (varint ns since the previous now record; the first from 0)
 //	3  poll        timeout (varint ns), len(events), n, n x (token, ready byte), err
-//	4  accept      listener id, err; if err is nil: new id, flags byte (1: has Writev)
+//	4  accept      listener id, err; if err is nil: new id, flags byte (bit 0: has Writev;
+//	               bit 1: has UnackedBytes and Abort)
 //	5  read        id, len(p), n, n bytes read, err
 //	6  write       id, len(p), written, err
 //	7  writev      id, buffer count, each buffer's length, written, err
@@ -186,6 +187,8 @@
 //	15 stop        reason (1: size cap, 2: record too large), text
 //	16 end         record count before it
 //	17 write-batch count, count x (id, buffer count (at most 4), each buffer's length, written, err)
+//	18 unacked     id, err; if err is nil: the count
+//	19 abort       id, err
 //
 // where written is, by the write mode (for a writev and each write of a
 // batch, across its buffers in order): contents, n and the n bytes

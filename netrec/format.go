@@ -13,7 +13,7 @@ const magic = "MOBREC"
 
 // FormatVersion is the version of the layout this package writes and the
 // only one it reads (see "Versioning" in the package doc).
-const FormatVersion = 3
+const FormatVersion = 4
 
 // Op is the kind of a record: the seam call it holds, or a record of the
 // recording's own (Note, Shutdown, Stop, End).
@@ -39,13 +39,15 @@ const (
 	OpStop                     // recording stopped early (size cap, write error); nothing follows
 	OpEnd                      // the recorder was closed; nothing follows
 	OpWriteBatch               // kernel.BatchWriter.WriteBatch
+	OpUnacked                  // kernel.UnackedCounter.UnackedBytes
+	OpAbort                    // kernel.Aborter.Abort
 	opCount
 )
 
 var opNames = [opCount]string{
 	"?", "listen", "now", "poll", "accept", "read", "write", "writev", "close-write",
 	"close", "register", "reregister", "deregister", "note", "shutdown", "stop", "end",
-	"write-batch",
+	"write-batch", "unacked", "abort",
 }
 
 func (o Op) String() string {
@@ -59,7 +61,7 @@ func (o Op) String() string {
 func (o Op) hasSource() bool {
 	switch o {
 	case OpAccept, OpRead, OpWrite, OpWritev, OpCloseWrite, OpClose,
-		OpRegister, OpReregister, OpDeregister, OpNote:
+		OpRegister, OpReregister, OpDeregister, OpNote, OpUnacked, OpAbort:
 		return true
 	}
 	return false

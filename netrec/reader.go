@@ -65,6 +65,7 @@ type Record struct {
 	ID       uint64          // the source: stream or listener id (Accept: the listener)
 	NewID    uint64          // Accept: the new stream's id
 	Vector   bool            // Accept: the new stream has Writev
+	Closing  bool            // Accept: the new stream has UnackedBytes and Abort
 	Token    kernel.Token    // Register, Reregister
 	Interest kernel.Interest // Register, Reregister
 	Timeout  time.Duration   // Poll: the timeout asked
@@ -289,13 +290,11 @@ func (rd *Reader) decode() (*Record, error) {
 		rec.Err = rd.decodeErr(&d)
 		if rec.Err == nil && d.err == nil {
 			rec.NewID = d.uvarint()
-			switch d.byte() {
-			case 0:
-			case 1:
-				rec.Vector = true
-			default:
+			f := d.byte()
+			if f&^(acceptVector|acceptClosing) != 0 {
 				d.fail("accept flags")
 			}
+			rec.Vector, rec.Closing = f&acceptVector != 0, f&acceptClosing != 0
 		}
 	case OpRead, OpWrite:
 		rec.ID = d.uvarint()
@@ -325,9 +324,15 @@ func (rd *Reader) decode() (*Record, error) {
 		rec.Err = rd.decodeErr(&d)
 	case OpWriteBatch:
 		rd.decodeBatch(&d, rec)
-	case OpCloseWrite, OpClose, OpDeregister:
+	case OpCloseWrite, OpClose, OpDeregister, OpAbort:
 		rec.ID = d.uvarint()
 		rec.Err = rd.decodeErr(&d)
+	case OpUnacked:
+		rec.ID = d.uvarint()
+		rec.Err = rd.decodeErr(&d)
+		if rec.Err == nil && d.err == nil {
+			rec.N = d.count(math.MaxInt)
+		}
 	case OpRegister, OpReregister:
 		rec.ID = d.uvarint()
 		rec.Token = d.token()

@@ -419,11 +419,19 @@ func ID(src kernel.Source) (id uint64, ok bool) {
 		return s.id, true
 	case *recVStream:
 		return s.id, true
+	case *recCStream:
+		return s.id, true
+	case *recVCStream:
+		return s.id, true
 	case *recListener:
 		return s.id, true
 	case *replayStream:
 		return s.id, true
 	case *replayVStream:
+		return s.id, true
+	case *replayCStream:
+		return s.id, true
+	case *replayVCStream:
 		return s.id, true
 	case *replayListener:
 		return s.id, true

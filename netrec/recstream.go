@@ -18,7 +18,10 @@ type recListener struct {
 
 // recStream is a recorded stream without Writev; recVStream one with it.
 // They are two types so that the core's type assertion for
-// kernel.VectorWriter finds what the kernel's stream offers, no more.
+// kernel.VectorWriter finds what the kernel's stream offers, no more. The
+// same goes for the closing capabilities (kernel.UnackedCounter and
+// kernel.Aborter, taken together: every kernel that has the first has the
+// second): recCStream and recVCStream have them.
 type recStream struct {
 	r  *Recorder
 	in kernel.Stream
@@ -30,11 +33,59 @@ type recVStream struct {
 	vw kernel.VectorWriter
 }
 
+// recCloser records UnackedBytes and Abort of the stream s.
+type recCloser struct {
+	s *recStream
+	u kernel.UnackedCounter
+	a kernel.Aborter
+}
+
+type recCStream struct {
+	recStream
+	recCloser
+}
+
+type recVCStream struct {
+	recVStream
+	recCloser
+}
+
 var (
-	_ kernel.Listener     = (*recListener)(nil)
-	_ kernel.Stream       = (*recStream)(nil)
-	_ kernel.VectorWriter = (*recVStream)(nil)
+	_ kernel.Listener       = (*recListener)(nil)
+	_ kernel.Stream         = (*recStream)(nil)
+	_ kernel.VectorWriter   = (*recVStream)(nil)
+	_ kernel.UnackedCounter = (*recCStream)(nil)
+	_ kernel.Aborter        = (*recVCStream)(nil)
+	_ kernel.VectorWriter   = (*recVCStream)(nil)
 )
+
+// The accept record's flags: what the new stream offers.
+const (
+	acceptVector  = 1 << 0 // kernel.VectorWriter
+	acceptClosing = 1 << 1 // kernel.UnackedCounter and kernel.Aborter
+)
+
+// wrapStream wraps st for the recording as id, with the capabilities st
+// has, and returns the accept record's flags for them.
+func wrapStream(r *Recorder, st kernel.Stream, id uint64) (kernel.Stream, byte) {
+	base := recStream{r: r, in: st, id: id}
+	vw, vector := st.(kernel.VectorWriter)
+	u, unacked := st.(kernel.UnackedCounter)
+	a, aborts := st.(kernel.Aborter)
+	switch closing := unacked && aborts; {
+	case vector && closing:
+		w := &recVCStream{recVStream: recVStream{base, vw}}
+		w.recCloser = recCloser{&w.recStream, u, a}
+		return w, acceptVector | acceptClosing
+	case vector:
+		return &recVStream{base, vw}, acceptVector
+	case closing:
+		w := &recCStream{recStream: base}
+		w.recCloser = recCloser{&w.recStream, u, a}
+		return w, acceptClosing
+	}
+	return &base, 0
+}
 
 // unwrap returns the kernel's own source behind a recorder's wrapper, and
 // its id (0 for a source the recorder did not wrap).
@@ -43,6 +94,10 @@ func unwrap(src kernel.Source) (kernel.Source, uint64) {
 	case *recStream:
 		return s.in, s.id
 	case *recVStream:
+		return s.in, s.id
+	case *recCStream:
+		return s.in, s.id
+	case *recVCStream:
 		return s.in, s.id
 	case *recListener:
 		return s.in, s.id
@@ -57,15 +112,11 @@ func (l *recListener) Accept() (kernel.Stream, error) {
 	r := l.r
 	var out kernel.Stream = st
 	var id uint64
-	vector := false
+	var flags byte
 	if err == nil && st != nil {
 		r.nextID++
 		id = r.nextID
-		if vw, ok := st.(kernel.VectorWriter); ok {
-			out, vector = &recVStream{recStream{r: r, in: st, id: id}, vw}, true
-		} else {
-			out = &recStream{r: r, in: st, id: id}
-		}
+		out, flags = wrapStream(r, st, id)
 	}
 	at, ok := r.start(OpAccept)
 	if !ok {
@@ -75,11 +126,7 @@ func (l *recListener) Accept() (kernel.Stream, error) {
 	b = appendErr(b, err)
 	if err == nil {
 		b = binary.AppendUvarint(b, id)
-		if vector {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
-		}
+		b = append(b, flags)
 	}
 	r.log.buf = b
 	r.log.commit(at)
@@ -134,6 +181,31 @@ func (s *recStream) String() string {
 		return f.String()
 	}
 	return fmt.Sprintf("stream %d", s.id)
+}
+
+// UnackedBytes records the count, or the error.
+func (c recCloser) UnackedBytes() (int, error) {
+	n, err := c.u.UnackedBytes()
+	r := c.s.r
+	at, ok := r.start(OpUnacked)
+	if !ok {
+		return n, err
+	}
+	b := binary.AppendUvarint(r.log.buf, c.s.id)
+	b = appendErr(b, err)
+	if err == nil {
+		b = binary.AppendUvarint(b, uint64(max(n, 0)))
+	}
+	r.log.buf = b
+	r.log.commit(at)
+	return n, err
+}
+
+// Abort records the result, as Close.
+func (c recCloser) Abort() error {
+	err := c.a.Abort()
+	c.s.r.sourceRecord(OpAbort, c.s.id, err)
+	return err
 }
 
 // Writev records the buffers' lengths, the count and the first n bytes

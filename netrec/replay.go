@@ -257,7 +257,7 @@ func (p *Replayer) observe(o KernelObserver, rec *Record) {
 		if rec.Err == nil {
 			o.ClosedWrite(rec.ID)
 		}
-	case OpClose:
+	case OpClose, OpAbort:
 		if !p.listeners[rec.ID] {
 			o.Closed(rec.ID)
 		}

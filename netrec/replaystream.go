@@ -21,10 +21,20 @@ type replayStream struct {
 
 type replayVStream struct{ replayStream }
 
+// replayCStream and replayVCStream were recorded with UnackedBytes and
+// Abort (and Writev).
+type replayCStream struct{ replayStream }
+
+type replayVCStream struct{ replayVStream }
+
 var (
-	_ kernel.Listener     = (*replayListener)(nil)
-	_ kernel.Stream       = (*replayStream)(nil)
-	_ kernel.VectorWriter = (*replayVStream)(nil)
+	_ kernel.Listener       = (*replayListener)(nil)
+	_ kernel.Stream         = (*replayStream)(nil)
+	_ kernel.VectorWriter   = (*replayVStream)(nil)
+	_ kernel.UnackedCounter = (*replayCStream)(nil)
+	_ kernel.Aborter        = (*replayCStream)(nil)
+	_ kernel.UnackedCounter = (*replayVCStream)(nil)
+	_ kernel.Aborter        = (*replayVCStream)(nil)
 )
 
 // Accept returns the recorded stream or error.
@@ -35,10 +45,17 @@ func (l *replayListener) Accept() (kernel.Stream, error) {
 		return nil, l.p.err
 	case rec.Err != nil:
 		return nil, rec.Err
-	case rec.Vector:
-		return &replayVStream{replayStream{p: l.p, id: rec.NewID}}, nil
 	}
-	return &replayStream{p: l.p, id: rec.NewID}, nil
+	st := replayStream{p: l.p, id: rec.NewID}
+	switch {
+	case rec.Vector && rec.Closing:
+		return &replayVCStream{replayVStream{st}}, nil
+	case rec.Vector:
+		return &replayVStream{st}, nil
+	case rec.Closing:
+		return &replayCStream{st}, nil
+	}
+	return &st, nil
 }
 
 func (l *replayListener) Close() error { return l.p.closeCall(OpClose, l.id) }
@@ -82,7 +99,27 @@ func (s *replayVStream) Writev(bufs [][]byte) (int, error) {
 	return rec.N, rec.Err
 }
 
-// closeCall replays CloseWrite or Close of source id.
+// UnackedBytes returns the recorded count or error.
+func (s *replayCStream) UnackedBytes() (int, error) { return s.p.unackedCall(s.id) }
+
+// Abort replays an abortive close.
+func (s *replayCStream) Abort() error { return s.p.closeCall(OpAbort, s.id) }
+
+// UnackedBytes returns the recorded count or error.
+func (s *replayVCStream) UnackedBytes() (int, error) { return s.p.unackedCall(s.id) }
+
+// Abort replays an abortive close.
+func (s *replayVCStream) Abort() error { return s.p.closeCall(OpAbort, s.id) }
+
+func (p *Replayer) unackedCall(id uint64) (int, error) {
+	rec := p.take(&Call{Op: OpUnacked, ID: id})
+	if rec == nil {
+		return 0, p.err
+	}
+	return rec.N, rec.Err
+}
+
+// closeCall replays CloseWrite, Close or Abort of source id.
 func (p *Replayer) closeCall(op Op, id uint64) error {
 	if rec := p.take(&Call{Op: op, ID: id}); rec != nil {
 		return rec.Err

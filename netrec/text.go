@@ -49,6 +49,9 @@ func (rec *Record) AppendCall(b []byte) []byte {
 			if rec.Vector {
 				b = append(b, " (writev)"...)
 			}
+			if rec.Closing {
+				b = append(b, " (unacked, abort)"...)
+			}
 		}
 		return appendErrText(b, rec.Err)
 	case OpWriteBatch:
@@ -87,6 +90,10 @@ func (rec *Record) AppendCall(b []byte) []byte {
 		b = strconv.AppendInt(b, int64(rec.N), 10)
 		if rec.N > 0 {
 			b = appendData(append(b, ' '), rec.Data)
+		}
+	case OpUnacked:
+		if rec.Err == nil {
+			b = strconv.AppendInt(append(b, " n="...), int64(rec.N), 10)
 		}
 	}
 	return appendErrText(b, rec.Err)

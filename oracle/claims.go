@@ -94,6 +94,7 @@ func (o *Oracle) Left(id ConnID, r server.CloseReason) {
 	o.progress++
 	o.require(c, r, leaveRule(r), atClaim)
 	o.require(c, r, leaveAlways, atClaim)
+	o.holdPartial(c, 0) // the server drops what it held of an unfinished frame
 	if !o.kernel {
 		o.recheck(c)
 	}
@@ -107,9 +108,7 @@ func (o *Oracle) Closed(id ConnID, r server.CloseReason) {
 		return
 	}
 	c.closed, c.closeWhy = true, r
-	if c.late = o.closedLate(c); c.late {
-		c.lateTick = o.tickNo
-	}
+	c.closeTick = o.tickNo
 	o.progress++
 	if !c.joined {
 		c.join = o.order.end() // its window is empty
@@ -119,6 +118,7 @@ func (o *Oracle) Closed(id ConnID, r server.CloseReason) {
 	}
 	o.settlePending(c, r)
 	o.require(c, r, closeRule(r), atClaim)
+	o.holdPartial(c, 0)
 	switch {
 	case r.Rejects():
 		c.rejected = true

@@ -206,7 +206,7 @@ func (o *Oracle) checkTail(c *conn) {
 		if line := o.rejectLine(); !bytes.HasPrefix(line, c.tailRecv) {
 			o.failc(c, InvDelivery, "%s was turned away and received %q, not a prefix of %q", c.label(), clip(c.tailRecv), line)
 		}
-	case c.left && c.leaveWhy.IsProtocolError():
+	case c.left && c.leaveWhy.TellsWhy():
 		if !o.errorFramePrefix(c.tailRecv) {
 			o.failc(c, InvDelivery, "%s left for %v and received %q after its window, not an error frame", c.label(), c.leaveWhy, clip(c.tailRecv))
 		}
@@ -269,7 +269,7 @@ func (o *Oracle) receivedWhole(c *conn, r server.CloseReason) string {
 		if got < window {
 			return fmt.Sprintf("%s closed for %v after a flush, but its client read only %d of its %d bytes before the end of stream: it lost the last %d", c.label(), r, got, window, window-got)
 		}
-		if r.IsProtocolError() && !o.isErrorFrame(c.tailRecv) {
+		if r.TellsWhy() && !o.isErrorFrame(c.tailRecv) {
 			return fmt.Sprintf("%s closed for %v without the error frame (got %q): its client is never told why", c.label(), r, clip(c.tailRecv))
 		}
 		o.complete++

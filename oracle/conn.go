@@ -21,16 +21,27 @@ type conn struct {
 	readBytes uint64  // bytes the server read
 	readLeft  uint64  // of those, bytes read after it left
 	eofAt     int64   // end of the order when the server read EOF, or -1
-	// The last input of a member (or its accept), by the kernel's clock
-	// and by the server's (see timing.go).
-	lastData, lastDataTick time.Duration
-	reset                  bool   // the kernel reported the connection reset
-	lost                   uint64 // output lost after a close that promised the flush (Config.Losses)
-	lostAll                uint64 // output the kernel lost, whatever the close (Config.Losses)
-	shut                   bool   // the server sent FIN (CloseWrite)
-	written                uint64 // bytes of its window written so far
-	errW                   []byte // bytes written after its window: an error frame (or a reject line)
-	writeCut               bool   // a write call got less taken than it asked (a full buffer)
+	// The last complete frame read from a member (or its accept), by the
+	// kernel's clock and by the server's (see timing.go): idle time is
+	// counted in complete frames.
+	lastFrame, lastFrameTick time.Duration
+	// When the frame its input ends inside began, by both clocks, and the
+	// bytes of it read so far: what the server must keep (InputBytesMax).
+	partialAt, partialAtTick time.Duration
+	partial                  int
+	// The input rate's bucket (InputRateBytesPerSec), in byte-nanoseconds
+	// so that it earns exactly: what the server may still read from it.
+	bucket   int64
+	bucketAt time.Duration
+	overRate bool // read past its rate while leaving: judged at the tick's end (see spend)
+
+	reset    bool   // the kernel reported the connection reset
+	lost     uint64 // output lost after a close that promised the flush (Config.Losses)
+	lostAll  uint64 // output the kernel lost, whatever the close (Config.Losses)
+	shut     bool   // the server sent FIN (CloseWrite)
+	written  uint64 // bytes of its window written so far
+	errW     []byte // bytes written after its window: an error frame (or a reject line)
+	writeCut bool   // a write call got less taken than it asked (a full buffer)
 	// Input that reached the server's socket (Arrived): in all, as of the
 	// start of tick arrTick (the last tick with an arrival), and at the
 	// server's last read call.
@@ -44,8 +55,7 @@ type conn struct {
 	join, stop                     uint64 // offsets in the order; stop valid once left or closed
 	frames                         int    // frames claimed from it
 	leftAt, leftTick               time.Duration
-	late                           bool   // closed at the end of its linger time or past the shutdown deadline (see Lost)
-	lateTick                       uint64 // the tick it was so closed in, for its last drain (fairness)
+	closeTick                      uint64 // the tick it was closed in, for a leaver's last drain (fairness)
 	liveIdx                        int    // index in Oracle.live, or -1
 
 	// Its client's account.

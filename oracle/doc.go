@@ -51,52 +51,70 @@
 //
 // Delivery. A connection that joined at offset j of the order is owed every
 // frame from j on while a member, frames j up to its leave point once it
-// left, then, if it left for a protocol error, one "error: ..." frame, and
-// nothing else. What the server writes to it, and what its client
-// receives, is always a prefix of that, with no gap, duplicate or
+// left, then, if it left for a reason that tells why (a protocol error,
+// idle, input-budget, frame-timeout), one "error: ..." frame, and nothing
+// else. A member that keeps reading receives all of it, whatever it sends
+// meanwhile: no close reason excuses a loss the peer did nothing to cause.
+// Only its own doing does (a reset, falling QueueBytesMax behind, not
+// taking its output within LingerTimeout or the shutdown deadline,
+// ignoring its error frame: linger-bytes). What the server writes to it,
+// and what its client receives, is always a prefix of that, with no gap, duplicate or
 // reordering. Prefix on close: a close says how much of it the connection
 // got.
 //
 // Close reasons. What each reason promises is server.CloseReason's (the
 // one place that says which reasons promise a full flush: PromisesFlush,
 // IsLeave, IsProtocolError, FollowsLeave, Aborts, Rejects). A close that
-// promises the flush (eof, frame-too-large, bad-header, idle, shutdown)
-// comes after the connection left and was written its whole window, then
-// its whole error frame, and leaves behind no input the server could have
-// read (an RST could destroy output in flight): bytes that had reached its
-// socket before its last read of it, or before the tick began. The
-// server's FIN to a connection that joined carries the same promise. When
-// the server may give each reason is reasons.go's tables, which read as
-// the rules, for members and leavers alike: eof after it read the peer's
-// EOF; a protocol error after the input shows it; idle after IdleTimeout
-// without input; shutdown during a shutdown; reset and write-error after
-// the kernel reported an error and the server read what had reached the
-// socket (the frames a client sent before its reset are not lost);
-// queue-limit only for a connection still owed part of its window and more
-// than QueueBytesMax behind; conns-limit with ConnsMax open, after the
-// whole "server full" line was written (a full send buffer may cut it);
-// linger-timeout LingerTimeout after the leave; shutdown-timeout
-// ShutdownTimeout into a shutdown; linger-bytes after more than
-// LingerBytesMax was read since the leave, and then at once (no more
-// reads, closed before the tick ends); every close of one that joined
-// after its leave, except the teardowns.
+// promises the flush (eof, frame-too-large, bad-header, idle, input-budget,
+// frame-timeout, shutdown) comes after the connection left and was written
+// its whole window, then its whole error frame, destroys none of it (an
+// RST after it may destroy only what the peer had acknowledged), and
+// leaves behind no input the server could have read: bytes that had
+// reached its socket before its last read of it, or before the tick
+// began. A close that resets (queue-limit, linger-bytes) leaves the kernel
+// no send buffer (Released). The server's FIN to a connection that joined
+// carries the same promise. When the server may give each reason is
+// reasons.go's tables, which read as the rules, for members and leavers
+// alike: eof after it read the peer's EOF; a protocol error after the
+// input shows it; idle after IdleTimeout without a complete frame;
+// input-budget for a member holding an unfinished frame; frame-timeout
+// FrameTimeout after its unfinished frame began; shutdown during a
+// shutdown; reset and write-error after the kernel reported an error and
+// the server read what had reached the socket (the frames a client sent
+// before its reset are not lost); queue-limit only for a connection still
+// owed part of its window and more than QueueBytesMax behind; conns-limit
+// with ConnsMax open, after the whole "server full" line was written (a
+// full send buffer may cut it); linger-timeout LingerTimeout after the
+// leave; shutdown-timeout ShutdownTimeout into a shutdown; linger-bytes
+// after more than LingerBytesMax was read since the leave, once the
+// window, any error frame and the FIN were written, and, unless it left
+// for a protocol error (it ignores its error frame), destroying none of
+// it (the peer acknowledged everything: it is owed nothing); every close
+// of one that joined after its leave, except the teardowns.
 //
 // Memory. Between two ticks no open connection with output owed is more
-// than QueueBytesMax behind the order.
+// than QueueBytesMax behind the order, and the members' unfinished frames
+// hold no more than InputBytesMax together.
 //
 // Fairness. Within one tick the server makes at most AcceptsPerTickMax
 // accept calls, and for each connection at most WriteCallsPerTickMax write
-// calls and ReadBytesPerTickMax bytes read; a close at the end of a linger
-// time or the shutdown deadline may read past that budget, to see the
-// peer's FIN or would-block (its input must not be left unread), but not
-// more than LingerBytesMax+1 past it.
+// calls and ReadBytesPerTickMax bytes read; over time it reads no
+// connection faster than InputRateBytesPerSec, with InputBurstBytes at once
+// (a token bucket that earns exactly), except a connection whose write
+// failed, which it drains to close. The last drain of a leaver before its
+// close (at a deadline, or once its peer acknowledged everything) may read
+// past the tick's budget and the rate, to see the peer's FIN or
+// would-block (its input must not be left unread), but not more than
+// LingerBytesMax+1 past the budget.
 //
 // Timing (timing.go). The server reads its clock once per tick, when its
-// poll returns. Idle, linger and shutdown closes and the end of an accept
-// back-off come neither before their deadline nor after the first tick
-// whose time has reached it; a poll never asks to wait past the earliest
-// such deadline, nor forever while one is pending; and a tick that follows
-// a wait the world cut short (the simulator's poll cap) acts on no timer,
+// poll returns. Idle and frame-timeout leaves, linger and shutdown closes
+// and the end of an accept back-off come neither before their deadline
+// nor after the first tick whose time has reached it (idle time counts
+// complete frames: bytes of a frame that never completes keep no member
+// from being idle); a poll never asks to wait past the earliest such
+// deadline, nor forever while one is pending; and a tick that follows a
+// wait the world cut short (the simulator's poll cap) acts on no timer,
 // or the server would have slept past a deadline of its own. The accept
 // back-off lasts AcceptBackoffMin after a successful accept, doubles with
 // each further resource error, is at most AcceptBackoffMax, and no accept
@@ -133,19 +151,21 @@
 //
 //   - A teardown (reset, write-error, queue-limit) and a close that ends a
 //     leave early (linger-timeout, shutdown-timeout, linger-bytes) promise
-//     only a prefix: that a member that keeps reading gets every frame
-//     accepted before shutdown, or before its own leave, whatever the close
-//     reason, is not yet required (issue 11). A queue-limit teardown drops
-//     the member's unread input with it, by design.
+//     only a prefix; each needs the peer's own doing (see Delivery), which
+//     its precondition checks. A queue-limit teardown drops the member's
+//     unread input with it, by design.
 //   - A close that promises the flush may still reset the connection when
 //     input arrived after the server's last read of it (a peer still
 //     sending as the server closes: no server wins that race). Where the
 //     world reports lost output (Config.Losses: the fake kernel does) such
 //     an RST is a violation only if it destroyed output the client had not
-//     received, and a close at the end of the linger time or past the
-//     shutdown deadline is tolerated even then, because the server counts
-//     it as graceful once everything was written to the kernel (issue 11:
-//     close only once the peer acknowledged it).
+//     received, at any time (a late close counts as graceful only once the
+//     peer acknowledged everything).
+//   - Past LingerBytesMax a leaver may still be read, at its input rate:
+//     while it is owed output, or while its peer is still acknowledging
+//     its error frame. The oracle does not see acknowledgements, so it
+//     does not require the cut at once (only that no cut costs the peer
+//     output it was owed).
 //   - The "server full" line may be cut by the kernel: a send buffer too
 //     small to take it in one write, or a receive window too small to take
 //     it before the RST that the rejected client's unread input causes.

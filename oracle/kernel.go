@@ -3,6 +3,7 @@ package oracle
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/mobsim/mobsim/server"
 )
@@ -18,7 +19,8 @@ func (o *Oracle) Accepted(id ConnID) {
 		o.failc(c, InvKernel, "%s accepted twice", c.label())
 	}
 	c.accepted = true
-	c.lastData, c.lastDataTick = o.now(), o.serverNow()
+	c.lastFrame, c.lastFrameTick = o.now(), o.serverNow()
+	c.bucket, c.bucketAt = int64(o.cfg.InputBurstBytes)*int64(time.Second), o.serverNow() // the server earns by its own clock
 	c.input = newDecoder(o.cfg)
 	o.progress++
 }
@@ -71,13 +73,9 @@ func (o *Oracle) Read(id ConnID, p []byte) {
 	o.tick.note(id, 0, len(p))
 	c.readBytes += uint64(len(p))
 	if c.left {
-		if c.readLeft > uint64(o.cfg.LingerBytesMax) && !c.closed {
-			o.fact("read_since_leaving_bytes", c.readLeft)
-			o.failc(c, InvMembership, "the server read %s again after it had sent %d bytes since it left (LingerBytesMax %d): it should have been closed", c.label(), c.readLeft, o.cfg.LingerBytesMax)
-			return
-		}
 		c.readLeft += uint64(len(p))
 	}
+	o.spend(c, len(p))
 	o.sentArrived(c, p)
 	if len(o.pend) > 0 {
 		o.fact("frames_waiting", len(o.pend))
@@ -95,12 +93,88 @@ func (o *Oracle) Read(id ConnID, p []byte) {
 	case c.left || c.input.err != 0:
 		return // a leaving connection's input is read and dropped
 	}
-	c.lastData, c.lastDataTick = o.now(), o.serverNow()
+	fresh := len(c.input.buf) == 0
 	c.input.feed(p, func(f []byte) {
 		start := len(o.pendBytes)
 		o.pendBytes = append(o.pendBytes, f...)
 		o.pend = append(o.pend, pending{id: id, start: start, end: len(o.pendBytes)})
+		c.lastFrame, c.lastFrameTick, fresh = o.now(), o.serverNow(), true
 	})
+	if len(c.input.buf) > 0 && fresh {
+		c.partialAt, c.partialAtTick = o.now(), o.serverNow() // its last frame began in this read
+	}
+	o.holdPartial(c, len(c.input.buf))
+}
+
+// holdPartial records that c's input now ends n bytes into a frame (0 at
+// a frame boundary, or once the server drops it): bytes the server must
+// keep for it, and counts against InputBytesMax.
+func (o *Oracle) holdPartial(c *conn, n int) {
+	if c.input.err != 0 || c.left || c.closed {
+		n = 0
+	}
+	o.partials += n - c.partial
+	o.holders += b2i(n > 0) - b2i(c.partial > 0)
+	c.partial = n
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// spend takes n bytes read from c out of its input-rate bucket: the server
+// may not read a connection faster than InputRateBytesPerSec, with
+// InputBurstBytes at once. The bucket earns exactly (in byte-nanoseconds),
+// so the server, which earns in whole bytes, can only be below it. A read
+// of a connection whose write failed (readBroken: the kernel reported the
+// reset) is exempt: it is closing.
+func (o *Oracle) spend(c *conn, n int) {
+	rate := int64(o.cfg.InputRateBytesPerSec)
+	if rate <= 0 || o.clock == nil || c.reset {
+		return
+	}
+	full := int64(o.cfg.InputBurstBytes) * int64(time.Second)
+	if now := o.serverNow(); now > c.bucketAt {
+		earned := int64(now-c.bucketAt) * rate
+		if earned < 0 || earned > full { // overflow, or a long pause
+			earned = full
+		}
+		c.bucket, c.bucketAt = min(full, c.bucket+earned), now
+	}
+	if c.bucket -= int64(n) * int64(time.Second); c.bucket >= 0 {
+		return
+	}
+	if c.left && !c.overRate {
+		// Perhaps its last drain, which the close that follows in the
+		// same tick excuses (see lastDrain): judged at the tick's end.
+		c.overRate = true
+		o.rateOver = append(o.rateOver, c)
+		return
+	}
+	if !c.left {
+		o.failRate(c)
+	}
+}
+
+func (o *Oracle) failRate(c *conn) {
+	over := (-c.bucket + int64(time.Second) - 1) / int64(time.Second)
+	o.fact("over_rate_bytes", over)
+	o.failc(c, InvFairness, "%s was read faster than its input rate (%d bytes/s, burst %d), %d bytes over: a flooder is served before the others",
+		c.label(), o.cfg.InputRateBytesPerSec, o.cfg.InputBurstBytes, over)
+}
+
+// judgeRates fails, at the end of a tick, the leavers read past their
+// input rate in it that it did not close: only a last drain may be.
+func (o *Oracle) judgeRates() {
+	for _, c := range o.rateOver {
+		if !c.closed || c.closeTick != o.tickNo {
+			o.failRate(c)
+		}
+	}
+	o.rateOver = o.rateOver[:0]
 }
 
 // ReadEOF says a server Read on id returned end of stream.
@@ -158,7 +232,7 @@ func (o *Oracle) Wrote(id ConnID, p []byte) {
 	switch {
 	case !c.left:
 		o.failc(c, InvDelivery, "%s: %d bytes written past everything the server read: its client receives a duplicate or invented frame", c.label(), len(rest))
-	case !c.leaveWhy.IsProtocolError():
+	case !c.leaveWhy.TellsWhy():
 		o.failc(c, InvDelivery, "%s left for %v, then was written %d bytes past its leave point: its client receives frames read after it left", c.label(), c.leaveWhy, len(rest))
 	default:
 		c.errW = append(c.errW, rest...)
@@ -186,6 +260,20 @@ func (o *Oracle) ShutWrite(id ConnID) {
 	}
 }
 
+// Released says the server's close of id returned, its kernel socket
+// still holding held bytes of output it never sent (behind the peer's
+// closed window). A close for a reason that resets the connection must
+// leave none: the server drops that peer anyway, and an orphaned socket
+// keeps its send buffer for as long as the kernel retries a peer that does
+// not read (kernel.Aborter frees it at once).
+func (o *Oracle) Released(id ConnID, held int) {
+	c := o.conn(id)
+	if c.closed && c.closeWhy.Resets() && held > 0 {
+		o.fact("kernel_held_bytes", held)
+		o.failc(c, InvMemory, "%s was dropped for %v, but its kernel socket still holds %d bytes of its output (the close was not abortive): kernel memory outlives the connection", c.label(), c.closeWhy, held)
+	}
+}
+
 // Reset says the kernel reported connection id reset on the server's side:
 // a read or write failed with ECONNRESET or EPIPE, or the server's close
 // sent an RST because input was left unread. After a close that promises
@@ -208,6 +296,15 @@ func (o *Oracle) Reset(id ConnID) {
 	}
 }
 
+// promisedWhole reports whether c's close promised that the client loses
+// none of its output: a close that promises the flush, and a linger-bytes
+// cut of a connection that had not left for a protocol error, which the
+// server may make only once the peer acknowledged everything (it is owed
+// nothing; see the linger-bytes rule in reasons.go).
+func (o *Oracle) promisedWhole(c *conn) bool {
+	return c.closeWhy.PromisesFlush() || (c.closeWhy == server.ReasonLingerBytes && !c.leaveWhy.IsProtocolError())
+}
+
 // Lost says n more bytes the server wrote to id will never reach its
 // client (Config.Losses): an RST purged them from the send buffer, or they
 // were discarded on the wire. After a close that promises the flush that
@@ -219,14 +316,7 @@ func (o *Oracle) Lost(id ConnID, n int) {
 		return
 	}
 	c.lostAll += uint64(n)
-	if !c.closed || !c.joined || !c.closeWhy.PromisesFlush() || c.gone {
-		return
-	}
-	if c.late {
-		// Tolerated until issue 11: a close at the end of the linger
-		// time (or the shutdown deadline) counts as graceful once
-		// everything was written to the kernel, though the peer may not
-		// have taken it yet and unread input then resets the connection.
+	if !c.closed || !c.joined || !o.promisedWhole(c) || c.gone {
 		return
 	}
 	c.lost += uint64(n)
@@ -260,7 +350,7 @@ func (o *Oracle) flushFailure(c *conn, what string, r server.CloseReason) string
 		o.fact("unwritten_bytes", owed)
 		return fmt.Sprintf("%s %s for %v still owed %d bytes: its client never receives the last of the chat", c.label(), what, r, owed)
 	}
-	if r.IsProtocolError() && !o.isErrorFrame(c.errW) {
+	if r.TellsWhy() && !o.isErrorFrame(c.errW) {
 		return fmt.Sprintf("%s %s for %v without a complete error frame (got %q): its client is never told why", c.label(), what, r, clip(c.errW))
 	}
 	return ""

@@ -101,8 +101,11 @@ func (o *Oracle) unserved(c *conn, s Settled) string {
 			return fmt.Sprintf("%s never got in: it is still in the backlog after the drain with fds free (%d of %d open)", c.label(), s.FDsOpen, s.FDsMax)
 		}
 	case c.member():
-		if it := o.cfg.IdleTimeout; o.kernel && o.clock != nil && it > 0 && o.now()-c.lastData > it+s.IdleSlack {
-			return fmt.Sprintf("%s: silent for %v, still a member (idle timeout %v)", c.label(), o.now()-c.lastData, it)
+		if it := o.cfg.IdleTimeout; o.kernel && o.clock != nil && it > 0 && o.now()-c.lastFrame > it+s.IdleSlack {
+			return fmt.Sprintf("%s: no complete frame for %v, still a member (idle timeout %v)", c.label(), o.now()-c.lastFrame, it)
+		}
+		if ft := o.cfg.FrameTimeout; o.kernel && o.clock != nil && ft > 0 && c.partial > 0 && o.now()-c.partialAt > ft+s.IdleSlack {
+			return fmt.Sprintf("%s: a frame begun %v ago is still unfinished, and it is still a member (frame timeout %v)", c.label(), o.now()-c.partialAt, ft)
 		}
 		if why := o.lagging(c); why != "" {
 			return c.label() + ": " + why

@@ -117,7 +117,10 @@ type Oracle struct {
 	inTick      bool
 	pendBytes   []byte
 
-	open, members int // joined and not closed; joined and not left
+	open, members int     // joined and not closed; joined and not left
+	rateOver      []*conn // leavers read past their input rate in this tick (judgeRates)
+	partials      int     // bytes of unfinished frames the members' input ends with: at most InputBytesMax
+	holders       int     // members whose input ends inside a frame
 	leaves        uint64
 	progress      uint64 // facts that moved bytes or changed a connection
 	tick          tickState

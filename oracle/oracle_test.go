@@ -20,6 +20,7 @@ func testConfig() server.Config {
 		IdleTimeout: 100 * time.Millisecond, LingerTimeout: 50 * time.Millisecond, LingerBytesMax: 8,
 		ShutdownTimeout: 200 * time.Millisecond, AcceptsPerTickMax: 2, WriteCallsPerTickMax: 2, ReadBytesPerTickMax: 32,
 		AcceptBackoffMin: 10 * time.Millisecond, AcceptBackoffMax: 40 * time.Millisecond,
+		InputBytesMax: 32, FrameTimeout: 300 * time.Millisecond, InputRateBytesPerSec: 1000, InputBurstBytes: 100,
 	}
 }
 
@@ -202,7 +203,7 @@ func TestBrokenHistories(t *testing.T) {
 			h.ShutdownBegan()
 			h.Left(1, server.ReasonShutdown)
 		}},
-		{"idle leave too early", InvMembership, "left idle after", func(h *history) {
+		{"idle leave too early", InvMembership, "left idle", func(h *history) {
 			h.member(1)
 			h.now += 99 * time.Millisecond
 			h.Left(1, server.ReasonIdle)
@@ -333,6 +334,82 @@ func TestBrokenHistories(t *testing.T) {
 			h.Read(1, []byte("hi\n"))
 			h.TickEnd()
 		}},
+		{"linger-bytes cut of one not yet written its error frame", InvDelivery, "before it was written everything", func(h *history) {
+			h.member(1)
+			h.now += time.Second
+			h.Left(1, server.ReasonIdle)
+			h.ClientSent(1, []byte("123456789"))
+			h.Read(1, []byte("123456789"))
+			h.Closed(1, server.ReasonLingerBytes)
+		}},
+		{"linger-bytes cut of one that ignored no error and lost output", InvDelivery, "destroyed 3 bytes", func(h *history) {
+			h.member(1)
+			h.member(2)
+			h.say(2, "hi\n")
+			h.Wrote(1, []byte("hi\n"))
+			h.now += time.Second
+			h.Left(1, server.ReasonIdle)
+			h.Wrote(1, []byte("error: idle\n"))
+			h.ShutWrite(1)
+			h.ClientSent(1, []byte("123456789"))
+			h.Read(1, []byte("123456789"))
+			h.TickBegin()
+			h.Closed(1, server.ReasonLingerBytes) // owed nothing only if it had everything
+			h.Lost(1, 3)
+		}},
+		{"linger-bytes cut before the error frame", InvDelivery, "before it was written everything", func(h *history) {
+			h.member(1)
+			h.ClientSent(1, []byte("0123456789abcdefXYZ123456789"))
+			h.Read(1, []byte("0123456789abcdefXYZ"))
+			h.Left(1, server.ReasonFrameTooLarge)
+			h.Read(1, []byte("123456789"))
+			h.Closed(1, server.ReasonLingerBytes)
+		}},
+		{"read faster than the input rate", InvFairness, "faster than its input rate", func(h *history) {
+			h.member(1)
+			h.now += 50 * time.Millisecond // earns nothing: the bucket is full
+			line := strings.Repeat("0123456789\n", 10) + "x"
+			h.ClientSent(1, []byte(line))
+			h.Read(1, []byte(line))
+		}},
+		{"unfinished frames over the budget", InvMemory, "unfinished frames", func(h *history) {
+			for id := ConnID(1); id <= 3; id++ {
+				h.member(id)
+			}
+			h.TickBegin()
+			for id := ConnID(1); id <= 3; id++ {
+				h.ClientSent(id, []byte("0123456789ab"))
+				h.Read(id, []byte("0123456789ab"))
+			}
+			h.TickEnd()
+		}},
+		{"frame-timeout too early", InvMembership, "left for frame-timeout", func(h *history) {
+			h.member(1)
+			h.ClientSent(1, []byte("abc"))
+			h.Read(1, []byte("abc"))
+			h.now += 299 * time.Millisecond
+			h.Left(1, server.ReasonFrameTimeout)
+		}},
+		{"input-budget at a frame boundary", InvMembership, "ends at a frame boundary", func(h *history) {
+			h.member(1)
+			h.say(1, "done\n")
+			h.Left(1, server.ReasonInputBudget)
+		}},
+		{"idle leave not told why", InvDelivery, "without a complete error frame", func(h *history) {
+			h.member(1)
+			h.now += time.Second
+			h.Left(1, server.ReasonIdle)
+			h.ShutWrite(1)
+		}},
+		{"an eviction that leaves a send buffer", InvMemory, "the close was not abortive", func(h *history) {
+			h.member(1)
+			h.member(2)
+			for range 17 {
+				h.say(2, "abc\n")
+			}
+			h.Closed(1, server.ReasonQueueLimit)
+			h.Released(1, 12)
+		}},
 		{"a busy loop", InvLiveness, "busy loop", func(h *history) {
 			for range spinTicksMax + 1 {
 				h.TickBegin()
@@ -389,7 +466,7 @@ func TestStuck(t *testing.T) {
 			h.say(1, "hi\n")
 			h.Wrote(1, []byte("hi\n"))
 		}},
-		{"a silent member", "silent for", true, func(h *history) {
+		{"a silent member", "no complete frame for", true, func(h *history) {
 			h.member(1)
 			h.now += time.Second
 		}},
@@ -428,6 +505,56 @@ func TestStuck(t *testing.T) {
 	}
 }
 
+// A close that promises the flush and then destroys output is a violation
+// even at the end of the linger time: the server may count a late close as
+// graceful only once the peer has acknowledged everything (issue 11; the
+// oracle used to tolerate it).
+func TestLateCloseLosesNothing(t *testing.T) {
+	h := &history{}
+	h.Oracle = New(Config{Server: testConfig(), Kernel: true, Losses: true, Clock: func() time.Duration { return h.now }})
+	h.member(1)
+	h.member(2)
+	h.say(2, "hi\n")
+	h.deliver(2, "hi\n")
+	h.Wrote(1, []byte("hi\n")) // in its kernel, not received
+	h.now += time.Second
+	h.Left(1, server.ReasonIdle)
+	h.Wrote(1, []byte("error: idle\n"))
+	h.ShutWrite(1)
+	h.now += 60 * time.Millisecond // past LingerTimeout
+	h.Closed(1, server.ReasonIdle)
+	h.Lost(1, 3)
+	h.TickBegin()
+	if v := h.Violation(); v == nil || v.Invariant != InvDelivery || !strings.Contains(v.Detail, "destroyed 3 bytes") {
+		t.Fatalf("got %v; want a delivery violation: the late close destroyed 3 bytes", v)
+	}
+	// The same past the shutdown deadline.
+	h = lossHistory()
+	h.member(1)
+	h.member(2)
+	h.tick(func() {
+		h.say(2, "hi\n")
+		h.Wrote(1, []byte("hi\n"))
+		h.deliver(2, "hi\n")
+	})
+	h.ShutdownBegan()
+	h.Left(1, server.ReasonShutdown)
+	h.Left(2, server.ReasonShutdown)
+	h.ShutWrite(1)
+	h.ShutWrite(2)
+	h.ReadEOF(2)
+	h.Closed(2, server.ReasonShutdown)
+	h.now += 250 * time.Millisecond // past ShutdownTimeout
+	h.tick(func() {
+		h.ReadCall(1)
+		h.Closed(1, server.ReasonShutdown)
+		h.Lost(1, 3)
+	})
+	if v := h.Violation(); v == nil || v.Invariant != InvDelivery || !strings.Contains(v.Detail, "destroyed 3 bytes") {
+		t.Fatalf("got %v; want a delivery violation: the close past the shutdown deadline destroyed 3 bytes", v)
+	}
+}
+
 // Tolerances are allowed, and only those (the package doc lists them):
 // each history here must pass. The histories that were tolerated before
 // the fake kernel agreed with Linux, or before the timing rules, must now
@@ -460,28 +587,6 @@ func TestTolerances(t *testing.T) {
 				h.ClientSent(1, []byte("late\n"))
 				h.Closed(1, server.ReasonShutdown)
 				h.Reset(1) // and nothing was lost
-			})
-		}},
-		{"output lost at a close at the end of the linger time (issue 11)", func(h *history) {
-			h.member(1)
-			h.member(2)
-			h.tick(func() {
-				h.say(2, "hi\n")
-				h.Wrote(1, []byte("hi\n"))
-				h.deliver(2, "hi\n")
-			})
-			h.ShutdownBegan()
-			h.Left(1, server.ReasonShutdown)
-			h.Left(2, server.ReasonShutdown)
-			h.ShutWrite(1)
-			h.ShutWrite(2)
-			h.ReadEOF(2)
-			h.Closed(2, server.ReasonShutdown)
-			h.now += 50 * time.Millisecond
-			h.tick(func() {
-				h.ReadCall(1)
-				h.Closed(1, server.ReasonShutdown)
-				h.Lost(1, 3)
 			})
 		}},
 		{"a teardown that drops a member's unread input", func(h *history) {
@@ -699,5 +804,47 @@ func TestReasonTables(t *testing.T) {
 		if closeRule(r) == nil && !r.IsLeave() {
 			t.Errorf("%v: no close rule", r)
 		}
+	}
+}
+
+// Goal: an input-budget eviction needs the budget spent: one while the
+// members' buffers, at their largest (twice their unfinished bytes, or
+// the first allocation, each), fit in InputBytesMax fails. Method: one
+// member holding 10 bytes is evicted under a 1000-byte budget; then two
+// holding 200 each (up to 928 bytes of buffer, with 64 each) are not
+// enough, and three holding 300 are.
+func TestInputBudgetNeedsTheBudget(t *testing.T) {
+	budget := func() *history {
+		h := &history{}
+		cfg := testConfig()
+		cfg.FrameBytesMax, cfg.QueueBytesMax, cfg.InputBytesMax, cfg.PartialKeepBytesMax = 500, 4096, 1000, 1
+		cfg.InputRateBytesPerSec = -1
+		h.Oracle = New(Config{Server: cfg, Kernel: true, Losses: true, Clock: func() time.Duration { return h.now }})
+		return h
+	}
+	part := func(h *history, id ConnID, n int) {
+		h.member(id)
+		p := []byte(strings.Repeat("x", n))
+		h.ClientSent(id, p)
+		h.Read(id, p)
+	}
+	h := budget()
+	part(h, 1, 10)
+	h.Left(1, server.ReasonInputBudget)
+	wantViolation(t, h, InvMembership, "the budget had room")
+
+	h = budget()
+	part(h, 1, 200)
+	part(h, 2, 200)
+	h.Left(1, server.ReasonInputBudget)
+	wantViolation(t, h, InvMembership, "the budget had room")
+
+	h = budget()
+	part(h, 1, 300)
+	part(h, 2, 300)
+	part(h, 3, 300)
+	h.Left(1, server.ReasonInputBudget)
+	if v := h.Violation(); v != nil {
+		t.Fatalf("three members holding 300 bytes each (up to 1,992 bytes of buffer) under a 1000-byte budget: %v", v)
 	}
 }

@@ -43,6 +43,8 @@ var leaveRules = [...][]precondition{
 	server.ReasonBadHeader:     {inputShowsIt, clientSentShowsIt, clientSentAllRead},
 	server.ReasonIdle:          {silentForIdleTimeout},
 	server.ReasonShutdown:      {shutdownUnderWay},
+	server.ReasonInputBudget:   {heldUnfinished, budgetReached},
+	server.ReasonFrameTimeout:  {heldUnfinished, unfinishedForFrameTimeout},
 }
 
 // Every leave: malformed input leaves for what it broke.
@@ -58,7 +60,7 @@ var closeRules = [...][]precondition{
 	server.ReasonRegisterError:   {neverJoined},
 	server.ReasonLingerTimeout:   {lingeredLingerTimeout},
 	server.ReasonShutdownTimeout: {shutdownLeftIt, shutdownTimedOut},
-	server.ReasonLingerBytes:     {readLingerBytesMax},
+	server.ReasonLingerBytes:     {readLingerBytesMax, cutOwedNothing},
 }
 
 // Every close of a connection that joined: malformed input closes only by
@@ -96,9 +98,38 @@ var (
 		return ""
 	}}
 	silentForIdleTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
-		if idle := o.now() - c.lastDataTick; o.cfg.IdleTimeout <= 0 || idle < o.cfg.IdleTimeout {
-			o.fact("silent_for", idle)
-			return fmt.Sprintf("%s left idle after %v of silence (timeout %v): the server dropped a client that was not idle", c.label(), idle, o.cfg.IdleTimeout)
+		if idle := o.now() - c.lastFrameTick; o.cfg.IdleTimeout <= 0 || idle < o.cfg.IdleTimeout {
+			o.fact("since_last_frame", idle)
+			return fmt.Sprintf("%s left idle %v after its last complete frame (timeout %v): the server dropped a client that was not idle", c.label(), idle, o.cfg.IdleTimeout)
+		}
+		return ""
+	}}
+	heldUnfinished = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, r server.CloseReason) string {
+		if c.partial == 0 {
+			return fmt.Sprintf("%s left for %v, but its input ends at a frame boundary: it held no unfinished frame", c.label(), r)
+		}
+		return ""
+	}}
+	// budgetReached: an input-budget eviction needs the budget spent. A
+	// buffer holds at most twice its unfinished frame, or the first
+	// allocation (64 bytes), or a buffer kept from the last frame
+	// (PartialKeepBytesMax), so the members' buffers hold at most
+	// 2 × their unfinished bytes + that much each; an eviction while even
+	// that fits in InputBytesMax evicted a client the budget had room for.
+	budgetReached = precondition{InvMembership, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		each := max(64, o.cfg.PartialKeepBytesMax)
+		if most := 2*o.partials + o.holders*each; most <= o.cfg.InputBytesMax {
+			o.fact("unfinished_bytes", o.partials)
+			o.fact("holding_members", o.holders)
+			return fmt.Sprintf("%s left for input-budget, but the members hold %d bytes of unfinished frames in %d buffers (at most %d bytes of buffer), within InputBytesMax %d: the budget had room, and a client was turned away for nothing",
+				c.label(), o.partials, o.holders, most, o.cfg.InputBytesMax)
+		}
+		return ""
+	}}
+	unfinishedForFrameTimeout = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if d := o.now() - c.partialAtTick; o.cfg.FrameTimeout <= 0 || d < o.cfg.FrameTimeout {
+			o.fact("frame_begun_for", d)
+			return fmt.Sprintf("%s left for frame-timeout %v after its frame began (timeout %v): the server dropped a client whose frame was not late", c.label(), d, o.cfg.FrameTimeout)
 		}
 		return ""
 	}}
@@ -212,6 +243,9 @@ var (
 		if d := o.now() - c.leftTick; d < o.cfg.LingerTimeout {
 			return fmt.Sprintf("%s closed for linger-timeout %v after leaving (LingerTimeout %v): its client's time to read the rest was cut", c.label(), d, o.cfg.LingerTimeout)
 		}
+		if o.shutdown {
+			return fmt.Sprintf("%s closed for linger-timeout %v into the shutdown (ShutdownTimeout %v): in a shutdown the shutdown deadline is every leaver's, and its client's time to read the rest was cut", c.label(), o.now()-o.downAt, o.cfg.ShutdownTimeout)
+		}
 		return ""
 	}}
 	shutdownLeftIt = precondition{InvMembership, fromClaims, func(o *Oracle, c *conn, _ server.CloseReason) string {
@@ -226,6 +260,22 @@ var (
 	shutdownTimedOut = precondition{InvMembership, fromClock, func(o *Oracle, c *conn, _ server.CloseReason) string {
 		if d := o.now() - o.downAt; d < o.cfg.ShutdownTimeout {
 			return fmt.Sprintf("%s closed for shutdown-timeout %v into the shutdown (timeout %v): its client's time to read the rest was cut", c.label(), d, o.cfg.ShutdownTimeout)
+		}
+		return ""
+	}}
+	// The promise: a member that keeps reading gets every frame accepted
+	// before its leave, whatever it sends. The linger cut (a reset) may
+	// only end one that was written its whole window (and its error frame
+	// if it was told why it must go) and its FIN, and then either ignores
+	// its error frame or is owed nothing: it acknowledged everything, so
+	// the reset destroys none of it (where the world reports losses, Lost
+	// holds it to that: promisedWhole).
+	cutOwedNothing = precondition{InvDelivery, fromKernel, func(o *Oracle, c *conn, _ server.CloseReason) string {
+		if !c.left {
+			return fmt.Sprintf("%s was cut for linger-bytes as a member", c.label())
+		}
+		if msg := o.flushFailure(c, "was cut", c.leaveWhy); msg != "" || !c.shut {
+			return fmt.Sprintf("%s was cut for linger-bytes before it was written everything it was owed and its FIN (%s): the reset destroys output it was owed", c.label(), msg)
 		}
 		return ""
 	}}

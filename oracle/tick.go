@@ -87,13 +87,14 @@ func (o *Oracle) Polled(timeout time.Duration, events int, cut bool) {
 }
 
 // lastDrain reports whether reads bytes read from id in this tick are the
-// last drain of a close at a deadline (closedLate): it must see the peer's
-// FIN or would-block whatever is left of the tick's read budget, since a
-// close with input unread resets the connection; LingerBytesMax bounds it
-// instead (with the budget itself, for what the tick read before).
+// last drain of a leaver the server closed in it: that read must see the
+// peer's FIN or would-block whatever is left of the tick's read budget and
+// of its input rate, since a close with input unread resets the
+// connection; LingerBytesMax bounds it instead (with the budget itself,
+// for what the tick read before).
 func (o *Oracle) lastDrain(id ConnID, reads int) bool {
 	c := o.lookup(id)
-	return c != nil && c.late && c.lateTick == o.tickNo && reads <= o.cfg.ReadBytesPerTickMax+o.cfg.LingerBytesMax+1
+	return c != nil && c.left && c.closed && c.closeTick == o.tickNo && reads <= o.cfg.ReadBytesPerTickMax+o.cfg.LingerBytesMax+1
 }
 
 // TickEnd says the tick is over, and checks what holds between ticks: its
@@ -128,22 +129,24 @@ func (o *Oracle) TickEnd() {
 	}
 	o.memoryBound()
 	o.lateTimers()
+	o.judgeRates()
 }
 
 // memoryBound: between ticks no connection with broadcast bytes
-// outstanding is more than QueueBytesMax behind the order, and none that
-// left has sent more than LingerBytesMax since (it is closed at once).
+// outstanding is more than QueueBytesMax behind the order, and the
+// members' unfinished frames hold no more than InputBytesMax together (the
+// server keeps at least that much for them).
 func (o *Oracle) memoryBound() {
+	if o.kernel && o.partials > o.cfg.InputBytesMax {
+		o.Fail(InvMemory, "members hold %d bytes of unfinished frames, over InputBytesMax %d", o.partials, o.cfg.InputBytesMax)
+		return
+	}
 	limit := uint64(o.cfg.QueueBytesMax)
 	for _, c := range o.live {
 		if c.owed(o) > 0 && c.behind(o) > limit {
 			o.fact("behind_bytes", c.behind(o))
 			o.fact("queue_bytes_max", limit)
 			o.failc(c, InvMemory, "%s is %d bytes behind the stream (limit %d) and still open: the server holds more for one slow client than QueueBytesMax allows", c.label(), c.behind(o), limit)
-		}
-		if c.left && c.readLeft > uint64(o.cfg.LingerBytesMax) {
-			o.fact("read_since_leaving_bytes", c.readLeft)
-			o.failc(c, InvMembership, "%s sent %d bytes since it left (LingerBytesMax %d) and is still open: a client that will not stop talking holds the server's memory", c.label(), c.readLeft, o.cfg.LingerBytesMax)
 		}
 	}
 }

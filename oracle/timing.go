@@ -14,7 +14,7 @@ import (
 // accept failure) and checks each rule with the bound that any server
 // stamping at or after its tick's start must meet:
 //
-//   - not early: an idle leave, a linger or shutdown close, an accept after
+//   - not early: an idle or frame-timeout leave, a linger or shutdown close, an accept after
 //     a back-off comes when the kernel's clock is at least the server's
 //     stamp of its reference plus the timeout;
 //   - not late: once a tick's own time (its poll's return) is at or past
@@ -122,6 +122,7 @@ const (
 	dueIdle
 	dueShutdown
 	dueBackoff
+	dueFrame
 )
 
 func (d deadline) String() string {
@@ -132,13 +133,16 @@ func (d deadline) String() string {
 		return d.c.label() + "'s idle timeout"
 	case dueShutdown:
 		return "the shutdown deadline"
+	case dueFrame:
+		return d.c.label() + "'s frame timeout"
 	}
 	return fmt.Sprintf("the end of the %v accept back-off", d.b)
 }
 
 // nextDeadline returns the earliest deadline the history knows of, as its
 // late bound: a member's idle timeout, a leaving connection's linger time,
-// the shutdown deadline, the end of an accept back-off.
+// a member's frame timeout (it holds an unfinished frame), the shutdown
+// deadline, the end of an accept back-off.
 func (o *Oracle) nextDeadline() deadline {
 	var d deadline
 	consider := func(t time.Duration, kind uint8, c *conn) {
@@ -150,9 +154,16 @@ func (o *Oracle) nextDeadline() deadline {
 	for _, c := range o.live {
 		switch {
 		case c.left:
-			consider(c.leftAt+cfg.LingerTimeout, dueLinger, c)
-		case cfg.IdleTimeout > 0:
-			consider(c.lastData+cfg.IdleTimeout, dueIdle, c)
+			if !o.shutdown { // in a shutdown its deadline is the shutdown's
+				consider(c.leftAt+cfg.LingerTimeout, dueLinger, c)
+			}
+		default:
+			if cfg.IdleTimeout > 0 {
+				consider(c.lastFrame+cfg.IdleTimeout, dueIdle, c)
+			}
+			if cfg.FrameTimeout > 0 && c.partial > 0 {
+				consider(c.partialAt+cfg.FrameTimeout, dueFrame, c)
+			}
 		}
 	}
 	if o.shutdown && len(o.live) > 0 {
@@ -180,28 +191,20 @@ func (o *Oracle) lateTimers() {
 	}
 	for _, c := range o.live {
 		switch {
-		case c.left && t >= c.leftAt+cfg.LingerTimeout:
+		case c.left && !o.shutdown && t >= c.leftAt+cfg.LingerTimeout:
 			o.failc(c, InvTiming, "%s left %v before this tick and is still open (linger timeout %v): its close is late, and its client waits for the end of stream", c.label(), t-c.leftAt, cfg.LingerTimeout)
 			return
-		case !c.left && cfg.IdleTimeout > 0 && t >= c.lastData+cfg.IdleTimeout:
-			o.fact("silent_for", t-c.lastData)
-			o.failc(c, InvTiming, "%s has sent nothing for %v and is still a member (idle timeout %v): its idle close is late", c.label(), t-c.lastData, cfg.IdleTimeout)
+		case !c.left && cfg.IdleTimeout > 0 && t >= c.lastFrame+cfg.IdleTimeout:
+			o.fact("since_last_frame", t-c.lastFrame)
+			o.failc(c, InvTiming, "%s has sent no complete frame for %v and is still a member (idle timeout %v): its idle close is late", c.label(), t-c.lastFrame, cfg.IdleTimeout)
+			return
+		case !c.left && cfg.FrameTimeout > 0 && c.partial > 0 && t >= c.partialAt+cfg.FrameTimeout:
+			o.fact("frame_begun_for", t-c.partialAt)
+			o.failc(c, InvTiming, "%s's unfinished frame began %v before this tick and it is still a member (frame timeout %v): its frame-timeout leave is late", c.label(), t-c.partialAt, cfg.FrameTimeout)
 			return
 		}
 	}
 	if b := &o.backoff; b.paused && !o.shutdown && t >= b.at+b.length {
 		o.Fail(InvTiming, "the accept back-off of %v ended %v before this tick, and the server has not accepted since: the clients in the backlog wait", b.length, t-b.at-b.length)
 	}
-}
-
-// closedLate reports whether c, which is closing now, had left and was past
-// its linger time or the shutdown deadline: the close that ends a leave at
-// its deadline, whose last drain LingerBytesMax bounds instead of the
-// tick's read budget.
-func (o *Oracle) closedLate(c *conn) bool {
-	if !c.left {
-		return false
-	}
-	now := o.now()
-	return now-c.leftTick >= o.cfg.LingerTimeout || (o.shutdown && now-o.downAt >= o.cfg.ShutdownTimeout)
 }

@@ -73,16 +73,62 @@ func TestTimingHistories(t *testing.T) {
 			h.member(1)
 			h.pollAfter(100*time.Millisecond, func() { h.Left(1, server.ReasonIdle) })
 		}},
+		{"an idle close long after the last complete frame, bytes since", InvTiming, "its idle close is late", func(h *history) {
+			h.member(1)
+			h.tick(func() {
+				h.ClientSent(1, []byte("dribble"))
+				h.Read(1, []byte("dribble")) // bytes, but no complete frame
+			})
+			h.pollAfter(100*time.Millisecond, nothing)
+		}, func(h *history) {
+			h.member(1)
+			h.tick(func() {
+				h.ClientSent(1, []byte("dribble"))
+				h.Read(1, []byte("dribble"))
+			})
+			h.pollAfter(100*time.Millisecond, func() { h.Left(1, server.ReasonIdle) })
+		}},
+		{"a frame-timeout leave long after the frame began", InvTiming, "its frame-timeout leave is late", func(h *history) {
+			h.Oracle.cfg.IdleTimeout = -1
+			h.member(1)
+			h.tick(func() {
+				h.ClientSent(1, []byte("ab\ncd"))
+				h.Read(1, []byte("ab\ncd"))
+				h.Frame(1, []byte("ab\n"), nil)
+			})
+			h.pollAfter(300*time.Millisecond, nothing)
+		}, func(h *history) {
+			h.Oracle.cfg.IdleTimeout = -1
+			h.member(1)
+			h.tick(func() {
+				h.ClientSent(1, []byte("ab\ncd"))
+				h.Read(1, []byte("ab\ncd"))
+				h.Frame(1, []byte("ab\n"), nil)
+			})
+			h.pollAfter(300*time.Millisecond, func() { h.Left(1, server.ReasonFrameTimeout) })
+		}},
 		{"a linger close long after its deadline", InvTiming, "its close is late", func(h *history) {
 			h.member(1)
-			h.ShutdownBegan()
-			h.Left(1, server.ReasonShutdown)
+			h.now += 100 * time.Millisecond
+			h.tick(func() { h.Left(1, server.ReasonIdle) })
 			h.pollAfter(50*time.Millisecond, nothing)
 		}, func(h *history) {
+			h.member(1)
+			h.now += 100 * time.Millisecond
+			h.tick(func() { h.Left(1, server.ReasonIdle) })
+			h.pollAfter(50*time.Millisecond, func() { h.Closed(1, server.ReasonLingerTimeout) })
+		}},
+		{"a shutdown leaver cut at its linger time", InvMembership, "into the shutdown", func(h *history) {
 			h.member(1)
 			h.ShutdownBegan()
 			h.Left(1, server.ReasonShutdown)
 			h.pollAfter(50*time.Millisecond, func() { h.Closed(1, server.ReasonLingerTimeout) })
+		}, func(h *history) {
+			h.member(1)
+			h.ShutdownBegan()
+			h.Left(1, server.ReasonShutdown)
+			h.pollAfter(50*time.Millisecond, nothing) // past LingerTimeout: the shutdown's deadline holds
+			h.pollAfter(150*time.Millisecond, func() { h.Closed(1, server.ReasonShutdownTimeout) })
 		}},
 		{"open past the shutdown deadline", InvTiming, "into the shutdown", func(h *history) {
 			h.ShutdownBegan()
@@ -299,21 +345,6 @@ func TestTightened(t *testing.T) {
 				h.say(2, "abc\n")
 			}
 			h.Closed(1, server.ReasonQueueLimit) // owed its 4 bytes, 68 behind
-		}},
-		{"a leaver read past LingerBytesMax", InvMembership, "should have been closed", func(h *history) {
-			h.member(1)
-			h.ShutdownBegan()
-			h.Left(1, server.ReasonShutdown)
-			h.ClientSent(1, []byte("0123456789"))
-			h.Read(1, []byte("012345678"))
-			h.Read(1, []byte("9"))
-		}, func(h *history) {
-			h.member(1)
-			h.ShutdownBegan()
-			h.Left(1, server.ReasonShutdown)
-			h.ClientSent(1, []byte("0123456789"))
-			h.Read(1, []byte("012345678"))
-			h.Closed(1, server.ReasonLingerBytes)
 		}},
 		{"a client gone whose connection is still a member", InvLiveness, "still a member", func(h *history) {
 			h.member(1)

@@ -86,13 +86,15 @@ func framingWorld(t *rapid.T, f server.Framing, bodyMax int) *world {
 	wc.Seed = 1
 	wc.Kernel = netfake.Config{RecvBufBytes: 1 << 16, SendBufBytes: 1 << 16, ClientRecvBufBytes: 1 << 16, ClientSendBufBytes: 1 << 16}
 	wc.Server = server.Config{
-		Framing:             f,
-		FrameBytesMax:       bodyMax,
-		QueueBytesMax:       1 << 20,
-		IdleTimeout:         -1,
-		ReadBufferBytes:     rapid.SampledFrom([]int{4096, 1, 2, 3, 5, 8, 9}).Draw(t, "read buffer"),
-		ReadBytesPerTickMax: rapid.SampledFrom([]int{65536, 1, 4, 9}).Draw(t, "read bytes per tick"),
-		PartialKeepBytesMax: rapid.SampledFrom([]int{1024, 1}).Draw(t, "partial keep"),
+		Framing:              f,
+		FrameBytesMax:        bodyMax,
+		QueueBytesMax:        1 << 20,
+		IdleTimeout:          -1,
+		FrameTimeout:         -1,
+		InputRateBytesPerSec: -1,
+		ReadBufferBytes:      rapid.SampledFrom([]int{4096, 1, 2, 3, 5, 8, 9}).Draw(t, "read buffer"),
+		ReadBytesPerTickMax:  rapid.SampledFrom([]int{65536, 1, 4, 9}).Draw(t, "read bytes per tick"),
+		PartialKeepBytesMax:  rapid.SampledFrom([]int{1024, 1}).Draw(t, "partial keep"),
 	}
 	wc.Backlog = 4
 	wc.Clients = 2

@@ -182,7 +182,7 @@ func checkServerDecoder(t *testing.T, f server.Framing, data []byte, chunks []in
 	log := &frameLog{}
 	srv, err := server.New(k, ln, server.Config{
 		Framing: f, FrameBytesMax: bodyMax, QueueBytesMax: 1 << 20, IdleTimeout: -1,
-		ReadBufferBytes: readBuf, Observer: log,
+		FrameTimeout: -1, InputRateBytesPerSec: -1, ReadBufferBytes: readBuf, Observer: log,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -30,11 +30,12 @@ type worldConfig struct {
 // GoString renders the configuration on one line; rapid prints it so.
 func (wc worldConfig) GoString() string {
 	s, k := wc.Server, wc.Kernel
-	return fmt.Sprintf("%v framing, frames<=%dB, queue<=%dB, conns<=%d, idle %v, linger %v; per tick %d events, %d accepts, %d read bytes, %d writes; read buffer %dB | kernel %v/%v, server bufs rcv %d snd %d, client bufs rcv %d snd %d, backlog %d, fds<=%d, faults %s, batch writes %v, seed %#x",
-		s.Framing, s.FrameBytesMax, s.QueueBytesMax, s.ConnsMax, durOrOff(s.IdleTimeout), s.LingerTimeout,
+	return fmt.Sprintf("%v framing, frames<=%dB, queue<=%dB, input<=%dB, conns<=%d, idle %v, frame timeout %v, rate %v/s burst %dB, linger %v; per tick %d events, %d accepts, %d read bytes, %d writes; read buffer %dB | kernel %v/%v, server bufs rcv %d snd %d, client bufs rcv %d snd %d, backlog %d, fds<=%d, unacked counted %v, faults %s, batch writes %v, seed %#x",
+		s.Framing, s.FrameBytesMax, s.QueueBytesMax, s.InputBytesMax, s.ConnsMax, durOrOff(s.IdleTimeout), durOrOff(s.FrameTimeout),
+		rateOrOff(s.InputRateBytesPerSec), s.InputBurstBytes, s.LingerTimeout,
 		s.EventsPerTickMax, s.AcceptsPerTickMax, s.ReadBytesPerTickMax, s.WriteCallsPerTickMax, s.ReadBufferBytes,
 		k.Edge, k.Batch, k.RecvBufBytes, k.SendBufBytes, k.ClientRecvBufBytes, k.ClientSendBufBytes, wc.Backlog,
-		k.FDMax, faultString(k.Faults), wc.BatchWrites, wc.Seed)
+		k.FDMax, !k.NoUnacked, faultString(k.Faults), wc.BatchWrites, wc.Seed)
 }
 
 func durOrOff(d time.Duration) string {
@@ -42,6 +43,13 @@ func durOrOff(d time.Duration) string {
 		return "off"
 	}
 	return d.String()
+}
+
+func rateOrOff(r int) string {
+	if r < 0 {
+		return "off"
+	}
+	return fmt.Sprint(r)
 }
 
 // worldGen draws a world: small buffers and budgets so partial reads and
@@ -82,6 +90,22 @@ func worldGen(faults bool) *rapid.Generator[worldConfig] {
 		s.ReadBufferBytes = pick("read buffer", 4096, 1, 5)
 		s.WriteCallsPerTickMax = pick("writes per tick", 8, 1, 2)
 		s.PartialKeepBytesMax = pick("partial keep", 1024, 1)
+		// The limits of issue 11, small enough to bite: an input budget of
+		// one frame or a few, a frame timeout, an input rate of a few
+		// bytes per millisecond, a kernel that cannot count
+		// unacknowledged bytes.
+		s.InputBytesMax = s.FrameBytesMax + server.MobHeaderBytes + pick("input slack", 4096, 0, 24)
+		s.FrameTimeout = -1
+		if oneIn(t, 3, "frame timeout on") {
+			s.FrameTimeout = time.Duration(pick("frame timeout ms", 50, 1000)) * time.Millisecond
+		}
+		s.InputRateBytesPerSec = -1
+		if oneIn(t, 3, "rate on") {
+			s.InputRateBytesPerSec = pick("rate bytes/s", 2000, 20000)
+		}
+		s.InputBurstBytes = pick("burst", 4096, 16)
+		s.FitInputRate() // a rate the server accepts with the timeouts drawn
+		k.NoUnacked = oneIn(t, 4, "no unacked count")
 		wc.Backlog = pick("backlog", 8, 1, 2)
 		wc.Clients = 5
 		wc.BatchWrites = rapid.Bool().Draw(t, "batch writes") // last: older fail files replay as they were

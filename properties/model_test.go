@@ -85,7 +85,9 @@ func (w *world) drain() {
 		}
 		w.k.Flush()
 		w.tick()
-		if s := w.sig(); s == last {
+		// A connection its input rate stopped has data waiting for a
+		// timer, which may come later than the rounds below last.
+		if s := w.sig(); s == last && w.srv.Stats().Throttled == 0 {
 			if stable++; stable == 3 {
 				return
 			}

@@ -121,7 +121,7 @@ func newWorld(t *rapid.T, wc worldConfig) *world {
 	w.srv = srv
 	w.cfg = srv.Config()
 	w.o = oracle.New(oracle.Config{Server: w.cfg, Kernel: true, Losses: true, Clock: w.k.Now})
-	claims.O, w.feed.O, timed.o = w.o, w.o, w.o
+	claims.O, w.feed.O, w.feed.K, timed.o = w.o, w.o, w.k, w.o
 	w.k.SetObserver(&w.feed)
 	w.k.SetTracer(w.feed.Record)
 	return w

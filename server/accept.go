@@ -70,7 +70,8 @@ func (s *Server) admit(st kernel.Stream) {
 		s.reject(st)
 		return
 	}
-	c := &conn{stream: st, state: stateMember, stop: noStop, heapIdx: -1, cursor: s.ring.end}
+	c := &conn{stream: st, state: stateMember, stop: noStop, heapIdx: -1, holdIdx: -1, cursor: s.ring.end,
+		tokens: int64(s.cfg.InputBurstBytes), tokensAt: s.now}
 	c.vw, _ = st.(kernel.VectorWriter)
 	c.tok = s.tab.add(c)
 	if err := s.poller.Register(st, c.tok, kernel.InterestRead|kernel.InterestWrite); err != nil {

@@ -5,7 +5,7 @@ import "fmt"
 // check verifies the core's internal invariants: the places that should
 // agree do. Tests and the simulator call it after every step; it is O(n).
 func (s *Server) check() error {
-	live := 0
+	live, charged := 0, 0
 	for slot, c := range s.tab.conns {
 		if c == nil {
 			continue
@@ -35,6 +35,13 @@ func (s *Server) check() error {
 		if c.heapIdx < 0 && c.pending(s.ring.end) > 0 {
 			return fmt.Errorf("connection %#x is owed ring bytes but is not in the lag heap", uint64(c.tok))
 		}
+		if err := s.checkCharge(c); err != nil {
+			return err
+		}
+		charged += c.charged
+	}
+	if charged != s.inputHeld || s.inputHeld > s.cfg.InputBytesMax {
+		return fmt.Errorf("input budget: connections charged %d bytes, the account says %d, InputBytesMax %d", charged, s.inputHeld, s.cfg.InputBytesMax)
 	}
 	if s.appended {
 		return fmt.Errorf("frames appended after the tick's fan-out: nothing would flush them")
@@ -43,6 +50,21 @@ func (s *Server) check() error {
 		return fmt.Errorf("table counts %d live, holds %d", s.tab.live, live)
 	}
 	return s.checkRing()
+}
+
+// checkCharge verifies c's part of the input budget: a buffer holding
+// part of a frame is charged its capacity and sits in the holders' heap;
+// an empty one is charged nothing, or its capacity if its next frame
+// has reserved it.
+func (s *Server) checkCharge(c *conn) error {
+	switch {
+	case c.charged != 0 && c.charged != cap(c.partial),
+		len(c.partial) > 0 && c.charged == 0:
+		return fmt.Errorf("connection %#x: buffer of %d bytes (%d used) charged %d", uint64(c.tok), cap(c.partial), len(c.partial), c.charged)
+	case (c.charged > 0) != (c.holdIdx >= 0) || (c.holdIdx >= 0 && (c.holdIdx >= len(s.holders) || s.holders[c.holdIdx] != c)):
+		return fmt.Errorf("connection %#x: charged %d but holders' index %d", uint64(c.tok), c.charged, c.holdIdx)
+	}
+	return nil
 }
 
 // checkRing verifies the lag heap and the ring it bounds.

@@ -12,7 +12,8 @@ import (
 
 // Config holds the server's limits. Every limit is explicit and named with
 // its unit; the zero value of a field means "use the default" (see
-// DefaultConfig), except IdleTimeout where a negative value disables it.
+// DefaultConfig), and a negative IdleTimeout, FrameTimeout or
+// InputRateBytesPerSec disables that limit.
 type Config struct {
 	Framing Framing
 
@@ -31,16 +32,49 @@ type Config struct {
 	// ConnsMax bounds open connections (members and those still leaving). A
 	// connection accepted past it gets a one-line error and is closed.
 	ConnsMax int
-	// IdleTimeout closes a member that has sent nothing for this long.
-	// Negative disables it.
+	// IdleTimeout makes a member that has sent no complete frame for this
+	// long leave, told why in an "error: idle ..." frame (reason idle).
+	// Bytes of a frame that never completes do not count. Negative
+	// disables it.
 	IdleTimeout time.Duration
+	// InputBytesMax bounds, over all connections together, the memory
+	// kept for frames still arriving: the capacity of the partial-frame
+	// buffers, in bytes. A complete frame costs none (it is broadcast from
+	// the read buffer). At the budget the connection holding the largest
+	// buffer leaves, told why ("error: input budget ...", reason
+	// input-budget). It must hold one largest frame.
+	InputBytesMax int
+	// FrameTimeout makes a member whose frame is not complete this long
+	// after its first byte arrived leave, told why ("error: frame timeout
+	// ...", reason frame-timeout), like net/http's ReadHeaderTimeout: a
+	// slow frame holds its buffer no longer. Negative disables it.
+	FrameTimeout time.Duration
+	// InputRateBytesPerSec is the rate at which the server reads one
+	// connection, in bytes per second on average, with InputBurstBytes
+	// read at once after a pause. A sender over it is not read until it
+	// is under it again: its data waits in its socket and its kernel's
+	// flow control slows it down; nothing is dropped. So one flooder
+	// cannot push every member slower than itself past QueueBytesMax.
+	// Negative disables it.
+	InputRateBytesPerSec int
+	// InputBurstBytes is how much a connection that has been quiet (or
+	// slow) may send at once before InputRateBytesPerSec holds it back.
+	InputBurstBytes int
 	// LingerTimeout bounds how long a leaving connection may take to read
-	// what it is owed before it is closed anyway.
+	// what it is owed, and for its peer to acknowledge it or send its
+	// FIN, before it is closed anyway. In a shutdown ShutdownTimeout
+	// bounds every leaving connection instead: the time given for flushing
+	// is the operator's, and a shorter linger must not cut into it.
 	LingerTimeout time.Duration
-	// LingerBytesMax bounds what a leaving connection may still send (read
-	// and dropped while the server waits for its FIN) before it is closed
-	// without waiting: a client that ignores its error frame and keeps
-	// sending must not keep the server busy for LingerTimeout.
+	// LingerBytesMax bounds what a leaving connection that was sent its
+	// error frame (a protocol error) may still send, read and dropped,
+	// before it is cut without waiting (reason linger-bytes: a reset): a
+	// client that ignores its error must not keep the server busy for
+	// LingerTimeout. It also bounds a leaving connection's last drain
+	// before its close (past the tick's read budget and the input rate); a
+	// peer that acknowledged everything and sends more than this, then or
+	// since it left, is cut the same way: it is owed nothing. A connection
+	// still owed output is never cut for what it sends.
 	LingerBytesMax int
 	// ShutdownTimeout bounds graceful shutdown: after it, every connection is
 	// closed whatever it is still owed.
@@ -114,11 +148,26 @@ func DefaultConfig() Config {
 		WriteCallsPerTickMax: 8,
 		ReadBufferBytes:      64 << 10,
 		PartialKeepBytesMax:  1 << 10,
+		InputBytesMax:        InputBytesMaxDefault,
+		FrameTimeout:         30 * time.Second,
+		InputRateBytesPerSec: 1 << 20,
+		InputBurstBytes:      256 << 10,
 	}
 }
 
+// InputBytesMaxDefault is the default input budget. Its measure: 9,998
+// connections that each send all but the last byte of a 64 KiB frame keep
+// the live server (cmd/mob, default flags) under about 160 MB of RSS.
+const InputBytesMaxDefault = 32 << 20
+
 // withDefaults fills zero fields from DefaultConfig and checks the result.
 func (c Config) withDefaults() (Config, error) {
+	c = c.filled()
+	return c, c.check()
+}
+
+// filled is c with its zero fields from DefaultConfig.
+func (c Config) filled() Config {
 	d := DefaultConfig()
 	setInt := func(v *int, def int) {
 		if *v == 0 {
@@ -148,10 +197,14 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.WriteCallsPerTickMax, d.WriteCallsPerTickMax)
 	setInt(&c.ReadBufferBytes, d.ReadBufferBytes)
 	setInt(&c.PartialKeepBytesMax, d.PartialKeepBytesMax)
+	setInt(&c.InputBytesMax, d.InputBytesMax)
+	setDur(&c.FrameTimeout, d.FrameTimeout)
+	setInt(&c.InputRateBytesPerSec, d.InputRateBytesPerSec)
+	setInt(&c.InputBurstBytes, d.InputBurstBytes)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return c, c.check()
+	return c
 }
 
 func (c Config) check() error {
@@ -169,6 +222,7 @@ func (c Config) check() error {
 		{"AcceptsPerTickMax", c.AcceptsPerTickMax}, {"ReadBytesPerTickMax", c.ReadBytesPerTickMax},
 		{"WriteCallsPerTickMax", c.WriteCallsPerTickMax}, {"ReadBufferBytes", c.ReadBufferBytes},
 		{"PartialKeepBytesMax", c.PartialKeepBytesMax}, {"LingerBytesMax", c.LingerBytesMax},
+		{"InputBytesMax", c.InputBytesMax}, {"InputBurstBytes", c.InputBurstBytes},
 	}
 	for _, p := range positive {
 		if p.v < 0 {
@@ -195,6 +249,26 @@ func (c Config) check() error {
 	}
 	if frame := c.FrameBytesMax + c.Framing.headerBytes(); c.QueueBytesMax < frame {
 		bad("QueueBytesMax (%d) must hold one largest frame (%d bytes with framing)", c.QueueBytesMax, frame)
+	}
+	if frame := c.FrameBytesMax + c.Framing.headerBytes(); c.InputBytesMax < frame {
+		bad("InputBytesMax (%d) must hold one largest frame (%d bytes with framing)", c.InputBytesMax, frame)
+	}
+	if c.InputBurstBytes > 1<<30 {
+		bad("InputBurstBytes is %d; the largest allowed is %d", c.InputBurstBytes, 1<<30)
+	}
+	if int64(c.InputRateBytesPerSec) > 1<<40 {
+		bad("InputRateBytesPerSec is %d; the largest allowed is %d", c.InputRateBytesPerSec, int64(1)<<40)
+	}
+	if c.InputRateBytesPerSec > 0 {
+		// The rate's timer resumes a connection at most once a millisecond:
+		// a smaller burst would cap the rate at InputBurstBytes per ms.
+		if ms := (c.InputRateBytesPerSec + 999) / 1000; c.InputBurstBytes < ms {
+			bad("InputBurstBytes (%d) must hold a millisecond of InputRateBytesPerSec (%d bytes), or the rate is capped at the burst per millisecond", c.InputBurstBytes, ms)
+		}
+		if floor := c.InputRateFloor(); c.InputRateBytesPerSec < floor {
+			bad("InputRateBytesPerSec (%d) is too slow for the timeouts: reading a largest frame (%d bytes with framing) with its pause must take less than IdleTimeout (%v) and FrameTimeout (%v), or the server's own pause times out its clients; the slowest allowed is %d",
+				c.InputRateBytesPerSec, c.FrameBytesMax+c.Framing.headerBytes(), c.IdleTimeout, c.FrameTimeout, floor)
+		}
 	}
 	for _, d := range []struct {
 		name string

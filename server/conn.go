@@ -34,8 +34,24 @@ type conn struct {
 	stop   uint64
 	tail   []byte // private bytes after the broadcast range (an error line)
 
-	partial []byte // start of an incomplete frame
+	partial []byte // start of an incomplete frame; its capacity counts against InputBytesMax
 	dropped int    // bytes read and dropped while leaving
+	holdIdx int    // index in Server.holders while its partial-frame buffer is charged, else -1
+	charged int    // bytes of InputBytesMax its buffer is charged: its capacity, or 0 while kept empty
+
+	// Input rate (InputRateBytesPerSec): bytes it may still be read now,
+	// earned since tokensAt; throttled while on Server.throttled.
+	tokens    int64
+	tokensAt  time.Duration
+	throttled bool
+
+	// Closing: on Server.ackWait while waiting for its peer to acknowledge
+	// everything (kernel.UnackedCounter); unacked is the last count (-1
+	// before the first), and unackedAt when it last fell (or the FIN went).
+	ackWait    bool
+	ackUnknown bool // the kernel could not tell: wait for the FIN or the deadline
+	unacked    int
+	unackedAt  time.Duration
 
 	// Per-tick budgets, refilled the first time c is served in a tick, so
 	// duplicate events and remembered work share one budget per tick.
@@ -47,10 +63,13 @@ type conn struct {
 	memberIdx int // index in Server.members while a member
 	heapIdx   int // index in Server.lag
 
-	// Timer list links: members sit in the idle list ordered by last read,
-	// leaving connections in the linger list ordered by when they left.
-	prev, next *conn
-	since      time.Duration
+	// Timer list links, one per kind of list: members sit in the idle
+	// list ordered by their last complete frame, leaving connections in
+	// the linger list ordered by when they left (timerLife); members with
+	// a partial frame in the frame list, by when it began (timerFrame);
+	// throttled connections in the rate list, by when they were stopped
+	// (timerRate).
+	timers [timerKinds]timerLink
 
 	reason     CloseReason // why it is leaving (for the final count)
 	werr       error       // a write failed with it: broken, on Server.brokenQ
@@ -71,27 +90,40 @@ func (c *conn) pending(end uint64) uint64 {
 	return to - c.cursor
 }
 
-// lagHeap orders connections by cursor so the one furthest behind is found in
-// O(1) when a frame is appended. Leaving connections stay in it: their
-// cursors hold ring bytes too.
-type lagHeap []*conn
+// connHeap is an intrusive binary heap of connections in the order O
+// says, each knowing its own index (O.index), so that removal and re-keying
+// are O(log n).
+type connHeap[O heapOrder] []*conn
 
-func (h lagHeap) less(i, j int) bool { return h[i].cursor < h[j].cursor }
+// heapOrder is the order of a connHeap and where each connection keeps
+// its index in it.
+type heapOrder interface {
+	less(a, b *conn) bool
+	index(c *conn) *int
+}
 
-func (h lagHeap) swap(i, j int) {
+func (h connHeap[O]) less(i, j int) bool {
+	var o O
+	return o.less(h[i], h[j])
+}
+
+func (h connHeap[O]) swap(i, j int) {
+	var o O
 	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx = i
-	h[j].heapIdx = j
+	*o.index(h[i]) = i
+	*o.index(h[j]) = j
 }
 
-func (h *lagHeap) push(c *conn) {
-	c.heapIdx = len(*h)
+func (h *connHeap[O]) push(c *conn) {
+	var o O
+	*o.index(c) = len(*h)
 	*h = append(*h, c)
-	h.up(c.heapIdx)
+	h.up(len(*h) - 1)
 }
 
-func (h *lagHeap) remove(c *conn) {
-	i := c.heapIdx
+func (h *connHeap[O]) remove(c *conn) {
+	var o O
+	i := *o.index(c)
 	last := len(*h) - 1
 	if i != last {
 		h.swap(i, last)
@@ -101,17 +133,17 @@ func (h *lagHeap) remove(c *conn) {
 	if i != last {
 		h.fix(i)
 	}
-	c.heapIdx = -1
+	*o.index(c) = -1
 }
 
-// fix restores order after h[i]'s cursor changed.
-func (h lagHeap) fix(i int) {
+// fix restores order after h[i]'s key changed.
+func (h connHeap[O]) fix(i int) {
 	if !h.down(i) {
 		h.up(i)
 	}
 }
 
-func (h lagHeap) up(i int) {
+func (h connHeap[O]) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
 		if !h.less(i, p) {
@@ -122,7 +154,7 @@ func (h lagHeap) up(i int) {
 	}
 }
 
-func (h lagHeap) down(i int) bool {
+func (h connHeap[O]) down(i int) bool {
 	start := i
 	for {
 		l := 2*i + 1
@@ -142,15 +174,57 @@ func (h lagHeap) down(i int) bool {
 	return i > start
 }
 
-// timerList is an intrusive list kept in order of conn.since. Appending at the
-// tail keeps it ordered because since is always the current time.
-type timerList struct{ head, tail *conn }
+// lagOrder puts the connection furthest behind (lowest cursor) first, so
+// it is found in O(1) when a frame is appended. Leaving connections stay in
+// the lag heap: their cursors hold ring bytes too.
+type lagOrder struct{}
+
+func (lagOrder) less(a, b *conn) bool { return a.cursor < b.cursor }
+func (lagOrder) index(c *conn) *int   { return &c.heapIdx }
+
+type lagHeap = connHeap[lagOrder]
+
+// holdOrder puts the largest partial-frame buffer first: the one to evict
+// when the input budget is spent.
+type holdOrder struct{}
+
+func (holdOrder) less(a, b *conn) bool { return cap(a.partial) > cap(b.partial) }
+func (holdOrder) index(c *conn) *int   { return &c.holdIdx }
+
+type holdHeap = connHeap[holdOrder]
+
+// Kinds of timer list a connection can sit in at once, each with its own
+// links.
+const (
+	timerLife  = iota // idle (members) or linger (leaving)
+	timerFrame        // a partial frame, by when it began
+	timerRate         // throttled, by when it was stopped
+	timerKinds
+)
+
+// timerLink puts a connection in one timer list.
+type timerLink struct {
+	prev, next *conn
+	since      time.Duration
+	linked     bool
+}
+
+// timerList is an intrusive list kept in order of since, through the links
+// of one kind. Appending at the tail keeps it ordered because since is
+// always the current time.
+type timerList struct {
+	head, tail *conn
+	kind       int
+}
+
+func (l *timerList) link(c *conn) *timerLink { return &c.timers[l.kind] }
 
 func (l *timerList) pushBack(c *conn, now time.Duration) {
-	c.since = now
-	c.prev, c.next = l.tail, nil
+	k := l.link(c)
+	k.since, k.linked = now, true
+	k.prev, k.next = l.tail, nil
 	if l.tail != nil {
-		l.tail.next = c
+		l.link(l.tail).next = c
 	} else {
 		l.head = c
 	}
@@ -158,18 +232,31 @@ func (l *timerList) pushBack(c *conn, now time.Duration) {
 }
 
 func (l *timerList) unlink(c *conn) {
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else if l.head == c {
-		l.head = c.next
+	k := l.link(c)
+	if !k.linked {
+		return
 	}
-	if c.next != nil {
-		c.next.prev = c.prev
-	} else if l.tail == c {
-		l.tail = c.prev
+	if k.prev != nil {
+		l.link(k.prev).next = k.next
+	} else {
+		l.head = k.next
 	}
-	c.prev, c.next = nil, nil
+	if k.next != nil {
+		l.link(k.next).prev = k.prev
+	} else {
+		l.tail = k.prev
+	}
+	*k = timerLink{}
 }
+
+// touch moves c to the tail: its time is now.
+func (l *timerList) touch(c *conn, now time.Duration) {
+	l.unlink(c)
+	l.pushBack(c, now)
+}
+
+// since is when c entered l (valid while it is linked).
+func (l *timerList) since(c *conn) time.Duration { return l.link(c).since }
 
 // connQueue is work remembered for a later round: connections to serve
 // again. Serving a round may queue more, for the round after, so a round

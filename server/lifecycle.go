@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 	"fmt"
+
+	"github.com/mobsim/mobsim/kernel"
 )
 
 // pendingAll is everything c is still owed: ring bytes and its tail.
@@ -16,11 +18,12 @@ func (s *Server) leave(c *conn, reason CloseReason, msg []byte) {
 	}
 	s.removeMember(c)
 	s.idle.unlink(c)
+	s.framing.unlink(c)
 	c.state = stateLeaving
 	c.reason = reason
 	c.stop = s.ring.end
 	c.tail = msg
-	c.partial = nil
+	s.setPartial(c, nil)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Left(c.stream, reason)
 	}
@@ -33,9 +36,11 @@ func (s *Server) leave(c *conn, reason CloseReason, msg []byte) {
 
 // finishLeaving runs once a leaving connection has been flushed. If its peer
 // already sent FIN the connection closes now. Otherwise the server sends FIN
-// and waits (at most LingerTimeout) for the peer's; the read phase reads and
-// drops anything before it (readDiscard): closing with unread data would
-// reset the connection and could destroy the output it was just sent.
+// and waits, at most LingerTimeout, until closing is safe: until the peer's
+// FIN, or until the peer has acknowledged everything, FIN included
+// (awaitAck). Meanwhile the read phase reads and drops what it sends
+// (readDiscard): closing with unread data would reset the connection and
+// destroy what it had not acknowledged yet.
 func (s *Server) finishLeaving(c *conn) {
 	if c.eof {
 		s.closeConn(c, c.reason, nil)
@@ -49,6 +54,7 @@ func (s *Server) finishLeaving(c *conn) {
 			s.closeConn(c, c.reason, err)
 			return
 		}
+		s.awaitAck(c)
 	}
 	s.queueRead(c) // the read phase reads to its FIN: flush only writes
 }
@@ -65,7 +71,13 @@ func (s *Server) protocolError(c *conn, err error) {
 		reason = ReasonFrameTooLarge
 	}
 	s.log.Info("protocol error", "conn", c.stream, "err", err)
-	s.leave(c, reason, s.cfg.Framing.Encode(nil, fmt.Appendf(nil, "error: %v", err)))
+	s.leave(c, reason, s.errorFrame("error: %v", err))
+}
+
+// errorFrame is the frame that tells a leaving client why: "error: ..."
+// in the server's framing.
+func (s *Server) errorFrame(format string, args ...any) []byte {
+	return s.cfg.Framing.Encode(nil, fmt.Appendf(nil, format, args...))
 }
 
 // closeConn releases c at once. Events still in this batch for its token
@@ -77,14 +89,18 @@ func (s *Server) closeConn(c *conn, reason CloseReason, err error) {
 	case stateMember:
 		s.removeMember(c)
 		s.idle.unlink(c)
+		s.framing.unlink(c)
 	case stateLeaving:
 		s.linger.unlink(c)
 	}
 	if c.heapIdx >= 0 {
 		s.unlag(c)
 	}
+	s.unthrottle(c)
+	s.setPartial(c, nil)
 	c.state = stateClosed
-	c.partial, c.tail = nil, nil
+	c.tail = nil
+	c.ackWait = false // checkAcks drops it from Server.ackWait
 	s.tab.remove(c.tok)
 	s.stats.Closed[reason]++
 	if s.cfg.Observer != nil {
@@ -96,9 +112,21 @@ func (s *Server) closeConn(c *conn, reason CloseReason, err error) {
 	} else {
 		s.log.Debug("closed", "conn", c.stream, "reason", reason)
 	}
-	if cerr := c.stream.Close(); cerr != nil {
+	if cerr := s.release(c.stream, reason); cerr != nil {
 		s.log.Debug("close", "err", cerr)
 	}
+}
+
+// release closes st: abortively when reason resets the connection and the
+// kernel can (kernel.Aborter), so that its send buffer is freed at once
+// instead of outliving it for a peer that does not read.
+func (s *Server) release(st kernel.Stream, reason CloseReason) error {
+	if reason.Resets() {
+		if a, ok := st.(kernel.Aborter); ok {
+			return a.Abort()
+		}
+	}
+	return st.Close()
 }
 
 // unlag removes c from the lag heap: it holds no more ring bytes.

@@ -50,6 +50,25 @@ type mockStream struct {
 	closed   bool
 	wclosed  bool
 	writes   int
+	// unacked is what UnackedBytes reports (the peer acknowledges at
+	// once unless a test says otherwise); noUnacked makes it fail, as a
+	// kernel that cannot tell.
+	unacked   int
+	noUnacked bool
+	aborted   bool
+}
+
+func (m *mockStream) UnackedBytes() (int, error) {
+	if m.noUnacked {
+		return 0, syscall.ENOTSUP
+	}
+	return m.unacked, nil
+}
+
+// Abort is Close with an RST.
+func (m *mockStream) Abort() error {
+	m.aborted = true
+	return m.Close()
 }
 
 func (m *mockStream) String() string { return m.name }

@@ -22,8 +22,23 @@ type Server struct {
 	members []*conn // receive every broadcast (order irrelevant: all get the same ring)
 	lag     lagHeap // connections holding ring bytes, furthest behind first
 	ring    ring
-	idle    timerList // members by last read
+	idle    timerList // members by their last complete frame
 	linger  timerList // leaving connections by when they left
+	framing timerList // members holding a partial frame, by when it began
+	rate    timerList // connections the input rate stopped reading, by when
+
+	throttledNow int      // connections on the rate list
+	holders      holdHeap // connections holding a partial-frame buffer, largest first
+	inputHeld    int      // bytes of partial-frame buffers (their capacity): at most InputBytesMax
+
+	// Connections that were written everything and their FIN, waiting for
+	// the peer to acknowledge it (kernel.UnackedCounter) or to send its
+	// own FIN. No edge announces an acknowledgement, so a timer checks
+	// them: within ackCheckMin of the first one joining (a later joiner
+	// never postpones a due check), then doubling up to ackCheckMax.
+	ackWait []*conn
+	ackAt   time.Duration
+	ackStep time.Duration
 
 	events []kernel.Event
 	rbuf   []byte
@@ -55,6 +70,7 @@ type Server struct {
 	now        time.Duration
 	shutdown   bool
 	shutdownAt time.Duration
+	shutLogAt  time.Duration // when shutdown next logs what it waits for
 	lnClosed   bool
 
 	stats Stats
@@ -74,6 +90,9 @@ func New(poller kernel.Poller, ln kernel.Listener, cfg Config) (*Server, error) 
 		events: make([]kernel.Event, cfg.EventsPerTickMax),
 		rbuf:   make([]byte, cfg.ReadBufferBytes),
 		now:    poller.Now(),
+
+		framing: timerList{kind: timerFrame},
+		rate:    timerList{kind: timerRate},
 	}
 	s.bw, _ = poller.(kernel.BatchWriter)
 	if err := poller.Register(ln, listenerToken, kernel.InterestRead); err != nil {
@@ -91,6 +110,8 @@ func (s *Server) Stats() Stats {
 	st.Conns = s.tab.live
 	st.Members = len(s.members)
 	st.QueuedBytes = s.ring.used()
+	st.InputBytes = uint64(s.inputHeld)
+	st.Throttled = s.throttledNow
 	st.Ticks = s.tick
 	return st
 }
@@ -159,16 +180,26 @@ func (s *Server) pollTimeout() time.Duration {
 		}
 	}
 	if c := s.idle.head; c != nil && s.cfg.IdleTimeout > 0 {
-		consider(c.since + s.cfg.IdleTimeout)
+		consider(after(s.idle.since(c), s.cfg.IdleTimeout))
 	}
-	if c := s.linger.head; c != nil {
-		consider(c.since + s.cfg.LingerTimeout)
+	if c := s.linger.head; c != nil && !s.shutdown {
+		consider(after(s.linger.since(c), s.cfg.LingerTimeout))
+	}
+	if c := s.framing.head; c != nil && s.cfg.FrameTimeout > 0 {
+		consider(after(s.framing.since(c), s.cfg.FrameTimeout))
+	}
+	if c := s.rate.head; c != nil {
+		consider(s.rate.since(c) + s.rateResume())
+	}
+	if len(s.ackWait) > 0 {
+		consider(s.ackAt)
 	}
 	if s.acceptPaused {
 		consider(s.acceptResume)
 	}
 	if s.shutdown {
 		consider(s.shutdownAt)
+		consider(s.shutLogAt)
 	}
 	return next
 }
@@ -228,6 +259,7 @@ func (s *Server) Shutdown() {
 	s.now = s.poller.Now()
 	s.shutdown = true
 	s.shutdownAt = after(s.now, s.cfg.ShutdownTimeout)
+	s.shutLogAt = after(s.now, shutdownLogEvery)
 	s.closeListener()
 	for len(s.members) > 0 {
 		s.leave(s.members[len(s.members)-1], ReasonShutdown, nil)
@@ -236,28 +268,19 @@ func (s *Server) Shutdown() {
 }
 
 // closeLate closes a leaving connection whose time is up. It first drains
-// what the peer sent, so the close does not reset output still in flight,
-// and counts the close under the reason it left for when everything owed
-// was written (the peer merely never sent its FIN), else as timedOut.
-//
-// The drain is the connection's last read, so it must reach would-block
-// or the FIN whatever is left of the tick's read budget: closing with
-// input unread resets the connection, under a reason that promises it was
-// not. LingerBytesMax bounds it instead (past that the peer is cut off as
-// linger-bytes, which says so).
+// what the peer sent (lastDrain), so the close does not reset output still
+// in flight, and counts the close under the reason it left for when the
+// peer has acknowledged everything it was owed (it merely never sent its
+// FIN), else as timedOut: what it had not acknowledged may be lost.
 func (s *Server) closeLate(c *conn, timedOut CloseReason) {
-	s.refill(c)
-	c.readLeft = max(c.readLeft, s.cfg.LingerBytesMax-c.dropped+1)
-	c.readToEnd = true // the close follows: read to would-block, not to a short read
-	s.readDiscard(c)
-	if c.state == stateClosed {
+	if s.acked(c) {
+		s.closeDrained(c, c.reason)
 		return
 	}
-	reason := timedOut
-	if c.flushed(s.ring.end) {
-		reason = c.reason
+	s.lastDrain(c)
+	if c.state != stateClosed {
+		s.closeConn(c, timedOut, nil)
 	}
-	s.closeConn(c, reason, nil)
 }
 
 // refill gives c this tick's budgets the first time it is served in it.
@@ -293,24 +316,45 @@ func (s *Server) closeListener() {
 	}
 }
 
-// runTimers closes idle members, leaving connections past their linger
-// time, everything at the shutdown deadline, and resumes a paused accept.
+// runTimers resumes connections the input rate stopped, tells idle members
+// and those whose frame is overdue why they must leave, closes leaving
+// connections their peers have acknowledged, those past their linger time
+// and everything at the shutdown deadline, and resumes a paused accept.
 func (s *Server) runTimers() {
+	s.resumeThrottled()
 	if s.cfg.IdleTimeout > 0 {
-		for c := s.idle.head; c != nil && s.now-c.since >= s.cfg.IdleTimeout; c = s.idle.head {
-			s.log.Info("idle timeout", "conn", c.stream, "idle", s.now-c.since)
-			s.leave(c, ReasonIdle, nil)
+		for c := s.idle.head; c != nil && s.now-s.idle.since(c) >= s.cfg.IdleTimeout; c = s.idle.head {
+			idle := s.now - s.idle.since(c)
+			s.log.Info("idle timeout", "conn", c.stream, "idle", idle)
+			s.leave(c, ReasonIdle, s.errorFrame("error: idle: no complete frame for %v (limit %v)", idle, s.cfg.IdleTimeout))
 		}
+	}
+	if s.cfg.FrameTimeout > 0 {
+		for c := s.framing.head; c != nil && s.now-s.framing.since(c) >= s.cfg.FrameTimeout; c = s.framing.head {
+			s.log.Info("frame timeout", "conn", c.stream, "partial_bytes", len(c.partial))
+			s.leave(c, ReasonFrameTimeout, s.errorFrame("error: frame timeout: a frame not complete %v after its first byte (limit %v)",
+				s.now-s.framing.since(c), s.cfg.FrameTimeout))
+		}
+	}
+	if len(s.ackWait) > 0 && s.now >= s.ackAt {
+		s.checkAcks()
 	}
 	// A peer that took everything but never sent its FIN (nc does not) is
 	// closed under the reason it left for; one still owed output timed out.
-	for c := s.linger.head; c != nil && s.now-c.since >= s.cfg.LingerTimeout; c = s.linger.head {
+	// In a shutdown the shutdown deadline is every leaver's: the time the
+	// operator gave for flushing, which a shorter LingerTimeout must not
+	// cut into for a client still taking its output.
+	for c := s.linger.head; !s.shutdown && c != nil && s.now-s.linger.since(c) >= s.cfg.LingerTimeout; c = s.linger.head {
 		s.closeLate(c, ReasonLingerTimeout)
 	}
 	if s.shutdown && s.now >= s.shutdownAt {
 		for c := s.linger.head; c != nil; c = s.linger.head {
 			s.closeLate(c, ReasonShutdownTimeout)
 		}
+	}
+	if s.shutdown && s.now >= s.shutLogAt && s.tab.live > 0 {
+		s.shutLogAt = after(s.now, shutdownLogEvery)
+		s.logShutdownWait()
 	}
 	if s.acceptPaused && s.now >= s.acceptResume {
 		s.acceptPaused = false

@@ -328,37 +328,52 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 // Graceful shutdown stops accepting, flushes what was accepted, sends FIN,
-// and waits (within ShutdownTimeout) for the peers' FIN, so that closing
-// does not reset output still in flight. Peers that took everything but
-// never answer are closed at the deadline and still count as graceful.
+// and closes each connection as soon as that cannot destroy output in
+// flight: at the peer's FIN, or once the peer has acknowledged everything
+// (the ack timer asks the kernel 1 ms after the FIN, then backing off). A
+// peer that took everything but never answers is closed then, long before
+// the deadline, and counts as graceful. On a kernel that cannot count
+// unacknowledged bytes the silent peer waits for the deadline instead and
+// counts as shutdown-timeout: the server cannot know it got everything.
 func TestShutdownFlushes(t *testing.T) {
-	h := newHarness(t, Config{ShutdownTimeout: time.Second})
-	h.p.advance = true
-	c := h.connect(2)
-	c[1].outCap = 2
-	h.send(c[0], "bye\n")
-	h.s.Shutdown()
-	if !h.ln.closed {
-		t.Fatal("listener still open")
-	}
-	c[1].outCap = -1
-	h.tick(kernel.Event{Token: h.token(c[1]), Ready: kernel.ReadyWrite})
-	if string(c[1].out) != "bye\n" || !c[1].wclosed {
-		t.Fatalf("got %q, shut down %v", c[1].out, c[1].wclosed)
-	}
-	c[0].inEOF = true // one peer answers with its FIN: closed at once
-	h.tick(kernel.Event{Token: h.token(c[0]), Ready: kernel.ReadyRead})
-	if !c[0].closed || c[1].closed {
-		t.Fatalf("closed: answering peer %v, silent peer %v", c[0].closed, c[1].closed)
-	}
-	for i := 0; i < 10 && !h.s.Done(); i++ {
+	for _, counts := range []bool{true, false} {
+		h := newHarness(t, Config{ShutdownTimeout: time.Second})
+		h.p.advance = true
+		c := h.connect(2)
+		c[1].outCap, c[1].unacked, c[1].noUnacked = 2, 3, !counts
+		h.send(c[0], "bye\n")
+		h.s.Shutdown()
+		if !h.ln.closed {
+			t.Fatal("listener still open")
+		}
+		c[1].outCap = -1
+		h.tick(kernel.Event{Token: h.token(c[1]), Ready: kernel.ReadyWrite})
+		if string(c[1].out) != "bye\n" || !c[1].wclosed {
+			t.Fatalf("got %q, shut down %v", c[1].out, c[1].wclosed)
+		}
+		c[0].inEOF = true // one peer answers with its FIN: closed at once
+		h.tick(kernel.Event{Token: h.token(c[0]), Ready: kernel.ReadyRead})
+		if !c[0].closed || c[1].closed {
+			t.Fatalf("closed: answering peer %v, silent peer %v", c[0].closed, c[1].closed)
+		}
 		h.tick()
-	}
-	if !h.s.Done() || h.p.now != time.Second {
-		t.Fatalf("done %v at %v; want done at the 1s deadline", h.s.Done(), h.p.now)
-	}
-	if got := h.s.Stats().Closed[ReasonShutdown]; got != 2 {
-		t.Fatalf("shutdown closes %d, want 2", got)
+		if c[1].closed {
+			t.Fatal("closed the silent peer while it had not acknowledged everything")
+		}
+		c[1].unacked = 0 // its ACK comes
+		for i := 0; i < 20 && !h.s.Done(); i++ {
+			h.tick()
+		}
+		st := h.s.Stats()
+		switch {
+		case counts && (!h.s.Done() || h.p.now > 100*time.Millisecond || st.Closed[ReasonShutdown] != 2):
+			t.Fatalf("done %v at %v, closes %v; want done within 100 ms, 2 for shutdown", h.s.Done(), h.p.now, st.Closed)
+		case !counts && (!h.s.Done() || h.p.now != time.Second || st.Closed[ReasonShutdown] != 1 || st.Closed[ReasonShutdownTimeout] != 1):
+			t.Fatalf("no count: done %v at %v, closes %v; want done at the 1s deadline, 1 shutdown, 1 shutdown-timeout", h.s.Done(), h.p.now, st.Closed)
+		}
+		if counts && (st.AckChecks == 0 || c[1].aborted) {
+			t.Fatalf("%d ack checks, aborted %v", st.AckChecks, c[1].aborted)
+		}
 	}
 }
 
@@ -434,24 +449,78 @@ func (interruptingPoller) Poll([]kernel.Event, time.Duration) (int, error) {
 	return 0, errors.Join(kernel.ErrInterrupted)
 }
 
-// A client that ignores its error frame and keeps sending is closed once it
-// has sent LingerBytesMax more, not after LingerTimeout. Closing with its
-// input unread resets the connection, so it counts as linger-bytes, not as
-// a graceful close.
+// A client that ignores its error frame and keeps sending is cut once it
+// has sent LingerBytesMax more, not after LingerTimeout: closing with its
+// input unread resets the connection (an abort), so it counts as
+// linger-bytes. Ignoring means not taking it: its count of unacknowledged
+// bytes stood still for ackStallMin. One whose count still falls is about
+// to get its error frame, which the reset would destroy: it waits. If its
+// peer has acknowledged everything, the close costs it nothing and counts
+// as the reason it left for.
 func TestLingerBytesMax(t *testing.T) {
-	h := newHarness(t, Config{FrameBytesMax: 8, LingerBytesMax: 100, LingerTimeout: time.Hour})
-	c := h.connect(1)
-	h.send(c[0], strings.Repeat("x", 9))
-	if c[0].closed || !strings.HasPrefix(string(c[0].out), "error: ") {
-		t.Fatalf("closed %v, out %q", c[0].closed, c[0].out)
+	for _, peer := range []string{"stalled", "taking", "acked"} {
+		h := newHarness(t, Config{FrameBytesMax: 8, LingerBytesMax: 100, LingerTimeout: time.Hour})
+		c := h.connect(1)
+		if peer != "acked" {
+			c[0].unacked = 70
+		}
+		h.send(c[0], strings.Repeat("x", 9))
+		if c[0].closed || !strings.HasPrefix(string(c[0].out), "error: ") {
+			t.Fatalf("closed %v, out %q", c[0].closed, c[0].out)
+		}
+		h.p.now += ackCheckMin
+		h.tick() // the ack timer reads the count
+		if peer == "acked" {
+			if !c[0].closed || c[0].aborted || h.s.Stats().Closed[ReasonFrameTooLarge] != 1 {
+				t.Fatalf("acked peer: closed %v, aborted %v, reasons %v; want closed for frame-too-large at the ack check",
+					c[0].closed, c[0].aborted, h.s.Stats().Closed)
+			}
+			continue
+		}
+		h.send(c[0], strings.Repeat("y", 100)) // exactly the limit: still waiting
+		if c[0].closed {
+			t.Fatalf("closed at exactly LingerBytesMax (%v)", h.s.Stats().Closed)
+		}
+		h.p.now += ackStallMin
+		if peer == "taking" {
+			c[0].unacked = 20
+		}
+		h.send(c[0], "y")
+		want := map[string]CloseReason{"stalled": ReasonLingerBytes, "taking": ReasonNone}[peer]
+		if closed := want != ReasonNone; c[0].closed != closed || h.s.Stats().Closed[want] != uint64(btoi(closed)) || c[0].aborted != (want == ReasonLingerBytes) {
+			t.Fatalf("%s peer: closed %v, aborted %v, reasons %v; want %v", peer, c[0].closed, c[0].aborted, h.s.Stats().Closed, want)
+		}
 	}
-	h.send(c[0], strings.Repeat("y", 100)) // exactly the limit: still waiting for its FIN
-	if c[0].closed {
-		t.Fatal("closed at exactly LingerBytesMax")
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
 	}
-	h.send(c[0], "y")
-	if !c[0].closed || h.s.Stats().Closed[ReasonLingerBytes] != 1 {
-		t.Fatalf("closed %v, reasons %v", c[0].closed, h.s.Stats().Closed)
+	return 0
+}
+
+// A leaving connection still owed output is never cut for what it sends:
+// it cannot know it should stop, since the server's FIN comes only after
+// the flush. It is read and dropped (at its input rate) until it has taken
+// its output, and then closed as soon as it has acknowledged it.
+func TestLingerBytesNeverCutsOwed(t *testing.T) {
+	h := newHarness(t, Config{LingerBytesMax: 10, LingerTimeout: time.Hour, ShutdownTimeout: time.Hour})
+	c := h.connect(2)
+	c[1].outCap = 0 // takes nothing yet
+	h.send(c[0], "for you\n")
+	h.s.Shutdown()
+	for range 5 {
+		h.send(c[1], strings.Repeat("chat\n", 20))
+	}
+	if c[1].closed {
+		t.Fatalf("a connection owed output was closed (%v) for what it sent", h.s.Stats().Closed)
+	}
+	c[1].outCap = -1
+	h.tick(kernel.Event{Token: h.token(c[1]), Ready: kernel.ReadyWrite | kernel.ReadyRead})
+	h.send(c[1], strings.Repeat("chat\n", 20))
+	if string(c[1].out) != "for you\n" || !c[1].closed || h.s.Stats().Closed[ReasonShutdown] != 1 {
+		t.Fatalf("got %q, closed %v, reasons %v; want its frame, then a close for shutdown", c[1].out, c[1].closed, h.s.Stats().Closed)
 	}
 }
 

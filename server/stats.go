@@ -17,14 +17,17 @@ const (
 	ReasonLingerTimeout               // did not take what it was owed within LingerTimeout
 	ReasonShutdown                    // server shut down, after flushing what it owed
 	ReasonShutdownTimeout             // shut down before the peer took all it was owed
-	ReasonLingerBytes                 // sent more than LingerBytesMax while leaving; closed at once (a reset)
+	ReasonLingerBytes                 // ignored its error frame (or was owed nothing) and sent more than LingerBytesMax; a reset
 	ReasonRegisterError               // the kernel refused to register it
+	ReasonInputBudget                 // held the largest unfinished frame when InputBytesMax was reached
+	ReasonFrameTimeout                // a frame not complete FrameTimeout after its first byte
 	reasonCount
 )
 
 var reasonNames = [reasonCount]string{
 	"none", "eof", "reset", "write-error", "frame-too-large", "bad-header",
 	"queue-limit", "conns-limit", "idle", "linger-timeout", "shutdown", "shutdown-timeout", "linger-bytes", "register-error",
+	"input-budget", "frame-timeout",
 }
 
 func (r CloseReason) String() string {
@@ -43,26 +46,32 @@ func (r CloseReason) String() string {
 //   - flush: a close for it promises that everything the connection was owed
 //     was written first: its window of the global order, then its error
 //     frame if it broke the framing.
-//   - protocol: the peer broke the framing; one "error: ..." frame follows
-//     its window.
+//   - protocol: the peer broke the framing.
+//   - told: one "error: ..." frame saying why follows its window (protocol
+//     errors, and the limits a member leaves for: idle, input-budget,
+//     frame-timeout).
+//   - resets: the close is abortive (an RST, kernel.Aborter): the peer is
+//     dropped anyway, and its kernel buffers must not outlive it.
 //   - afterLeave: it closes a connection that has left, before or instead of
 //     the flush: the flush is no longer promised.
 //   - abort: it tears a connection down at once, member or leaving, without
 //     a leave and without a flush; its unbroadcast input goes with it.
 //   - reject: it closes a connection that never joined (an error line, if
 //     any, is best effort).
-var reasonRules = [reasonCount]struct{ leave, flush, protocol, afterLeave, abort, reject bool }{
+var reasonRules = [reasonCount]struct{ leave, flush, protocol, told, afterLeave, abort, resets, reject bool }{
 	ReasonEOF:             {leave: true, flush: true},
-	ReasonFrameTooLarge:   {leave: true, flush: true, protocol: true},
-	ReasonBadHeader:       {leave: true, flush: true, protocol: true},
-	ReasonIdle:            {leave: true, flush: true},
+	ReasonFrameTooLarge:   {leave: true, flush: true, protocol: true, told: true},
+	ReasonBadHeader:       {leave: true, flush: true, protocol: true, told: true},
+	ReasonIdle:            {leave: true, flush: true, told: true},
+	ReasonInputBudget:     {leave: true, flush: true, told: true},
+	ReasonFrameTimeout:    {leave: true, flush: true, told: true},
 	ReasonShutdown:        {leave: true, flush: true},
 	ReasonLingerTimeout:   {afterLeave: true},
 	ReasonShutdownTimeout: {afterLeave: true},
-	ReasonLingerBytes:     {afterLeave: true},
+	ReasonLingerBytes:     {afterLeave: true, resets: true},
 	ReasonReset:           {abort: true},
 	ReasonWriteError:      {abort: true},
-	ReasonQueueLimit:      {abort: true},
+	ReasonQueueLimit:      {abort: true, resets: true},
 	ReasonConnsLimit:      {reject: true},
 	ReasonRegisterError:   {reject: true},
 }
@@ -76,9 +85,20 @@ func (r CloseReason) IsLeave() bool { return r < reasonCount && reasonRules[r].l
 // order, then its error frame if r is a protocol error.
 func (r CloseReason) PromisesFlush() bool { return r < reasonCount && reasonRules[r].flush }
 
-// IsProtocolError reports whether r says the peer broke the framing, so
-// that one "error: ..." frame follows its window.
+// IsProtocolError reports whether r says the peer broke the framing.
 func (r CloseReason) IsProtocolError() bool { return r < reasonCount && reasonRules[r].protocol }
+
+// TellsWhy reports whether a leave for r is followed by one "error: ..."
+// frame after the connection's window: every protocol error, and the
+// limits a member is made to leave for (idle, input-budget,
+// frame-timeout).
+func (r CloseReason) TellsWhy() bool { return r < reasonCount && reasonRules[r].told }
+
+// Resets reports whether a close for r is abortive: an RST, so that the
+// kernel frees the connection's buffers at once (kernel.Aborter). What
+// the peer has not acknowledged is lost, which r excuses: it drops the
+// peer anyway.
+func (r CloseReason) Resets() bool { return r < reasonCount && reasonRules[r].resets }
 
 // FollowsLeave reports whether a close for r comes only after the
 // connection left: r is a leave reason, or ends a leaving connection early.
@@ -125,6 +145,13 @@ type Stats struct {
 	Members       int    // gauge: connections receiving broadcasts
 	QueuedBytes   uint64 // gauge: bytes retained in the broadcast log
 	QueuedBytesHi uint64 // high-water mark of the largest per-connection backlog
+
+	InputBytes     uint64 // gauge: bytes of partial-frame buffers held (at most InputBytesMax)
+	InputBytesHi   uint64 // high-water mark of InputBytes
+	InputEvictions uint64 // members evicted for the input budget
+	Throttles      uint64 // times a connection was stopped for its input rate
+	Throttled      int    // gauge: connections stopped for their input rate now (their data waits)
+	AckChecks      uint64 // unacknowledged-bytes queries of leaving connections
 }
 
 // ClosedTotal sums Closed over every reason.

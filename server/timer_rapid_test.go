@@ -79,7 +79,7 @@ func TestTimerListModel(t *testing.T) {
 			"expire": func(t *rapid.T) {
 				tick(t)
 				timeout := time.Duration(rapid.IntRange(0, 10).Draw(t, "timeout")) * time.Millisecond
-				for c := l.head; c != nil && now-c.since >= timeout; c = l.head {
+				for c := l.head; c != nil && now-l.link(c).since >= timeout; c = l.head {
 					if c != in[0] {
 						t.Fatalf("the head is not the oldest")
 					}
@@ -87,35 +87,35 @@ func TestTimerListModel(t *testing.T) {
 					in = in[1:]
 					out = append(out, c)
 				}
-				if len(in) > 0 && now-in[0].since >= timeout {
+				if len(in) > 0 && now-l.link(in[0]).since >= timeout {
 					t.Fatalf("expiry stopped with a due connection at the head")
 				}
 			},
 			"": func(t *rapid.T) {
 				i := 0
 				var prev *conn
-				for c := l.head; c != nil; c = c.next {
+				for c := l.head; c != nil; c = l.link(c).next {
 					if i >= len(in) || c != in[i] {
 						t.Fatalf("walking from the head, place %d holds a connection the model has elsewhere", i)
 					}
-					if c.prev != prev {
+					if l.link(c).prev != prev {
 						t.Fatalf("place %d's prev link is not the connection before it", i)
 					}
-					if prev != nil && c.since < prev.since {
-						t.Fatalf("place %d's time %v is before the previous %v", i, c.since, prev.since)
+					if prev != nil && l.link(c).since < l.link(prev).since {
+						t.Fatalf("place %d's time %v is before the previous %v", i, l.link(c).since, l.link(prev).since)
 					}
 					prev, i = c, i+1
 				}
 				if i != len(in) || l.tail != prev {
 					t.Fatalf("the list holds %d (tail ok %v), the model %d", i, l.tail == prev, len(in))
 				}
-				for j, c := 0, l.tail; c != nil; j, c = j+1, c.prev {
+				for j, c := 0, l.tail; c != nil; j, c = j+1, l.link(c).prev {
 					if c != in[len(in)-1-j] {
 						t.Fatalf("walking from the tail, place %d differs from the model", len(in)-1-j)
 					}
 				}
 				for _, c := range out {
-					if c.prev != nil || c.next != nil || l.head == c || l.tail == c {
+					if l.link(c).prev != nil || l.link(c).next != nil || l.head == c || l.tail == c {
 						t.Fatalf("a connection outside the list is still linked")
 					}
 				}

@@ -9,6 +9,7 @@ func (s *Server) broadcast(from *conn, a, b []byte) {
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Frame(from.stream, a, b)
 	}
+	s.idle.touch(from, s.now) // idle time counts complete frames, not bytes
 	n := uint64(len(a) + len(b))
 	end := s.ring.end + n
 	limit := uint64(s.cfg.QueueBytesMax)

@@ -42,8 +42,11 @@ func (r *run) act(c *client, ph phase) {
 		return
 	}
 	framing := r.srv.Config().Framing
+	// A talker goes on talking through a shutdown, as a user's client
+	// does: it cannot know the server is leaving until its FIN.
+	talking := c.spec.Kind == Talker && r.tearing && !c.gotEOF
 	switch {
-	case !drain:
+	case !drain || talking:
 		r.script(c, framing)
 		if c.gone || c.conn == nil {
 			return
@@ -52,15 +55,17 @@ func (r *run) act(c *client, ph phase) {
 		c.told = true // the shutdown tells everyone to go
 		r.keepTalking(c, framing)
 	}
-	if err := c.writeSome(r.rng, r.o); isGone(err) {
-		r.tracef("client", c.id, "client %d write: %v", c.idx, err)
-		r.gone(c, false)
-		return
+	if c.spec.Kind != Dribbler || r.step%dribbleEverySteps == 0 {
+		if err := c.writeSome(r.rng, r.o, writeLimit(c.spec.Kind)); isGone(err) {
+			r.tracef("client", c.id, "client %d write: %v", c.idx, err)
+			r.gone(c, false)
+			return
+		}
 	}
 	if drain {
-		for len(c.out) > 0 {
+		for len(c.out) > 0 && c.spec.Kind != Dribbler {
 			w := len(c.out)
-			if err := c.writeSome(r.rng, r.o); isGone(err) {
+			if err := c.writeSome(r.rng, r.o, -1); isGone(err) {
 				r.gone(c, false)
 				return
 			}
@@ -73,7 +78,7 @@ func (r *run) act(c *client, ph phase) {
 		}
 	}
 	limit := -1
-	if !drain {
+	if !drain || talking {
 		switch c.spec.Kind {
 		case NeverReader:
 			return
@@ -82,6 +87,8 @@ func (r *run) act(c *client, ph phase) {
 				return
 			}
 			limit = 1 + r.rng.IntN(16)
+		case Talker:
+			limit = talkerReadBytes
 		}
 	}
 	err := c.readSome(limit, func(p []byte) {
@@ -225,7 +232,45 @@ func (r *run) script(c *client, f server.Framing) {
 			}
 		}
 	case Idler:
+	case Talker:
+		if (more || r.tearing) && rng.IntN(2) == 0 {
+			c.queueFrame(rng, f)
+		}
+	case Dribbler:
+		if c.sent < min(c.spec.Frames, dribbleFramesMax) && len(c.out) == 0 {
+			c.queueFrame(rng, f)
+		}
+	case Holder:
+		if c.sent == 0 {
+			// All of a largest frame but its last byte, never finished.
+			frame := f.Encode(nil, c.body(rng, f, r.srv.Config().FrameBytesMax))
+			c.out = append(c.out, frame[:len(frame)-1]...)
+			c.sent++
+			r.tracef("client", c.id, "client %d queues all of a %d-byte frame but its last byte", c.idx, len(frame))
+		}
+	case Flooder:
+		for n := 0; n < floodFramesPerStep && c.sent < floodFramesPer*c.spec.Frames; n++ {
+			c.queueFrame(rng, f)
+		}
 	}
+}
+
+// Paces of the clients of issue 11.
+const (
+	talkerReadBytes    = 64 // a talker reads at most this much per step
+	dribbleEverySteps  = 7  // a dribbler writes one byte every this many steps
+	dribbleFramesMax   = 3  // and sends no more frames than this
+	floodFramesPerStep = 20 // a flooder queues this many frames per step
+	floodFramesPer     = 10 // up to this many times its spec's frames
+)
+
+// writeLimit is what a client of kind k hands the kernel per write at
+// most (-1: no limit): a dribbler one byte.
+func writeLimit(k Kind) int {
+	if k == Dribbler {
+		return 1
+	}
+	return -1
 }
 
 // queueBad queues a frame the server must refuse: one byte over the limit,

@@ -65,15 +65,18 @@ func (c *client) queueFrame(r *rand.Rand, f server.Framing) {
 	c.sent++
 }
 
-// writeSome hands part of out to the kernel, split at a random point, and
-// tells the oracle what it took.
-func (c *client) writeSome(r *rand.Rand, o *oracle.Oracle) error {
+// writeSome hands part of out to the kernel, split at a random point (at
+// most limit bytes, if limit > 0), and tells the oracle what it took.
+func (c *client) writeSome(r *rand.Rand, o *oracle.Oracle, limit int) error {
 	if len(c.out) == 0 {
 		return nil
 	}
 	n := len(c.out)
 	if r.IntN(3) == 0 {
 		n = 1 + r.IntN(n)
+	}
+	if limit > 0 {
+		n = min(n, limit)
 	}
 	w, err := c.conn.Write(c.out[:n])
 	if w > 0 {

@@ -23,10 +23,15 @@ const (
 	Reconnecter             // sends, closes, connects again later
 	Oversized               // sends, then a frame over the limit (or a bad mob header)
 	Idler                   // connects and never sends
+	Talker                  // reads a little every step and keeps sending, through a shutdown, until its EOF
+	Dribbler                // sends its frames a byte now and then, slower than idle time allows
+	Holder                  // sends all of a large frame but its last byte, and never finishes it
+	Flooder                 // sends as fast as the kernel takes it, and reads everything
 	kindCount
 )
 
-var kindNames = [kindCount]string{"chatty", "bursty", "slow-reader", "never-reader", "half-closer", "resetter", "reconnecter", "oversized", "idler"}
+var kindNames = [kindCount]string{"chatty", "bursty", "slow-reader", "never-reader", "half-closer", "resetter", "reconnecter", "oversized", "idler",
+	"talker", "dribbler", "holder", "flooder"}
 
 func (k Kind) String() string {
 	if k < kindCount {
@@ -99,10 +104,22 @@ func Swarm(seed uint64) Config { return SwarmOf(seed, SwarmWorlds) }
 //	2  the server's work in virtual time and transmission inside a tick,
 //	   stubborn clients, LingerBytesMax, frames up to 64 KiB (issue 14)
 //	3  whether the kernel offers batched writes (issue 17)
-const SwarmWorlds = 3
+//	4  the input budget, frame timeout and input rate, a kernel that cannot
+//	   count unacknowledged bytes, and the clients that test them (issue 11)
+const SwarmWorlds = 4
 
-// SwarmOf draws seed's world as generation world of Swarm drew it.
+// SwarmOf draws seed's world as generation world of Swarm drew it. The
+// limits are drawn one by one; the input rate is then raised, where it
+// must be, to one the server accepts with the timeouts and frame size
+// drawn (server.Config.FitInputRate): no draw is added, so every older
+// seed's world stays as it was in all else.
 func SwarmOf(seed uint64, world int) Config {
+	cfg := drawWorld(seed, world)
+	cfg.Server.FitInputRate()
+	return cfg
+}
+
+func drawWorld(seed uint64, world int) Config {
 	r := rand.New(rand.NewPCG(seed, 0x5157a12d))
 	pick := func(xs ...int) int { return xs[r.IntN(len(xs))] }
 	chance := func(p float64) bool { return r.Float64() < p }
@@ -167,7 +184,7 @@ func SwarmOf(seed uint64, world int) Config {
 
 	n := 1 + r.IntN(10)
 	for range n {
-		k := Kind(r.IntN(int(kindCount)))
+		k := Kind(r.IntN(int(Idler) + 1)) // the kinds before issue 11's: see below
 		if chance(0.3) {
 			k = Chatty
 		}
@@ -213,6 +230,28 @@ func SwarmOf(seed uint64, world int) Config {
 	// Generation 3: half the worlds offer the kernel's batched writes, so
 	// both forms of the fan-out are checked.
 	cfg.BatchWrites = chance(0.5)
+	if world < 4 {
+		return cfg
+	}
+	// Generation 4: the limits of issue 11 (an input budget from one frame
+	// to plenty, a frame timeout, an input rate in bytes per second of
+	// virtual time, a kernel that cannot count unacknowledged bytes) and
+	// the clients that test them. LingerBytesMax is generation 2's draw.
+	s.InputBytesMax = s.FrameBytesMax + 8 + pick(0, 1, 300, 5000, 1<<20)
+	s.FrameTimeout = time.Duration(pick(-1, 30, 150, 1000)) * time.Millisecond
+	s.InputRateBytesPerSec = pick(-1, 20_000, 200_000, 5_000_000)
+	s.InputBurstBytes = pick(1, 64, 4096, 65536)
+	cfg.Kernel.NoUnacked = chance(0.2)
+	if chance(0.4) {
+		for range 1 + r.IntN(2) {
+			cfg.Clients = append(cfg.Clients, ClientSpec{
+				Kind:    Talker + Kind(r.IntN(int(kindCount-Talker))),
+				Frames:  pick(5, 20, 60),
+				BodyMax: max(1, min(s.FrameBytesMax, pick(1, 10, 50, 300))),
+				Start:   r.IntN(50),
+			})
+		}
+	}
 	return cfg
 }
 
@@ -255,8 +294,9 @@ func (c Config) String() string {
 		}
 	}
 	w := c.Kernel.Work
-	return fmt.Sprintf("edge=%v batch=%v framing=%v frame=%dB queue=%dB conns=%d bufs=%d/%d read=%dB/tick faults=%+v work=%v+%v/B~%v transmit=%v clients=[%s] shutdown=%v batch-writes=%v",
+	return fmt.Sprintf("edge=%v batch=%v framing=%v frame=%dB queue=%dB input=%dB frame-timeout=%v rate=%d/s burst=%dB linger-bytes=%d conns=%d bufs=%d/%d read=%dB/tick unacked=%v faults=%+v work=%v+%v/B~%v transmit=%v clients=[%s] shutdown=%v batch-writes=%v",
 		c.Kernel.Edge, c.Kernel.Batch, c.Server.Framing, c.Server.FrameBytesMax, c.Server.QueueBytesMax,
-		c.Server.ConnsMax, c.Kernel.RecvBufBytes, c.Kernel.SendBufBytes, c.Server.ReadBytesPerTickMax, c.Kernel.Faults,
+		c.Server.InputBytesMax, c.Server.FrameTimeout, c.Server.InputRateBytesPerSec, c.Server.InputBurstBytes, c.Server.LingerBytesMax,
+		c.Server.ConnsMax, c.Kernel.RecvBufBytes, c.Kernel.SendBufBytes, c.Server.ReadBytesPerTickMax, !c.Kernel.NoUnacked, c.Kernel.Faults,
 		w.SyscallCost, w.ByteCost, w.Jitter, w.Transmit, kinds, c.Shutdown, c.BatchWrites)
 }

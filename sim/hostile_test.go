@@ -25,6 +25,10 @@ func hostileRuns(t *testing.T, seeds int, shape func(*Config)) server.Stats {
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
 		cfg := Swarm(seed)
 		shape(&cfg)
+		// The budget the seed drew must still hold the largest frame of
+		// the world the shape made.
+		cfg.Server.InputBytesMax = max(cfg.Server.InputBytesMax, cfg.Server.FrameBytesMax+server.MobHeaderBytes)
+		cfg.Server.FitInputRate() // and its rate, the timeouts the shape set
 		rep := Run(seed, cfg, Options{})
 		if !rep.OK() {
 			t.Fatalf("seed %d: %v\n  world: %s", seed, rep.Violation, rep.World)
@@ -35,6 +39,7 @@ func hostileRuns(t *testing.T, seeds int, shape func(*Config)) server.Stats {
 		sum.AcceptPauses += rep.Stats.AcceptPauses
 		sum.AcceptErrors += rep.Stats.AcceptErrors
 		sum.FramesIn += rep.Stats.FramesIn
+		sum.Throttles += rep.Stats.Throttles
 	}
 	return sum
 }
@@ -180,4 +185,86 @@ func TestHostileStubborn(t *testing.T) {
 	})
 	happened(t, "graceful closes after a leave", st.Closed[server.ReasonIdle]+st.Closed[server.ReasonFrameTooLarge]+st.Closed[server.ReasonBadHeader]+st.Closed[server.ReasonShutdown])
 	happened(t, "shutdown-timeout and linger-timeout closes", st.Closed[server.ReasonShutdownTimeout]+st.Closed[server.ReasonLingerTimeout])
+}
+
+// The four breaks of issue 11, each a world that fails on the server
+// before the fix (the report names what each caught then).
+
+// A client that reads slowly and keeps talking through a shutdown gets
+// every frame accepted before it: the server may not cut it for what it
+// sends while it is still owed output (the oracle: linger-bytes ends only a
+// client that ignored its error frame). Before the fix it was cut once it
+// had sent LingerBytesMax (here 64) after the shutdown began.
+func TestHostileShutdownTalker(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Shutdown = true
+		c.Kernel.Faults = netfake.FaultPlan{}
+		c.Kernel.SendBufBytes, c.Kernel.ClientRecvBufBytes = 64, 64
+		c.Server.QueueBytesMax = 1 << 20
+		c.Server.LingerBytesMax = 64
+		c.Server.LingerTimeout, c.Server.ShutdownTimeout = 10*time.Second, 10*time.Second
+		c.Clients = clientsOf(Talker, Talker, Chatty, Bursty)
+	})
+	happened(t, "shutdown closes", st.Closed[server.ReasonShutdown])
+}
+
+// Clients that hold large unfinished frames cannot hold more than
+// InputBytesMax between them (the oracle's memory bound): at the budget
+// the largest holder is told and leaves; the chatters are served. Before
+// the fix nothing bounded them.
+func TestHostileInputBudget(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Server.FrameBytesMax = 200
+		c.Server.QueueBytesMax = 4096
+		c.Server.InputBytesMax = 2 * (200 + 8)
+		c.Server.FrameTimeout = -1
+		c.Clients = clientsOf(Holder, Holder, Chatty, Holder, Holder, Chatty)
+	})
+	happened(t, "input-budget evictions", st.Closed[server.ReasonInputBudget])
+}
+
+// Idle time counts complete frames: a client that dribbles a byte now and
+// then, slower than a frame per IdleTimeout, is idle, and is told so and
+// let go within the tick its timeout falls due in (the oracle checks that
+// no member outlives its timeout past a tick). With the idle timeout off,
+// the frame timeout does the same. Before the fix every byte reset the
+// idle timer.
+func TestHostileDribbler(t *testing.T) {
+	for _, timer := range []string{"idle", "frame"} {
+		st := hostileRuns(t, 100, func(c *Config) {
+			c.StepTime = 20 * time.Millisecond // a byte every 7 steps: 140 ms
+			c.Server.IdleTimeout, c.Server.FrameTimeout = 50*time.Millisecond, -1
+			if timer == "frame" {
+				c.Server.IdleTimeout, c.Server.FrameTimeout = -1, 100*time.Millisecond
+			}
+			c.Clients = clientsOf(Dribbler, Chatty, Dribbler, Chatty)
+		})
+		n := st.Closed[server.ReasonIdle]
+		if timer == "frame" {
+			n = st.Closed[server.ReasonFrameTimeout]
+		}
+		happened(t, timer+" closes", n)
+	}
+}
+
+// One flooder costs nobody their connection: the input rate (here 200
+// bytes per millisecond) reads it no faster than the chatters, who read
+// every step, can take, so none falls QueueBytesMax behind. Before the
+// fix the flooder's frames pushed every member past the queue limit.
+func TestHostileFlooder(t *testing.T) {
+	st := hostileRuns(t, 100, func(c *Config) {
+		c.Kernel.Faults = netfake.FaultPlan{}
+		c.Kernel.SendBufBytes, c.Kernel.ClientRecvBufBytes = 4096, 4096
+		// Steps of 1 ms that the server's work does not stretch: the rate
+		// is set against what a reader takes per step.
+		c.StepTime, c.Kernel.Work = time.Millisecond, netfake.Work{}
+		c.Server.QueueBytesMax = c.Server.FrameBytesMax + 8 + 1000
+		c.Server.ReadBytesPerTickMax = 65536
+		c.Server.InputRateBytesPerSec, c.Server.InputBurstBytes = 200_000, 1024
+		c.Clients = clientsOf(Flooder, Chatty, Chatty, Chatty)
+	})
+	if n := st.Closed[server.ReasonQueueLimit]; n > 0 {
+		t.Fatalf("%d clients evicted for queue-limit beside a rate-limited flooder", n)
+	}
+	happened(t, "throttles of the flooder", st.Throttles)
 }

@@ -84,7 +84,10 @@ func (f *ClaimFeed) Frame(st kernel.Stream, head, tail []byte) {
 // every read and write call and accept with its outcome, an EOF, and the
 // client's bytes as they reach the server's socket). Records before O is
 // set are not the oracle's (the server's setup).
-type KernelFeed struct{ O *oracle.Oracle }
+type KernelFeed struct {
+	O *oracle.Oracle
+	K *netfake.Kernel // for what a closed socket still holds (nil in a replay)
+}
 
 var _ netfake.LossObserver = (*KernelFeed)(nil)
 
@@ -92,9 +95,16 @@ func (f *KernelFeed) Accepted(id uint64)        { f.O.Accepted(id) }
 func (f *KernelFeed) Read(id uint64, p []byte)  { f.O.Read(id, p) }
 func (f *KernelFeed) Wrote(id uint64, p []byte) { f.O.Wrote(id, p) }
 func (f *KernelFeed) ClosedWrite(id uint64)     { f.O.ShutWrite(id) }
-func (f *KernelFeed) Closed(uint64)             {}
-func (f *KernelFeed) Reset(id uint64)           { f.O.Reset(id) }
-func (f *KernelFeed) Lost(id uint64, n int)     { f.O.Lost(id, n) }
+func (f *KernelFeed) Closed(id uint64) {
+	if f.K == nil {
+		return // a replay: no kernel to ask
+	}
+	if info, ok := f.K.Conn(id); ok {
+		f.O.Released(id, info.ServerUnsent)
+	}
+}
+func (f *KernelFeed) Reset(id uint64)       { f.O.Reset(id) }
+func (f *KernelFeed) Lost(id uint64, n int) { f.O.Lost(id, n) }
 
 // Record takes one of the kernel's records.
 func (f *KernelFeed) Record(rec netfake.Record) {

@@ -82,6 +82,7 @@ type run struct {
 	claims  ClaimFeed
 	clients []*client
 	step    int
+	tearing bool // the teardown of a shutdown world: talkers talk on
 	trace   func(TraceEvent)
 	bugs    []string
 	poller  *cappedPoller
@@ -217,7 +218,7 @@ func (r *run) setup() error {
 	}
 	// The oracle checks the configuration in force, defaults filled in.
 	r.o = oracle.New(oracle.Config{Server: srv.Config(), Kernel: true, Losses: true, Clock: r.k.Now, Step: func() int { return r.step }})
-	r.poller.o, r.feed.O, r.claims.O = r.o, r.o, r.o
+	r.poller.o, r.feed.O, r.feed.K, r.claims.O = r.o, r.o, r.k, r.o
 	r.k.SetObserver(&r.feed)
 	for i, spec := range r.cfg.Clients {
 		r.clients = append(r.clients, &client{idx: i, spec: spec})
@@ -275,7 +276,8 @@ func (r *run) drainPhase() {
 	r.poller.cap = max(r.cfg.StepTime, time.Millisecond) // timers must make progress
 	r.tracef("sim", 0, "drain: faults off")
 	cfg := r.srv.Config()
-	patience := cfg.LingerTimeout + cfg.AcceptBackoffMax + cfg.ShutdownTimeout + max(cfg.IdleTimeout, 0) + 10*time.Millisecond
+	// A connection its input rate stopped waits too, its data unread.
+	patience := cfg.LingerTimeout + cfg.AcceptBackoffMax + cfg.ShutdownTimeout + max(cfg.IdleTimeout, 0) + cfg.RateResume() + 10*time.Millisecond
 	quiet, last, lastAt := 0, r.o.Progress(), r.k.Now()
 	for i := 0; i < r.cfg.DrainSteps && r.o.Violation() == nil; i, r.step = i+1, r.step+1 {
 		for _, c := range r.clients {
@@ -317,6 +319,17 @@ func (r *run) checkLiveness() {
 	r.o.FailStuck(settled)
 }
 
+// talkingOn reports whether a client that keeps talking through a shutdown
+// (stubborn, or a talker) is still connected.
+func (r *run) talkingOn() bool {
+	for _, c := range r.clients {
+		if c.conn != nil && !c.gone && (c.spec.Stubborn || c.spec.Kind == Talker) {
+			return true
+		}
+	}
+	return false
+}
+
 // teardown ends the run and checks nothing leaked: with a graceful shutdown
 // the server must finish within its deadline and release everything; else
 // the clients close and the server must release every connection.
@@ -325,6 +338,7 @@ func (r *run) teardown() {
 		r.o.ShutdownBegan()
 		r.tracef("sim", 0, "graceful shutdown")
 		r.srv.Shutdown()
+		r.tearing = true
 	} else {
 		r.tracef("sim", 0, "clients close")
 		for _, c := range r.clients {
@@ -357,6 +371,12 @@ func (r *run) teardown() {
 			}
 		}
 		r.k.Flush()
+		if ph == phaseShutdown && r.talkingOn() {
+			// Clients that keep talking take time to: without it, a
+			// world whose server has their bytes to read every step
+			// would never reach the shutdown deadline that ends them.
+			r.k.Advance(time.Millisecond)
+		}
 		r.poller.cap = time.Millisecond
 		r.tick()
 	}

@@ -124,6 +124,13 @@ type mobVars struct {
 	Members       int               `json:"members"`
 	QueuedBytes   uint64            `json:"queued_bytes"`
 	QueuedBytesHi uint64            `json:"queued_bytes_hi"`
+
+	InputBytes     uint64 `json:"input_bytes"`
+	InputBytesHi   uint64 `json:"input_bytes_hi"`
+	InputEvictions uint64 `json:"input_evictions"`
+	Throttles      uint64 `json:"throttles"`
+	Throttled      int    `json:"throttled"`
+	AckChecks      uint64 `json:"ack_checks"`
 }
 
 func statsVars(st server.Stats) mobVars {
@@ -138,5 +145,7 @@ func statsVars(st server.Stats) mobVars {
 		Events: st.Events, Ticks: st.Ticks, AcceptErrors: st.AcceptErrors, AcceptPauses: st.AcceptPauses,
 		PollErrors: st.PollErrors, Conns: st.Conns, Members: st.Members,
 		QueuedBytes: st.QueuedBytes, QueuedBytesHi: st.QueuedBytesHi,
+		InputBytes: st.InputBytes, InputBytesHi: st.InputBytesHi, InputEvictions: st.InputEvictions,
+		Throttles: st.Throttles, Throttled: st.Throttled, AckChecks: st.AckChecks,
 	}
 }

@@ -21,6 +21,14 @@ import (
 // listen on every interface unless asked to.
 const addrDefault = "127.0.0.1:7777"
 
+// sendBufBytesDefault is -send-buf-bytes' default, from measurement
+// (e2e BenchmarkNeverReaderKernelMemory, Linux 6.18 loopback): with the
+// kernel's autotuning a client that never reads pins 3.9 MB of the
+// server's kernel memory before the queue limit evicts it; with 64 KiB set,
+// 143 KB. A client then gets at most about 128 KiB in flight per round
+// trip, enough for a chat client on any link and for the benchmarks.
+const sendBufBytesDefault = 64 << 10
+
 // options is everything the command line sets.
 type options struct {
 	addr      string
@@ -101,8 +109,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fs.Usage()
 		return o, fmt.Errorf("%w: %w", errUsage, err)
 	}
+	// 0 on the command line disables these; -1 says so to the server.
 	if o.cfg.IdleTimeout == 0 {
-		o.cfg.IdleTimeout = -1 // 0 on the command line disables it; -1 says so to the server
+		o.cfg.IdleTimeout = -1
+	}
+	if o.cfg.FrameTimeout == 0 {
+		o.cfg.FrameTimeout = -1
+	}
+	if o.cfg.InputRateBytesPerSec == 0 {
+		o.cfg.InputRateBytesPerSec = -1
 	}
 	return o, nil
 }
@@ -129,16 +144,21 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Var(sizeValue{&c.FrameBytesMax}, "frame-bytes-max", "largest frame body in `bytes`, not counting the newline or 8-byte header; a longer frame closes its sender")
 	fs.Var(sizeValue{&c.QueueBytesMax}, "queue-bytes-max", "`bytes` one client may be owed before it is disconnected (reason queue-limit); must hold one largest frame")
 	fs.IntVar(&c.ConnsMax, "conns-max", c.ConnsMax, "`count` of open connections allowed; one more gets a one-line error and is closed")
-	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "disconnect a client that has sent nothing for this long (a `duration`); 0 disables")
-	fs.DurationVar(&c.LingerTimeout, "linger-timeout", c.LingerTimeout, "time (a `duration`) a leaving client may take to read what it is owed and send its FIN")
-	fs.Var(sizeValue{&c.LingerBytesMax}, "linger-bytes-max", "`bytes` a leaving client may still send (read and dropped) before it is closed without waiting for its FIN")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "disconnect a client that has sent no complete frame for this long (a `duration`), after an \"error: idle\" frame; 0 disables")
+	fs.Var(sizeValue{&c.InputBytesMax}, "input-bytes-max", "`bytes` of unfinished frames kept for all clients together; at the limit the client holding the most is sent \"error: input budget\" and disconnected; must hold one largest frame")
+	fs.DurationVar(&c.FrameTimeout, "frame-timeout", c.FrameTimeout, "disconnect a client whose frame is not complete this long (a `duration`) after its first byte, after an \"error: frame timeout\" frame; 0 disables")
+	fs.IntVar(&c.InputRateBytesPerSec, "input-rate-bytes-per-sec", c.InputRateBytesPerSec, "`bytes` per second read from one client on average; a faster sender is not read until it is under the rate again (its data waits, nothing is lost); 0 disables")
+	fs.Var(sizeValue{&c.InputBurstBytes}, "input-burst-bytes", "`bytes` a client may send at once, after a pause, before -input-rate-bytes-per-sec holds it back")
+	fs.DurationVar(&c.LingerTimeout, "linger-timeout", c.LingerTimeout, "time (a `duration`) a leaving client may take to read what it is owed, and acknowledge it or send its FIN; in a shutdown -shutdown-timeout bounds every leaving client instead")
+	fs.Var(sizeValue{&c.LingerBytesMax}, "linger-bytes-max", "`bytes` a client sent an error frame may still send (read and dropped) before it is cut without waiting; a client still owed output is never cut for what it sends")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGINT/SIGTERM, time (a `duration`) allowed for flushing before every connection is closed")
 	fs.DurationVar(&c.AcceptBackoffMin, "accept-backoff-min", c.AcceptBackoffMin, "first pause (a `duration`) of accepting after EMFILE, ENFILE or ENOBUFS; it doubles while the error lasts")
 	fs.DurationVar(&c.AcceptBackoffMax, "accept-backoff-max", c.AcceptBackoffMax, "longest accept pause (a `duration`)")
 
 	fs.IntVar(&o.listen.Backlog, "backlog", 0, "listen(2) backlog, a `count` of pending connections; 0 means 4096 (the kernel clamps it to somaxconn)")
 	fs.Var(sizeValue{&o.listen.RecvBufBytes}, "recv-buf-bytes", "SO_RCVBUF of accepted sockets in `bytes` (Linux doubles it); 0: kernel default with autotuning")
-	fs.Var(sizeValue{&o.listen.SendBufBytes}, "send-buf-bytes", "SO_SNDBUF of accepted sockets in `bytes` (Linux doubles it); 0: kernel default with autotuning")
+	o.listen.SendBufBytes = sendBufBytesDefault
+	fs.Var(sizeValue{&o.listen.SendBufBytes}, "send-buf-bytes", "SO_SNDBUF of accepted sockets in `bytes` (Linux doubles it): the kernel memory a client that does not read can pin, about 2.2x this; 0: kernel default with autotuning (on loopback up to 4 MB per client)")
 
 	fs.BoolVar(&o.ioURing, "io-uring", true, "send each tick's writes to the kernel as one io_uring submission where Linux allows it (the log says which path it took and why); false: one writev per write")
 
@@ -190,6 +210,7 @@ func (o *options) check(nargs int) error {
 		{"accepts-per-tick-max", c.AcceptsPerTickMax}, {"read-bytes-per-tick-max", c.ReadBytesPerTickMax},
 		{"write-calls-per-tick-max", c.WriteCallsPerTickMax}, {"read-buffer-bytes", c.ReadBufferBytes},
 		{"partial-keep-bytes-max", c.PartialKeepBytesMax}, {"linger-bytes-max", c.LingerBytesMax},
+		{"input-bytes-max", c.InputBytesMax}, {"input-burst-bytes", c.InputBurstBytes},
 	} {
 		if p.v < 1 {
 			bad("-%s is %d; it must be at least 1", p.name, p.v)
@@ -207,6 +228,12 @@ func (o *options) check(nargs int) error {
 	}
 	if c.IdleTimeout < 0 {
 		bad("-idle-timeout is %v; use 0 to disable it", c.IdleTimeout)
+	}
+	if c.FrameTimeout < 0 {
+		bad("-frame-timeout is %v; use 0 to disable it", c.FrameTimeout)
+	}
+	if c.InputRateBytesPerSec < 0 {
+		bad("-input-rate-bytes-per-sec is %d; use 0 to disable it", c.InputRateBytesPerSec)
 	}
 	for _, d := range []struct {
 		name string

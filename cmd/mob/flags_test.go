@@ -50,6 +50,10 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		{"write-calls-per-tick-max", "2", func(o options) any { return o.cfg.WriteCallsPerTickMax }, 2},
 		{"read-buffer-bytes", "512", func(o options) any { return o.cfg.ReadBufferBytes }, 512},
 		{"partial-keep-bytes-max", "64", func(o options) any { return o.cfg.PartialKeepBytesMax }, 64},
+		{"input-bytes-max", "1000000", func(o options) any { return o.cfg.InputBytesMax }, 1000000},
+		{"frame-timeout", "2s", func(o options) any { return o.cfg.FrameTimeout }, 2 * time.Second},
+		{"input-rate-bytes-per-sec", "5000", func(o options) any { return o.cfg.InputRateBytesPerSec }, 5000},
+		{"input-burst-bytes", "9000", func(o options) any { return o.cfg.InputBurstBytes }, 9000},
 		{"io-uring", "false", func(o options) any { return o.ioURing }, false},
 		{"record", "/tmp/x.rec", func(o options) any { return o.record.path }, "/tmp/x.rec"},
 		{"record-bytes-max", "8GiB", func(o options) any { return o.record.bytesMax }, int64(8 << 30)},
@@ -102,16 +106,23 @@ func TestFlagsDefaults(t *testing.T) {
 	}
 }
 
-// Goal: "-idle-timeout 0" means no idle timeout, not the server's default
-// (a zero Config field means "default"). Method: parse it and read the
-// field.
-func TestFlagsIdleTimeoutZeroDisables(t *testing.T) {
-	o, err := parseFlags([]string{"-idle-timeout", "0"}, io.Discard)
+// Goal: "-idle-timeout 0", "-frame-timeout 0" and
+// "-input-rate-bytes-per-sec 0" mean no such limit, not the server's
+// default (a zero Config field means "default"); a negative value is a
+// usage error. Method: parse each and read the field.
+func TestFlagsZeroDisables(t *testing.T) {
+	o, err := parseFlags([]string{"-idle-timeout", "0", "-frame-timeout", "0", "-input-rate-bytes-per-sec", "0"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.cfg.IdleTimeout >= 0 {
-		t.Errorf("IdleTimeout = %v, want negative (disabled)", o.cfg.IdleTimeout)
+	if o.cfg.IdleTimeout >= 0 || o.cfg.FrameTimeout >= 0 || o.cfg.InputRateBytesPerSec >= 0 {
+		t.Errorf("IdleTimeout %v, FrameTimeout %v, InputRateBytesPerSec %d; want all negative (disabled)",
+			o.cfg.IdleTimeout, o.cfg.FrameTimeout, o.cfg.InputRateBytesPerSec)
+	}
+	for _, bad := range [][]string{{"-frame-timeout", "-1s"}, {"-input-rate-bytes-per-sec", "-5"}, {"-input-bytes-max", "0"}} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("%v parsed; want a usage error", bad)
+		}
 	}
 }
 
@@ -166,6 +177,10 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"-accept-backoff-min", "2s", "-accept-backoff-max", "1s"}, "-accept-backoff-max (1s) is below -accept-backoff-min (2s)"},
 		{[]string{"-frame-bytes-max", "1000", "-queue-bytes-max", "1000"}, "-queue-bytes-max (1000) must hold one largest frame"},
 		{[]string{"-framing", "mob", "-frame-bytes-max", "1000", "-queue-bytes-max", "1007"}, "+ 8 bytes of mob framing"},
+		{[]string{"-frame-bytes-max", "1000", "-input-bytes-max", "1000"}, "-input-bytes-max (1000) must hold one largest frame"},
+		{[]string{"-frame-timeout", "-1s"}, "-frame-timeout is -1s; use 0 to disable it"},
+		{[]string{"-input-rate-bytes-per-sec", "-1"}, "-input-rate-bytes-per-sec is -1; use 0 to disable it"},
+		{[]string{"-input-burst-bytes", "0"}, "-input-burst-bytes is 0; it must be at least 1"},
 		{[]string{"-record-bytes-max", "1GiB"}, "-record-bytes-max needs -record FILE"},
 		{[]string{"-record", "x", "-record-bytes-max", "4095"}, "-record-bytes-max is 4095; it must be at least 4KiB"},
 		{[]string{"-record", "x", "-record-digest-every", "-1"}, "-record-digest-every is -1"},
@@ -183,13 +198,16 @@ func TestBadCommandLinesExit2(t *testing.T) {
 	}
 }
 
-// Goal: the largest frame fits the queue exactly at the limit, so the
-// boundary check is not off by one. Method: -queue-bytes-max equal to
-// -frame-bytes-max plus the framing overhead must parse, for both framings.
+// Goal: the largest frame fits the queue and the input budget exactly at
+// the limit, so the boundary checks are not off by one. Method:
+// -queue-bytes-max and -input-bytes-max equal to -frame-bytes-max plus the
+// framing overhead must parse, for both framings.
 func TestFlagsQueueHoldsOneFrameExactly(t *testing.T) {
 	for _, c := range []struct{ framing, queue string }{{"line", "1001"}, {"mob", "1008"}} {
-		if _, err := parseFlags([]string{"-framing", c.framing, "-frame-bytes-max", "1000", "-queue-bytes-max", c.queue}, io.Discard); err != nil {
-			t.Errorf("%s framing, queue %s: %v", c.framing, c.queue, err)
+		for _, limit := range []string{"-queue-bytes-max", "-input-bytes-max"} {
+			if _, err := parseFlags([]string{"-framing", c.framing, "-frame-bytes-max", "1000", limit, c.queue}, io.Discard); err != nil {
+				t.Errorf("%s framing, %s %s: %v", c.framing, limit, c.queue, err)
+			}
 		}
 	}
 }

@@ -75,10 +75,15 @@ func writeMetrics(w io.Writer, st server.Stats, bi buildInfo) {
 	counter("mob_accept_errors_total", "Failed accepts.", st.AcceptErrors)
 	counter("mob_accept_pauses_total", "Accept back-offs started after EMFILE, ENFILE, ENOBUFS or ENOMEM.", st.AcceptPauses)
 	counter("mob_poll_interrupts_total", "Polls interrupted by a signal (EINTR) and retried.", st.PollErrors)
+	counter("mob_input_throttles_total", "Times a client was stopped for -input-rate-bytes-per-sec (its data waits in its socket).", st.Throttles)
+	counter("mob_ack_checks_total", "Queries of the bytes a leaving client has not acknowledged (SIOCOUTQ and the like).", st.AckChecks)
 
 	gauge("mob_connections", "Open connections: members and those still leaving.", float64(st.Conns))
 	gauge("mob_members", "Connections receiving broadcasts.", float64(st.Members))
 	gauge("mob_queued_bytes", "Bytes held in the broadcast log for connections that have not taken them yet.", float64(st.QueuedBytes))
+	gauge("mob_input_bytes", "Bytes of unfinished-frame buffers held for all clients (-input-bytes-max bounds it).", float64(st.InputBytes))
+	gauge("mob_input_bytes_max", "The most unfinished-frame buffer bytes held at once (a high-water mark).", float64(st.InputBytesHi))
+	gauge("mob_throttled_connections", "Clients not being read now because they are over -input-rate-bytes-per-sec.", float64(st.Throttled))
 	gauge("mob_connection_backlog_bytes_max", "The largest backlog any one connection has had, in bytes (a high-water mark; -queue-bytes-max bounds it).", float64(st.QueuedBytesHi))
 
 	e.family("mob_build_info", "gauge", "Always 1; the labels say which build is running.")

@@ -105,6 +105,7 @@ func statsAttrs(st server.Stats) []any {
 		"read_calls", st.ReadCalls, "write_calls", st.WriteCalls,
 		"events", st.Events, "stale_events", st.StaleEvents, "ticks", st.Ticks,
 		"accept_errors", st.AcceptErrors, "queued_bytes_hi", st.QueuedBytesHi,
+		"input_bytes_hi", st.InputBytesHi, "input_evictions", st.InputEvictions, "throttles", st.Throttles,
 	}
 	var closed []any
 	for _, r := range server.Reasons() {

@@ -1,6 +1,7 @@
 package procfs
 
 import (
+	"net"
 	"os"
 	"runtime"
 	"testing"
@@ -50,5 +51,36 @@ func TestSelf(t *testing.T) {
 	}
 	if _, _, err := Memory(-1); err == nil {
 		t.Fatal("Memory(-1) succeeded")
+	}
+}
+
+// A listening socket of ours shows in the socket table with its port and
+// state 10 (TCP_LISTEN), and the system's TCP memory figure parses.
+func TestTCPSockets(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("no /proc")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	socks, err := TCPSockets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range socks {
+		found = found || s.LocalPort == port && s.State == 10 && s.RemotePort == 0
+	}
+	if !found {
+		t.Fatalf("no listening socket on port %d among %d sockets", port, len(socks))
+	}
+	if _, err := TCPMemPages(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseTCPLine([]string{"0:", "0100007F:zz", "00000000:0000", "0A", "0:0"}); err == nil {
+		t.Fatal("a bad port parsed")
 	}
 }
