@@ -33,10 +33,11 @@ func splitmix64(x uint64) uint64 {
 // to payloadMax.
 func payloadLen(key uint64, payloadMax int) int {
 	h := splitmix64(key ^ 0x5eed)
+	// In uint64: int(h>>8) is negative on 32-bit systems half the time.
 	if h%16 == 0 {
-		return int(h>>8) % (payloadMax + 1)
+		return int((h >> 8) % uint64(payloadMax+1))
 	}
-	return int(h>>8) % (min(payloadMax, 256) + 1)
+	return int((h >> 8) % uint64(min(payloadMax, 256)+1))
 }
 
 // appendBody appends the body for key to dst.
